@@ -1,0 +1,154 @@
+/**
+ * Every error the SDK throws or rejects with is a `WeappAuthError`: one base class with a
+ * stable `code`, and one subclass per failure kind, so callers can branch on either
+ * `instanceof` or `err.code`. Messages say what happened and what to do about it; they never
+ * contain a token (see `redact`).
+ */
+
+/** Codes carried by {@link AuthError}. */
+export type AuthErrorCode =
+  /** `wx.login` failed or did not call back (the message carries its errMsg). */
+  | 'WX_LOGIN_FAILED'
+  /** The login or refresh endpoint answered with a non-2xx status. `status`/`data` tell why. */
+  | 'LOGIN_REJECTED'
+  /** The login or refresh endpoint answered 2xx, but the body had no usable token. */
+  | 'BAD_LOGIN_RESPONSE'
+  /** `createAuth` was given options it cannot work with. Thrown synchronously. */
+  | 'CONFIG'
+  /** A request was still unauthorized after one re-login and one retry. */
+  | 'UNAUTHORIZED'
+  /** `logout()` was called while this login, refresh or request was waiting. */
+  | 'LOGGED_OUT'
+  /** The user declined the phone number prompt. */
+  | 'PHONE_DENIED'
+  /** The phone number prompt failed for another reason (quota, old base library, …). */
+  | 'PHONE_FAILED'
+  /** An avatar path or nickname that cannot be sent. */
+  | 'INVALID_INPUT'
+  /** The running base library lacks the API a helper needs. */
+  | 'UNSUPPORTED'
+  /** Asking for a scope that WeChat no longer grants (scope.userInfo). */
+  | 'SCOPE_DEPRECATED'
+  /** The user did not grant the privacy authorization. */
+  | 'PRIVACY_DENIED'
+  /** Reading or writing the session record failed; the SDK keeps working in memory. */
+  | 'STORAGE_FAILED'
+  /** The stored session record was corrupt or foreign and was discarded. */
+  | 'STORAGE_CORRUPT'
+
+export type ErrorCode = AuthErrorCode | 'HTTP_ERROR' | 'NETWORK_ERROR' | 'TIMEOUT' | 'ABORTED' | 'BAD_RESPONSE'
+
+interface ErrorExtras {
+  cause?: unknown
+}
+
+/** Base class of every error from weapp-auth. */
+export class WeappAuthError extends Error {
+  readonly code: ErrorCode
+  readonly cause?: unknown
+  constructor(code: ErrorCode, message: string, extras?: ErrorExtras) {
+    super(message)
+    // Keep `instanceof` working when a consumer down-levels classes to ES5.
+    Object.setPrototypeOf(this, new.target.prototype)
+    this.name = 'WeappAuthError'
+    this.code = code
+    if (extras && extras.cause !== undefined) this.cause = extras.cause
+  }
+}
+
+/** Login, session and authorization failures. Branch on `code`. */
+export class AuthError extends WeappAuthError {
+  declare readonly code: AuthErrorCode
+  /** HTTP status of the login/refresh answer, for `LOGIN_REJECTED`. */
+  readonly status?: number
+  /** Body of the login/refresh answer (tokens redacted), for `LOGIN_REJECTED`/`BAD_LOGIN_RESPONSE`. */
+  readonly data?: unknown
+  /** WeChat `errMsg`/`errno` or the server's `errcode`, when there was one. */
+  readonly errMsg?: string
+  readonly errno?: number
+  constructor(
+    code: AuthErrorCode,
+    message: string,
+    extras?: ErrorExtras & { status?: number; data?: unknown; errMsg?: string; errno?: number },
+  ) {
+    super(code, message, extras)
+    this.name = 'AuthError'
+    if (extras) {
+      if (extras.status !== undefined) this.status = extras.status
+      if (extras.data !== undefined) this.data = extras.data
+      if (extras.errMsg !== undefined) this.errMsg = extras.errMsg
+      if (extras.errno !== undefined) this.errno = extras.errno
+    }
+  }
+}
+
+/** The server answered with a status outside 2xx. */
+export class HttpError extends WeappAuthError {
+  declare readonly code: 'HTTP_ERROR'
+  readonly statusCode: number
+  readonly data: unknown
+  readonly method: string
+  readonly url: string
+  constructor(statusCode: number, data: unknown, method: string, url: string) {
+    super('HTTP_ERROR', `${method} ${url} answered HTTP ${statusCode}.`)
+    this.name = 'HttpError'
+    this.statusCode = statusCode
+    this.data = data
+    this.method = method
+    this.url = url
+  }
+}
+
+/** The request never got an answer: no network, DNS, TLS, domain not in the allow-list, … */
+export class NetworkError extends WeappAuthError {
+  declare readonly code: 'NETWORK_ERROR'
+  readonly errMsg: string
+  constructor(message: string, errMsg: string) {
+    super('NETWORK_ERROR', message)
+    this.name = 'NetworkError'
+    this.errMsg = errMsg
+  }
+}
+
+/** Nothing came back within the time limit. */
+export class TimeoutError extends WeappAuthError {
+  declare readonly code: 'TIMEOUT'
+  readonly timeout: number
+  constructor(message: string, timeout: number) {
+    super('TIMEOUT', message)
+    this.name = 'TimeoutError'
+    this.timeout = timeout
+  }
+}
+
+/** The caller aborted the request through its `signal`. */
+export class AbortError extends WeappAuthError {
+  declare readonly code: 'ABORTED'
+  readonly reason?: unknown
+  constructor(message: string, reason?: unknown) {
+    super('ABORTED', message)
+    this.name = 'AbortError'
+    if (reason !== undefined) this.reason = reason
+  }
+}
+
+/** A 2xx answer whose body was not the JSON the caller expected (an HTML error page, say). */
+export class ResponseParseError extends WeappAuthError {
+  declare readonly code: 'BAD_RESPONSE'
+  readonly statusCode: number
+  /** The first 200 characters of the body. */
+  readonly snippet: string
+  constructor(message: string, statusCode: number, snippet: string) {
+    super('BAD_RESPONSE', message)
+    this.name = 'ResponseParseError'
+    this.statusCode = statusCode
+    this.snippet = snippet
+  }
+}
+
+/** True for any error thrown by weapp-auth; narrows to the given code when one is passed. */
+export function isWeappAuthError(err: unknown): err is WeappAuthError
+export function isWeappAuthError<C extends ErrorCode>(err: unknown, code: C): err is WeappAuthError & { code: C }
+export function isWeappAuthError(err: unknown, code?: ErrorCode): boolean {
+  return err instanceof WeappAuthError && (code === undefined || err.code === code)
+}

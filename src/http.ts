@@ -1,0 +1,141 @@
+/**
+ * One network call through `wx.request` / `wx.uploadFile` in callback form (neither has a
+ * promise form: `await wx.request()` yields a RequestTask, not the response), with a time
+ * limit, an abort signal and body parsing. No auth logic lives here.
+ */
+import { onAbort, abortError, type AbortSignalLike } from './abort'
+import { NetworkError, TimeoutError } from './errors'
+import type { Platform, WxRequestTask } from './platform'
+import { stripQuery } from './url'
+
+export interface TransmitSpec {
+  kind: 'request' | 'upload'
+  url: string
+  method: string
+  header: Record<string, string>
+  data?: unknown
+  /** 'json' (default): the body is parsed as JSON here. 'text': returned as a string. */
+  dataType?: 'json' | 'text'
+  responseType?: 'text' | 'arraybuffer'
+  filePath?: string
+  name?: string
+  formData?: Record<string, unknown>
+  timeout: number
+  signal?: AbortSignalLike
+}
+
+export interface RawResponse {
+  statusCode: number
+  /** Parsed JSON when the body was JSON, the raw text otherwise, undefined when empty. */
+  data: unknown
+  header: Record<string, unknown>
+  /** True when JSON was expected and the body was neither empty nor JSON. */
+  notJson: boolean
+}
+
+export function transmit(platform: Platform, spec: TransmitSpec): Promise<RawResponse> {
+  return new Promise<RawResponse>((resolve, reject) => {
+    const { signal } = spec
+    if (signal && signal.aborted) return reject(abortError(signal))
+    let settled = false
+    let task: WxRequestTask | undefined
+    const where = spec.method + ' ' + stripQuery(spec.url)
+    const finish = (fn: () => void): void => {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      stopAbort()
+      fn()
+    }
+    const abortTask = (): void => {
+      try {
+        if (task && typeof task.abort === 'function') task.abort()
+      } catch (_) {
+        /* the task may already be done */
+      }
+    }
+    const timer = setTimeout(() => {
+      finish(() => reject(new TimeoutError(`${where} got no answer within ${spec.timeout} ms.`, spec.timeout)))
+      abortTask()
+    }, spec.timeout)
+    const stopAbort = onAbort(signal, () => {
+      finish(() => reject(abortError(signal!)))
+      abortTask()
+    })
+    const fail = (err: { errMsg?: string } | undefined): void => {
+      const errMsg = (err && err.errMsg) || 'fail'
+      finish(() =>
+        reject(
+          /timeout/i.test(errMsg)
+            ? new TimeoutError(`${where} timed out (${errMsg}).`, spec.timeout)
+            : new NetworkError(
+                `${where} failed before any answer: ${errMsg}. Check the network and that the domain is in the mini program's request allow-list.`,
+                errMsg,
+              ),
+        ),
+      )
+    }
+    const success = (res: { statusCode: number; data: unknown; header?: Record<string, unknown> }): void => {
+      finish(() => resolve(toResponse(res, spec)))
+    }
+    try {
+      if (spec.kind === 'upload') {
+        if (!platform.uploadFile) throw new Error('uploadFile is not available')
+        task = platform.uploadFile({
+          url: spec.url,
+          filePath: spec.filePath as string,
+          name: spec.name as string,
+          header: spec.header,
+          formData: spec.formData,
+          timeout: spec.timeout,
+          success,
+          fail,
+        }) as WxRequestTask | undefined
+      } else {
+        task = platform.request({
+          url: spec.url,
+          method: spec.method,
+          header: spec.header,
+          data: spec.data,
+          timeout: spec.timeout,
+          // Parse here rather than in wx, so a non-JSON body is detected instead of passed on.
+          dataType: 'text',
+          responseType: spec.responseType === 'arraybuffer' ? 'arraybuffer' : 'text',
+          success,
+          fail,
+        }) as WxRequestTask | undefined
+      }
+    } catch (err) {
+      fail({ errMsg: (err as Error) && (err as Error).message })
+    }
+  })
+}
+
+function toResponse(res: { statusCode: number; data: unknown; header?: Record<string, unknown> }, spec: TransmitSpec): RawResponse {
+  const header = res.header || {}
+  const raw = res.data
+  if (typeof raw !== 'string' || spec.dataType === 'text' || spec.responseType === 'arraybuffer') {
+    return { statusCode: res.statusCode, data: raw, header, notJson: false }
+  }
+  const text = raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw
+  if (!text.trim()) return { statusCode: res.statusCode, data: undefined, header, notJson: false }
+  try {
+    return { statusCode: res.statusCode, data: JSON.parse(text), header, notJson: false }
+  } catch (_) {
+    return { statusCode: res.statusCode, data: text, header, notJson: true }
+  }
+}
+
+/** The first 200 characters of a body, for error messages. */
+export function snippet(data: unknown): string {
+  const s = typeof data === 'string' ? data : safeJson(data)
+  return s.length > 200 ? s.slice(0, 200) + '…' : s
+}
+
+function safeJson(v: unknown): string {
+  try {
+    return JSON.stringify(v) || ''
+  } catch (_) {
+    return String(v)
+  }
+}

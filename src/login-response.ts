@@ -1,0 +1,105 @@
+/**
+ * Turning a login or refresh answer into a Session, and keeping what must not be stored out of
+ * it: `session_key`, `openid` and `unionid` stay on the server (the seed's security rules 1 and
+ * 3), so they are stripped even when a server sends them.
+ */
+import { jwtExpiry, toEpochMs } from './jwt'
+
+/** What the SDK keeps after a login. `expiresAt` is epoch milliseconds. */
+export interface Session<U = unknown> {
+  token: string
+  expiresAt?: number
+  refreshToken?: string
+  user?: U
+}
+
+/** What a `parse` function may return: a Session, with `expiresIn` (seconds) allowed instead of `expiresAt`. */
+export interface SessionInput<U = unknown> {
+  token: string
+  expiresAt?: number | string
+  expiresIn?: number
+  refreshToken?: string
+  user?: U
+}
+
+const SENSITIVE = ['session_key', 'sessionKey', 'openid', 'openId', 'unionid', 'unionId']
+
+function pick(obj: Record<string, unknown>, names: string[]): unknown {
+  for (const n of names) {
+    if (obj[n] !== undefined && obj[n] !== null && obj[n] !== '') return obj[n]
+  }
+  return undefined
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return !!v && typeof v === 'object' && !Array.isArray(v)
+}
+
+/**
+ * The default parser: `{ token, expiresIn?, expiresAt?, refreshToken?, user? }`, the snake_case
+ * and OAuth spellings (`access_token`, `expires_in`, `refresh_token`), and the same inside a
+ * `data` (or `result`) envelope. Returns null when no token is found.
+ */
+export function defaultParse(data: unknown): SessionInput | null {
+  if (!isObject(data)) return null
+  const direct = pick(data, ['token', 'access_token', 'accessToken'])
+  if (typeof direct !== 'string') {
+    const inner = pick(data, ['data', 'result'])
+    return isObject(inner) ? defaultParse(inner) : null
+  }
+  const expiresIn = pick(data, ['expiresIn', 'expires_in'])
+  const expiresAt = pick(data, ['expiresAt', 'expires_at'])
+  const refreshToken = pick(data, ['refreshToken', 'refresh_token'])
+  const out: SessionInput = { token: direct }
+  if (typeof expiresIn === 'number' || (typeof expiresIn === 'string' && /^\d+(\.\d+)?$/.test(expiresIn))) out.expiresIn = Number(expiresIn)
+  if (typeof expiresAt === 'number' || typeof expiresAt === 'string') out.expiresAt = expiresAt
+  if (typeof refreshToken === 'string') out.refreshToken = refreshToken
+  if (data.user !== undefined) out.user = data.user
+  return out
+}
+
+export interface NormalizeResult<U> {
+  session: Session<U> | null
+  /** The server sent session_key: worth a warning in development. */
+  sawSessionKey: boolean
+}
+
+/** Validates a parser's output and produces the Session to store (sensitive fields removed). */
+export function normalizeSession<U>(input: unknown, now: number): NormalizeResult<U> {
+  if (!isObject(input)) return { session: null, sawSessionKey: false }
+  let sawSessionKey = 'session_key' in input || 'sessionKey' in input
+  const token = input.token
+  if (typeof token !== 'string' || !token.trim() || /\s/.test(token)) return { session: null, sawSessionKey }
+  const session: Session<U> = { token }
+  let expiresAt: number | undefined
+  if (typeof input.expiresIn === 'number' && isFinite(input.expiresIn) && input.expiresIn > 0) {
+    expiresAt = now + input.expiresIn * 1000
+  } else if (input.expiresAt !== undefined) {
+    expiresAt = toEpochMs(input.expiresAt)
+  }
+  if (expiresAt === undefined) expiresAt = jwtExpiry(token)
+  if (expiresAt !== undefined) session.expiresAt = expiresAt
+  if (typeof input.refreshToken === 'string' && input.refreshToken) session.refreshToken = input.refreshToken
+  if (input.user !== undefined && input.user !== null) {
+    const user = input.user
+    if (isObject(user)) {
+      const clean: Record<string, unknown> = {}
+      for (const k of Object.keys(user)) {
+        if (SENSITIVE.indexOf(k) >= 0) {
+          if (k === 'session_key' || k === 'sessionKey') sawSessionKey = true
+          continue
+        }
+        clean[k] = user[k]
+      }
+      session.user = clean as unknown as U
+    } else {
+      session.user = user as U
+    }
+  }
+  return { session, sawSessionKey }
+}
+
+/** True when `session` is expired, or will be within `marginMs`. Sessions without expiry never are. */
+export function isExpiring(session: Session<unknown>, now: number, marginMs: number): boolean {
+  return session.expiresAt !== undefined && now >= session.expiresAt - marginMs
+}

@@ -1,0 +1,137 @@
+/**
+ * The one place that touches the `wx` global. Everything else receives a `Platform`, so tests
+ * (and other mini program platforms with a wx-compatible API) can pass their own.
+ *
+ * The shapes below are the subset of `wx` the SDK calls, written structurally so that this
+ * package's types do not require `miniprogram-api-typings` in the consumer; the real `wx`
+ * object (as typed by miniprogram-api-typings) is assignable to `Platform` (checked in
+ * test/types.test-d.ts).
+ */
+
+export interface WxCallbackOptions<S> {
+  success?: (res: S) => void
+  fail?: (err: { errMsg: string; errno?: number }) => void
+  complete?: (res: unknown) => void
+}
+
+export interface WxRequestSuccess {
+  statusCode: number
+  data: unknown
+  header?: Record<string, unknown>
+  errMsg?: string
+}
+
+export interface WxRequestTask {
+  abort(): void
+}
+
+export interface WxRequestOptions extends WxCallbackOptions<WxRequestSuccess> {
+  url: string
+  method?: string
+  data?: unknown
+  header?: Record<string, string>
+  timeout?: number
+  dataType?: string
+  responseType?: string
+}
+
+export interface WxUploadOptions extends WxCallbackOptions<{ statusCode: number; data: string; errMsg?: string }> {
+  url: string
+  filePath: string
+  name: string
+  header?: Record<string, string>
+  formData?: Record<string, unknown>
+  timeout?: number
+}
+
+export interface WxStorageGetOptions extends WxCallbackOptions<{ data: unknown }> {
+  key: string
+  encrypt?: boolean
+}
+export interface WxStorageSetOptions extends WxCallbackOptions<unknown> {
+  key: string
+  data: unknown
+  encrypt?: boolean
+}
+
+export interface WxAuthSetting {
+  [scope: string]: boolean | undefined
+}
+
+export interface Platform {
+  login(options: WxCallbackOptions<{ code: string; errMsg?: string }> & { timeout?: number }): unknown
+  checkSession?(options: WxCallbackOptions<unknown>): unknown
+  request(options: WxRequestOptions): WxRequestTask | unknown
+  uploadFile?(options: WxUploadOptions): WxRequestTask | unknown
+  getStorageSync(key: string): unknown
+  setStorageSync(key: string, data: unknown): void
+  removeStorageSync(key: string): void
+  getStorage?(options: WxStorageGetOptions): unknown
+  setStorage?(options: WxStorageSetOptions): unknown
+  removeStorage?(options: WxCallbackOptions<unknown> & { key: string }): unknown
+  getAccountInfoSync?(): { miniProgram: { envVersion?: string } }
+  canIUse?(schema: string): boolean
+  getSetting?(options: WxCallbackOptions<{ authSetting: WxAuthSetting }>): unknown
+  authorize?(options: WxCallbackOptions<unknown> & { scope: string }): unknown
+  openSetting?(options: WxCallbackOptions<{ authSetting: WxAuthSetting }>): unknown
+  showModal?(
+    options: WxCallbackOptions<{ confirm: boolean; cancel: boolean }> & {
+      title?: string
+      content?: string
+      confirmText?: string
+      cancelText?: string
+      showCancel?: boolean
+    },
+  ): unknown
+  getPrivacySetting?(options: WxCallbackOptions<{ needAuthorization: boolean; privacyContractName?: string }>): unknown
+  requirePrivacyAuthorize?(options: WxCallbackOptions<unknown>): unknown
+  onNeedPrivacyAuthorization?(
+    listener: (resolve: (res: { event: string; buttonId?: string }) => void, eventInfo: { referrer: string }) => void,
+  ): unknown
+  getSystemInfoSync?(): { SDKVersion?: string }
+  getAppBaseInfo?(): { SDKVersion?: string }
+}
+
+import { AuthError } from './errors'
+
+declare const wx: unknown
+
+/** The running mini program's `wx`, or a configuration error that says how to pass one. */
+export function defaultPlatform(): Platform {
+  if (typeof wx === 'undefined' || wx === null) {
+    return missingPlatform()
+  }
+  return wx as Platform
+}
+
+function missingPlatform(): never {
+  throw new AuthError(
+    'CONFIG',
+    'weapp-auth: no global `wx` found. Run inside a WeChat mini program, or pass `platform` to createAuth (in tests: createFakeWx() from weapp-auth/testing).',
+  )
+}
+
+/** Whether the platform has `name` (a function on wx). */
+export function hasApi(platform: Platform, name: keyof Platform): boolean {
+  return typeof (platform as unknown as Record<string, unknown>)[name] === 'function'
+}
+
+/** The base library version, when the platform tells it ("2.32.3"), else undefined. */
+export function baseLibraryVersion(platform: Platform): string | undefined {
+  try {
+    if (platform.getAppBaseInfo) return platform.getAppBaseInfo().SDKVersion
+    if (platform.getSystemInfoSync) return platform.getSystemInfoSync().SDKVersion
+  } catch (_) {
+    /* ignore: version is only used in messages */
+  }
+  return undefined
+}
+
+/** `develop` / `trial` / `release`, or undefined when the platform cannot say. */
+export function envVersion(platform: Platform): string | undefined {
+  try {
+    return platform.getAccountInfoSync ? platform.getAccountInfoSync().miniProgram.envVersion : undefined
+  } catch (_) {
+    return undefined
+  }
+}

@@ -1,0 +1,232 @@
+/**
+ * The authenticated request wrapper: every call carries the current token (only to trusted
+ * origins), waits for a login or refresh in flight instead of sending a stale token, and on an
+ * unauthorized answer shares one renewal with the whole burst and retries at most once.
+ * Every call settles: with the body, or with a typed error.
+ */
+import { raceAbort, type AbortSignalLike } from './abort'
+import { AuthError, HttpError, ResponseParseError, WeappAuthError } from './errors'
+import { transmit, snippet, type RawResponse } from './http'
+import type { Limiter } from './limiter'
+import type { Platform } from './platform'
+import { loggedOutError, type SessionMachine } from './session'
+import { parseOrigin, resolveUrl, sameOrigin, stripQuery, type Origin } from './url'
+
+export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH' | 'HEAD' | 'OPTIONS'
+
+interface CommonOptions {
+  /** Relative to `baseURL`, or absolute. The token goes only to `baseURL`'s origin and `trustedOrigins`. */
+  url: string
+  header?: Record<string, string>
+  /** `false`: send no token and never trigger a login (public endpoints). Default true. */
+  auth?: boolean
+  /** Milliseconds for each attempt. Default: the instance's `timeout` (60 000). */
+  timeout?: number
+  /** Aborts the call: the network task is aborted and the promise rejects with AbortError. */
+  signal?: AbortSignalLike
+  /** `false`: reject an unauthorized answer at once instead of re-logging in and retrying once. */
+  retry?: boolean
+}
+
+export interface RequestOptions extends CommonOptions {
+  method?: Method
+  data?: unknown
+  /** 'json' (default): the body must be JSON (or empty). 'text': resolve with the raw string. */
+  dataType?: 'json' | 'text'
+  responseType?: 'text' | 'arraybuffer'
+}
+
+export interface UploadOptions extends CommonOptions {
+  filePath: string
+  /** The multipart field name of the file. */
+  name: string
+  formData?: Record<string, unknown>
+}
+
+/** What `afterResponse` hooks and `isUnauthorized` see. */
+export interface AuthResponse {
+  statusCode: number
+  data: unknown
+  header: Record<string, unknown>
+}
+
+/** Options after defaults and `beforeRequest` hooks, as the hooks see them. */
+export type HookOptions = (RequestOptions | UploadOptions) & { method: string; kind: 'request' | 'upload' }
+
+type OneOrMany<F> = F | F[]
+export interface Hooks {
+  /** May return changed options (or change them in place). Runs once per call, before the URL is checked for trust. */
+  beforeRequest?: OneOrMany<(options: HookOptions) => HookOptions | void | Promise<HookOptions | void>>
+  /** May inspect or return a replacement response (for example to unwrap an envelope). */
+  afterResponse?: OneOrMany<(response: AuthResponse, options: HookOptions) => AuthResponse | void | Promise<AuthResponse | void>>
+  /** May return a different or enriched error. */
+  beforeError?: OneOrMany<(error: Error, options: HookOptions) => Error | void | Promise<Error | void>>
+}
+
+export interface RequesterDeps {
+  platform: Platform
+  machine: SessionMachine
+  limiter: Limiter
+  baseURL: string
+  trusted: Origin[]
+  authHeader(token: string): Record<string, string>
+  isUnauthorized(res: AuthResponse): boolean
+  timeout: number
+  hooks: Hooks
+  debug(line: string): void
+}
+
+export interface Requester {
+  request<T = unknown>(options: RequestOptions): Promise<T>
+  upload<T = unknown>(options: UploadOptions): Promise<T>
+}
+
+function list<F>(h: OneOrMany<F> | undefined): F[] {
+  return !h ? [] : Array.isArray(h) ? h : [h]
+}
+
+export function createRequester(deps: RequesterDeps): Requester {
+  const { machine, limiter } = deps
+
+  function isTrusted(url: string): boolean {
+    const origin = parseOrigin(url)
+    if (!origin) return false
+    for (const t of deps.trusted) if (sameOrigin(origin, t)) return true
+    return false
+  }
+
+  /** Waits for a usable session (when `withAuth`) and a network slot, then sends once. */
+  async function sendOnce(url: string, opts: HookOptions, withAuth: boolean, epoch0: number): Promise<{ res: RawResponse; token: string | null }> {
+    for (;;) {
+      if (withAuth) {
+        await raceAbort(machine.ensure(), opts.signal)
+        if (machine.epoch !== epoch0) throw loggedOutError()
+      }
+      const slot = limiter.acquire()
+      let release: () => void
+      try {
+        release = await raceAbort(slot.ready, opts.signal)
+      } catch (err) {
+        slot.cancel()
+        throw err
+      }
+      let token: string | null = null
+      if (withAuth) {
+        const cur = machine.current()
+        // A login or refresh started while this call waited for its slot: wait for it instead
+        // of sending the token it is about to replace.
+        if (machine.busy() || !cur || machine.epoch !== epoch0) {
+          release()
+          if (machine.epoch !== epoch0) throw loggedOutError()
+          continue
+        }
+        token = cur.token
+      }
+      const header: Record<string, string> = {}
+      const given = opts.header || {}
+      for (const k of Object.keys(given)) header[k] = given[k]
+      if (token) {
+        const auth = deps.authHeader(token)
+        for (const k of Object.keys(auth)) {
+          // Replace any same-named header regardless of case.
+          for (const h of Object.keys(header)) if (h.toLowerCase() === k.toLowerCase()) delete header[h]
+          header[k] = auth[k]
+        }
+      }
+      try {
+        const res = await transmit(deps.platform, {
+          kind: opts.kind,
+          url,
+          method: opts.method,
+          header,
+          data: (opts as RequestOptions).data,
+          dataType: (opts as RequestOptions).dataType,
+          responseType: (opts as RequestOptions).responseType,
+          filePath: (opts as UploadOptions).filePath,
+          name: (opts as UploadOptions).name,
+          formData: (opts as UploadOptions).formData,
+          timeout: opts.timeout || deps.timeout,
+          signal: opts.signal,
+        })
+        return { res, token }
+      } finally {
+        release()
+      }
+    }
+  }
+
+  async function perform(kind: 'request' | 'upload', input: RequestOptions | UploadOptions): Promise<unknown> {
+    if (!input || typeof input !== 'object' || typeof input.url !== 'string' || !input.url) {
+      throw new TypeError('weapp-auth: ' + kind + '() needs an options object with a non-empty `url`.')
+    }
+    let opts: HookOptions = Object.assign({}, input, {
+      kind,
+      method: kind === 'upload' ? 'POST' : String((input as RequestOptions).method || 'GET').toUpperCase(),
+    })
+    try {
+      for (const hook of list(deps.hooks.beforeRequest)) {
+        const next = await hook(opts)
+        if (next) opts = next
+      }
+      if (kind === 'upload') {
+        const u = opts as UploadOptions
+        if (typeof u.filePath !== 'string' || !u.filePath || typeof u.name !== 'string' || !u.name) {
+          throw new AuthError('INVALID_INPUT', 'upload() needs `filePath` (a temp file path) and `name` (the multipart field name).')
+        }
+      }
+      const url = resolveUrl(deps.baseURL, opts.url)
+      const where = opts.method + ' ' + stripQuery(url)
+      const withAuth = opts.auth !== false && isTrusted(url)
+      const epoch0 = machine.epoch
+      let retried = false
+      for (;;) {
+        const { res, token } = await sendOnce(url, opts, withAuth, epoch0)
+        const response: AuthResponse = { statusCode: res.statusCode, data: res.data, header: res.header }
+        if (token !== null && deps.isUnauthorized(response)) {
+          if (retried || opts.retry === false) {
+            deps.debug(`${where} → ${res.statusCode}: still unauthorized${retried ? ' after one re-login' : ''}; rejecting`)
+            throw new AuthError(
+              'UNAUTHORIZED',
+              `${where} was refused as unauthorized${retried ? ' again after a fresh login' : ''} (HTTP ${res.statusCode}). The server does not accept this session's token; check its token validation.`,
+              { status: res.statusCode },
+            )
+          }
+          retried = true
+          deps.debug(`${where} → ${res.statusCode}: unauthorized; renewing the session, then retrying once`)
+          await raceAbort(machine.renew(token), opts.signal)
+          if (machine.epoch !== epoch0) throw loggedOutError()
+          continue
+        }
+        let final = response
+        for (const hook of list(deps.hooks.afterResponse)) {
+          const next = await hook(final, opts)
+          if (next) final = next
+        }
+        deps.debug(`${where} → ${final.statusCode}`)
+        if (final.statusCode >= 200 && final.statusCode < 300) {
+          if (res.notJson && final.data === res.data) {
+            throw new ResponseParseError(
+              `${where} answered ${final.statusCode} with a body that is not JSON: ${snippet(res.data)}. Use dataType: 'text' for text endpoints.`,
+              final.statusCode,
+              snippet(res.data),
+            )
+          }
+          return final.data
+        }
+        throw new HttpError(final.statusCode, final.data, opts.method, stripQuery(url))
+      }
+    } catch (err) {
+      let error = err instanceof Error ? err : new WeappAuthError('NETWORK_ERROR', String(err))
+      for (const hook of list(deps.hooks.beforeError)) {
+        const next = await hook(error, opts)
+        if (next) error = next
+      }
+      throw error
+    }
+  }
+
+  return {
+    request: <T>(options: RequestOptions) => perform('request', options) as Promise<T>,
+    upload: <T>(options: UploadOptions) => perform('upload', options) as Promise<T>,
+  }
+}

@@ -1,0 +1,174 @@
+/**
+ * The session state machine. One file, three phases:
+ *
+ *   idle ──login()/no session──▶ logging-in ──ok──▶ idle (new session stored, `login` event)
+ *     │                              └──fail──▶ idle (nothing stored, `error` event, waiters reject)
+ *     └──renew(token) with refresh token──▶ refreshing ──ok──▶ idle
+ *                                               └──fail──▶ logging-in (full login fallback)
+ *   logout() from any phase ──▶ idle, no session, epoch+1: a login still running finishes
+ *   unseen (its result is discarded, its waiters reject with LOGGED_OUT).
+ *
+ * At most one login or refresh is in flight; every caller during it shares the same promise.
+ * A renewal is keyed by the token that was found stale, so any number of 401s for that token
+ * (a burst) share one renewal, and a 401 that arrives after it finished reuses its outcome
+ * instead of starting another.
+ */
+import { AuthError } from './errors'
+import type { Emitter } from './events'
+import { isExpiring, type Session } from './login-response'
+import type { TokenStore } from './token-store'
+
+export type Phase = 'idle' | 'logging-in' | 'refreshing'
+
+export interface AuthEvents<U = unknown> {
+  /** A new session was stored (by a login or a refresh). */
+  login: Session<U>
+  /** `logout()` was called. */
+  logout: { reason: 'logout' }
+  /** A login or refresh failed, or storage misbehaved. Requests still reject on their own. */
+  error: Error
+}
+
+export interface SessionMachineDeps {
+  store: TokenStore
+  events: Emitter<AuthEvents>
+  marginMs: number
+  /** A full login: wx.login → code → server. */
+  obtain(): Promise<Session>
+  /** Exchange a refresh token; absent when `refresh` is not configured. */
+  refresh?: (refreshToken: string) => Promise<Session>
+  debug(line: string): void
+}
+
+export interface SessionMachine {
+  readonly phase: Phase
+  /** Incremented by every logout; work begun in an older epoch must not touch the session. */
+  readonly epoch: number
+  current(): Session | null
+  /** True while a login or refresh is in flight. */
+  busy(): boolean
+  login(): Promise<Session>
+  /** The session a request may use now: waits for one in flight, logs in, or renews an expiring one. */
+  ensure(): Promise<Session>
+  /** `staleToken` was refused by the server: get a different session (shared by the whole burst). */
+  renew(staleToken: string): Promise<Session>
+  logout(): void
+}
+
+export function loggedOutError(): AuthError {
+  return new AuthError('LOGGED_OUT', 'logout() was called while this was waiting for a login; it was cancelled and its result discarded.')
+}
+
+export function createSessionMachine(deps: SessionMachineDeps): SessionMachine {
+  const { store, events } = deps
+  let phase: Phase = 'idle'
+  let epoch = 0
+  let inflight: Promise<Session> | null = null
+  /** The last renewal and the token it replaced. */
+  let lastRenewal: { from: string; promise: Promise<Session> } | null = null
+
+  function start(kind: Phase, run: () => Promise<Session>, staleToken?: string): Promise<Session> {
+    const startedIn = epoch
+    phase = kind
+    deps.debug(kind === 'refreshing' ? 'refreshing the session' : 'logging in (wx.login → server)')
+    const holder: { p?: Promise<Session> } = {}
+    const settle = (): void => {
+      if (inflight === holder.p) {
+        inflight = null
+        phase = 'idle'
+      }
+    }
+    holder.p = run().then(
+      (session) => {
+        settle()
+        if (epoch !== startedIn) {
+          deps.debug('a login finished after logout(): result discarded')
+          throw loggedOutError()
+        }
+        store.set(session)
+        deps.debug(kind === 'refreshing' ? 'refresh ok: new token stored' : 'login ok: token stored')
+        events.emit('login', session)
+        return session
+      },
+      (err: unknown) => {
+        settle()
+        if (epoch !== startedIn) throw loggedOutError()
+        // The token that was refused stays refused: drop it so nothing sends it again.
+        const cur = store.get()
+        if (staleToken !== undefined && cur && cur.token === staleToken) store.clear()
+        deps.debug('login failed: ' + ((err as Error) && (err as Error).message))
+        events.emit('error', err as Error)
+        throw err
+      },
+    )
+    inflight = holder.p
+    return holder.p
+  }
+
+  function renew(staleToken: string): Promise<Session> {
+    if (inflight) return inflight
+    const cur = store.get()
+    if (cur && cur.token !== staleToken) return Promise.resolve(cur)
+    if (lastRenewal && lastRenewal.from === staleToken) return lastRenewal.promise
+    const refreshToken = cur && cur.refreshToken
+    const refresh = deps.refresh
+    let run = deps.obtain
+    let kind: Phase = 'logging-in'
+    if (refresh && refreshToken) {
+      kind = 'refreshing'
+      const startedIn = epoch
+      run = () =>
+        refresh(refreshToken).catch((err: unknown) => {
+          if (epoch !== startedIn) throw err
+          deps.debug('refresh failed; falling back to a full login')
+          events.emit('error', err as Error)
+          phase = 'logging-in'
+          return deps.obtain()
+        })
+    }
+    const promise = start(kind, run, staleToken)
+    lastRenewal = { from: staleToken, promise }
+    // A settled renewal is still consulted by late 401s; a rejection there is handled by them.
+    promise.catch(noop)
+    return promise
+  }
+
+  function login(): Promise<Session> {
+    return inflight || start('logging-in', deps.obtain)
+  }
+
+  return {
+    get phase() {
+      return phase
+    },
+    get epoch() {
+      return epoch
+    },
+    current: () => store.get(),
+    busy: () => inflight !== null,
+    login,
+    ensure() {
+      return store.load().then(() => {
+        if (inflight) return inflight
+        const cur = store.get()
+        if (!cur) return login()
+        if (isExpiring(cur, Date.now(), deps.marginMs)) {
+          deps.debug('token expires within the margin: renewing before sending')
+          return renew(cur.token)
+        }
+        return cur
+      })
+    },
+    renew,
+    logout() {
+      epoch++
+      inflight = null
+      lastRenewal = null
+      phase = 'idle'
+      store.clear()
+      events.emit('logout', { reason: 'logout' })
+    },
+  }
+}
+
+function noop(): void {}

@@ -1,0 +1,89 @@
+/**
+ * URL handling without the `URL` global (absent on some base libraries): just enough to
+ * resolve a request path against `baseURL` and to compare origins exactly, so a token is
+ * never sent to a look-alike host (`api.example.com.evil.com`, `api.example.com@evil.com`).
+ */
+
+export interface Origin {
+  /** `https:` / `http:` … lower-case, with the colon. */
+  protocol: string
+  /** Lower-case host name, without user info, brackets kept for IPv6. */
+  hostname: string
+  /** Explicit port, or the scheme's default ('443' for https, '80' for http). */
+  port: string
+}
+
+const ABSOLUTE = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\/([^/?#]*)/
+const DEFAULT_PORTS: Record<string, string> = { 'https:': '443', 'http:': '80', 'wss:': '443', 'ws:': '80' }
+
+/** Parses the origin of an absolute URL; null for anything that is not `scheme://authority`. */
+export function parseOrigin(url: string): Origin | null {
+  const m = ABSOLUTE.exec(url)
+  if (!m) return null
+  const protocol = m[1].toLowerCase() + ':'
+  let authority = m[2]
+  // user info ends at the LAST '@' before the path: https://a@b@evil.com → host evil.com
+  const at = authority.lastIndexOf('@')
+  if (at >= 0) authority = authority.slice(at + 1)
+  let hostname: string
+  let port = ''
+  if (authority.charAt(0) === '[') {
+    const close = authority.indexOf(']')
+    if (close < 0) return null
+    hostname = authority.slice(0, close + 1)
+    const rest = authority.slice(close + 1)
+    if (rest) {
+      if (rest.charAt(0) !== ':') return null
+      port = rest.slice(1)
+    }
+  } else {
+    const colon = authority.lastIndexOf(':')
+    hostname = colon >= 0 ? authority.slice(0, colon) : authority
+    port = colon >= 0 ? authority.slice(colon + 1) : ''
+  }
+  if (!hostname || (port && !/^\d+$/.test(port))) return null
+  // Drop one trailing dot: "api.example.com." is the same host.
+  hostname = hostname.toLowerCase().replace(/\.$/, '')
+  if (port) port = String(parseInt(port, 10))
+  return { protocol, hostname, port: port || DEFAULT_PORTS[protocol] || '' }
+}
+
+export function sameOrigin(a: Origin, b: Origin): boolean {
+  return a.protocol === b.protocol && a.hostname === b.hostname && a.port === b.port
+}
+
+/** Resolves `url` against `base`: absolute URLs stay, `//host` takes base's scheme, paths join. */
+export function resolveUrl(base: string, url: string): string {
+  if (ABSOLUTE.test(url)) return url
+  const baseMatch = ABSOLUTE.exec(base)
+  if (url.slice(0, 2) === '//') {
+    return (baseMatch ? baseMatch[1] : 'https') + ':' + url
+  }
+  if (!base) return url
+  if (!url) return base
+  if (url.charAt(0) === '?' || url.charAt(0) === '#') return base + url
+  return base.replace(/\/+$/, '') + '/' + url.replace(/^\/+/, '')
+}
+
+/** Appends `key=value` pairs to a URL's query string (encoded). */
+export function appendQuery(url: string, params: Record<string, string>): string {
+  const hash = url.indexOf('#')
+  const tail = hash >= 0 ? url.slice(hash) : ''
+  let head = hash >= 0 ? url.slice(0, hash) : url
+  const pairs = Object.keys(params).map((k) => encodeURIComponent(k) + '=' + encodeURIComponent(params[k]))
+  if (!pairs.length) return url
+  head += (head.indexOf('?') >= 0 ? (/[?&]$/.test(head) ? '' : '&') : '?') + pairs.join('&')
+  return head + tail
+}
+
+/** 127.0.0.0/8, localhost and [::1]: hosts where plain http never leaves the machine. */
+export function isLoopback(origin: Origin): boolean {
+  const h = origin.hostname
+  return h === 'localhost' || h.slice(-10) === '.localhost' || h === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h)
+}
+
+/** Removes everything after the path, so logs and errors never carry query-string secrets. */
+export function stripQuery(url: string): string {
+  const i = url.search(/[?#]/)
+  return i >= 0 ? url.slice(0, i) : url
+}

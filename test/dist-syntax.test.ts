@@ -1,0 +1,93 @@
+/**
+ * The built files must run in the mini program runtime: ES2015 syntax only (no async/await,
+ * ?., ??, class fields), no Node built-ins, no DOM globals, tslib helpers once.
+ * `npm test` builds first, so this reads what would be published.
+ */
+import * as acorn from 'acorn'
+import * as fs from 'fs'
+import * as path from 'path'
+
+const root = path.join(__dirname, '..')
+const files: Array<[string, 'module' | 'script']> = [
+  ['dist/index.mjs', 'module'],
+  ['dist/testing.mjs', 'module'],
+  ['dist/index.cjs', 'script'],
+  ['dist/testing.cjs', 'script'],
+  ['miniprogram_dist/index.js', 'script'],
+]
+const FORBIDDEN_GLOBALS = ['window', 'document', 'process', 'Buffer', 'global', 'globalThis', 'atob', 'btoa', 'URL', 'AbortController', 'navigator', 'localStorage']
+
+type Node = { type: string; [k: string]: unknown }
+
+function walk(node: unknown, visit: (n: Node, parent: Node | null) => void, parent: Node | null = null): void {
+  if (!node || typeof node !== 'object') return
+  if (Array.isArray(node)) return node.forEach((n) => walk(n, visit, parent))
+  const n = node as Node
+  if (typeof n.type !== 'string') return
+  visit(n, parent)
+  for (const key of Object.keys(n)) if (key !== 'type') walk(n[key], visit, n)
+}
+
+/** Identifiers used as free variables (roughly: not property names, not declarations). */
+function freeIdentifiers(ast: Node): Set<string> {
+  const declared = new Set<string>()
+  const used = new Set<string>()
+  walk(ast, (n, parent) => {
+    if (n.type === 'VariableDeclarator' || n.type === 'FunctionDeclaration' || n.type === 'ClassDeclaration') {
+      const id = n.id as Node | null
+      if (id && id.type === 'Identifier') declared.add(id.name as string)
+    }
+    if (n.type === 'Identifier' && parent) {
+      const isProp = parent.type === 'MemberExpression' && parent.property === n && !parent.computed
+      const isKey = parent.type === 'Property' && parent.key === n && !parent.computed
+      if (!isProp && !isKey) used.add(n.name as string)
+    }
+  })
+  return new Set(Array.from(used).filter((u) => !declared.has(u)))
+}
+
+describe.each(files)('%s', (file, sourceType) => {
+  const code = fs.readFileSync(path.join(root, file), 'utf8')
+
+  test('parses as ES2015', () => {
+    expect(() => acorn.parse(code, { ecmaVersion: 2015, sourceType })).not.toThrow()
+  })
+
+  test('uses no Node built-ins or DOM globals', () => {
+    const ast = acorn.parse(code, { ecmaVersion: 2015, sourceType }) as unknown as Node
+    const free = freeIdentifiers(ast)
+    expect(FORBIDDEN_GLOBALS.filter((g) => free.has(g))).toEqual([])
+    const required: string[] = []
+    walk(ast, (n) => {
+      if (n.type === 'CallExpression' && (n.callee as Node).type === 'Identifier' && (n.callee as Node).name === 'require') {
+        required.push(String(((n.arguments as Node[])[0] as Node).value))
+      }
+      if (n.type === 'ImportDeclaration') required.push(String((n.source as Node).value))
+    })
+    const allowed = file.startsWith('miniprogram_dist') ? [] : ['tslib']
+    expect(required.filter((r) => allowed.indexOf(r) < 0)).toEqual([])
+  })
+
+  test('tslib helpers are present at most once', () => {
+    for (const helper of ['__awaiter', '__rest', '__generator']) {
+      const defs = code.split(new RegExp('function ' + helper + '\\b')).length - 1
+      expect(defs).toBeLessThanOrEqual(file.startsWith('miniprogram_dist') ? 1 : 0)
+    }
+    const imports = (code.match(/from 'tslib'|require\('tslib'\)/g) || []).length
+    expect(imports).toBeLessThanOrEqual(1)
+  })
+})
+
+test('a syntax past ES2015 would be caught (the check itself works)', () => {
+  for (const snippet of ['async function f() {}', 'a?.b', 'a ?? b', 'class A { x = 1 }', 'for await (const x of y) {}']) {
+    expect(() => acorn.parse(snippet, { ecmaVersion: 2015, sourceType: 'module' })).toThrow()
+  }
+})
+
+test('package.json points at files the build produced', () => {
+  const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'))
+  for (const p of [pkg.main, pkg.module, pkg.types, pkg.miniprogram + '/index.js', pkg.exports['./testing'].types, pkg.exports['./testing'].require]) {
+    expect(fs.existsSync(path.join(root, p))).toBe(true)
+  }
+  expect(Object.keys(pkg.dependencies)).toEqual(['tslib'])
+})
