@@ -2,6 +2,7 @@
  * `createAuth`: validates the options, wires the token store, the session state machine and the
  * request wrapper together, and runs the login itself (wx.login → code → your server).
  */
+import { raceAbort, type AbortSignalLike } from './abort'
 import { AuthError, TimeoutError } from './errors'
 import { createEmitter, type Listener } from './events'
 import { transmit, snippet, type RawResponse } from './http'
@@ -272,10 +273,11 @@ export function createAuth<U = unknown>(options: AuthOptions<U>): Auth<U> {
   }
 
   /** One call to the login or refresh endpoint, holding an urgent network slot. */
-  function callEndpoint(url: string, method: string, data: unknown): Promise<RawResponse> {
+  function callEndpoint(url: string, method: string, data: unknown, signal: AbortSignalLike): Promise<RawResponse> {
     const slot = limiter.acquire(true)
-    return slot.ready.then((release) =>
-      transmit(platform, { kind: 'request', url, method, header: { 'content-type': 'application/json' }, data, timeout: loginTimeout }).then(
+    return raceAbort(slot.ready, signal).then(
+      (release) =>
+      transmit(platform, { kind: 'request', url, method, header: { 'content-type': 'application/json' }, data, timeout: loginTimeout, signal }).then(
         (res) => {
           release()
           return res
@@ -285,6 +287,10 @@ export function createAuth<U = unknown>(options: AuthOptions<U>): Auth<U> {
           throw err
         },
       ),
+      (err: unknown) => {
+        slot.cancel()
+        throw err
+      },
     )
   }
 
@@ -327,8 +333,8 @@ export function createAuth<U = unknown>(options: AuthOptions<U>): Auth<U> {
     return session
   }
 
-  function obtain(): Promise<Session> {
-    return callWxLogin().then((code) => {
+  function obtain(signal: AbortSignalLike): Promise<Session> {
+    return raceAbort(callWxLogin(), signal).then((code) => {
       const codeIn = login.codeIn || 'body'
       const extra = login.data || {}
       let url = loginUrl
@@ -341,14 +347,14 @@ export function createAuth<U = unknown>(options: AuthOptions<U>): Auth<U> {
       } else {
         data = Object.assign({}, extra, { code })
       }
-      return callEndpoint(url, login.method || 'POST', data).then((res) => toSession('login', loginUrl, res, login.parse))
+      return callEndpoint(url, login.method || 'POST', data, signal).then((res) => toSession('login', loginUrl, res, login.parse))
     })
   }
 
   const refresh =
     refreshOpt && refreshUrl
-      ? (refreshToken: string): Promise<Session> =>
-          callEndpoint(refreshUrl as string, 'POST', { refreshToken }).then((res) => {
+      ? (refreshToken: string, signal: AbortSignalLike): Promise<Session> =>
+          callEndpoint(refreshUrl as string, 'POST', { refreshToken }, signal).then((res) => {
             const s = toSession('refresh', refreshUrl as string, res, refreshOpt.parse || login.parse)
             if (!s.refreshToken) s.refreshToken = refreshToken
             return s

@@ -4,7 +4,7 @@
  * unauthorized answer shares one renewal with the whole burst and retries at most once.
  * Every call settles: with the body, or with a typed error.
  */
-import { raceAbort, type AbortSignalLike } from './abort'
+import { abortError, raceAbort, type AbortSignalLike } from './abort'
 import { AuthError, HttpError, ResponseParseError, WeappAuthError } from './errors'
 import { transmit, snippet, type RawResponse } from './http'
 import type { Limiter } from './limiter'
@@ -96,10 +96,20 @@ export function createRequester(deps: RequesterDeps): Requester {
   }
 
   /** Waits for a usable session (when `withAuth`) and a network slot, then sends once. */
-  async function sendOnce(url: string, opts: HookOptions, withAuth: boolean, epoch0: number): Promise<{ res: RawResponse; token: string | null }> {
+  async function sendOnce(
+    url: string,
+    opts: HookOptions,
+    withAuth: boolean,
+    epoch0: number,
+    lastToken: string | null,
+  ): Promise<{ res: RawResponse; token: string | null }> {
+    /** The token this call last saw: if it is dropped meanwhile, the call shares that renewal's outcome. */
+    let seen = lastToken
     for (;;) {
+      // An aborted call starts nothing, not even the login it would wait for.
+      if (opts.signal && opts.signal.aborted) throw abortError(opts.signal)
       if (withAuth) {
-        await raceAbort(machine.ensure(), opts.signal)
+        seen = (await raceAbort(machine.ensure(seen), opts.signal)).token
         if (machine.epoch !== epoch0) throw loggedOutError()
       }
       const slot = limiter.acquire()
@@ -179,8 +189,10 @@ export function createRequester(deps: RequesterDeps): Requester {
       const withAuth = opts.auth !== false && isTrusted(url)
       const epoch0 = machine.epoch
       let retried = false
+      let lastToken: string | null = null
       for (;;) {
-        const { res, token } = await sendOnce(url, opts, withAuth, epoch0)
+        const { res, token } = await sendOnce(url, opts, withAuth, epoch0, lastToken)
+        lastToken = token
         const response: AuthResponse = { statusCode: res.statusCode, data: res.data, header: res.header }
         if (token !== null && deps.isUnauthorized(response)) {
           if (retried || opts.retry === false) {

@@ -13,6 +13,7 @@
  * (a burst) share one renewal, and a 401 that arrives after it finished reuses its outcome
  * instead of starting another.
  */
+import { createAbortController, type AbortControllerLike, type AbortSignalLike } from './abort'
 import { AuthError } from './errors'
 import type { Emitter } from './events'
 import { isExpiring, type Session } from './login-response'
@@ -33,10 +34,10 @@ export interface SessionMachineDeps {
   store: TokenStore
   events: Emitter<AuthEvents>
   marginMs: number
-  /** A full login: wx.login → code → server. */
-  obtain(): Promise<Session>
+  /** A full login: wx.login → code → server. `signal` aborts when logout() abandons it. */
+  obtain(signal: AbortSignalLike): Promise<Session>
   /** Exchange a refresh token; absent when `refresh` is not configured. */
-  refresh?: (refreshToken: string) => Promise<Session>
+  refresh?: (refreshToken: string, signal: AbortSignalLike) => Promise<Session>
   debug(line: string): void
 }
 
@@ -48,8 +49,12 @@ export interface SessionMachine {
   /** True while a login or refresh is in flight. */
   busy(): boolean
   login(): Promise<Session>
-  /** The session a request may use now: waits for one in flight, logs in, or renews an expiring one. */
-  ensure(): Promise<Session>
+  /**
+   * The session a request may use now: waits for one in flight, logs in, or renews an expiring
+   * one. `lastSeen` is the token the caller saw before: if it has been dropped since (a failed
+   * renewal), the caller gets that renewal's outcome instead of starting another login.
+   */
+  ensure(lastSeen?: string | null): Promise<Session>
   /** `staleToken` was refused by the server: get a different session (shared by the whole burst). */
   renew(staleToken: string): Promise<Session>
   logout(): void
@@ -67,18 +72,24 @@ export function createSessionMachine(deps: SessionMachineDeps): SessionMachine {
   /** The last renewal and the token it replaced. */
   let lastRenewal: { from: string; promise: Promise<Session> } | null = null
 
-  function start(kind: Phase, run: () => Promise<Session>, staleToken?: string): Promise<Session> {
+  /** Aborts the network work of the attempt in flight; set while one runs. */
+  let cancelInflight: AbortControllerLike | null = null
+
+  function start(kind: Phase, run: (signal: AbortSignalLike) => Promise<Session>, staleToken?: string): Promise<Session> {
     const startedIn = epoch
+    const controller = createAbortController()
+    cancelInflight = controller
     phase = kind
     deps.debug(kind === 'refreshing' ? 'refreshing the session' : 'logging in (wx.login → server)')
     const holder: { p?: Promise<Session> } = {}
     const settle = (): void => {
       if (inflight === holder.p) {
         inflight = null
+        cancelInflight = null
         phase = 'idle'
       }
     }
-    holder.p = run().then(
+    holder.p = run(controller.signal).then(
       (session) => {
         settle()
         if (epoch !== startedIn) {
@@ -117,13 +128,13 @@ export function createSessionMachine(deps: SessionMachineDeps): SessionMachine {
     if (refresh && refreshToken) {
       kind = 'refreshing'
       const startedIn = epoch
-      run = () =>
-        refresh(refreshToken).catch((err: unknown) => {
+      run = (signal) =>
+        refresh(refreshToken, signal).catch((err: unknown) => {
           if (epoch !== startedIn) throw err
           deps.debug('refresh failed; falling back to a full login')
           events.emit('error', err as Error)
           phase = 'logging-in'
-          return deps.obtain()
+          return deps.obtain(signal)
         })
     }
     const promise = start(kind, run, staleToken)
@@ -147,11 +158,11 @@ export function createSessionMachine(deps: SessionMachineDeps): SessionMachine {
     current: () => store.get(),
     busy: () => inflight !== null,
     login,
-    ensure() {
+    ensure(lastSeen) {
       return store.load().then(() => {
         if (inflight) return inflight
         const cur = store.get()
-        if (!cur) return login()
+        if (!cur) return lastSeen ? renew(lastSeen) : login()
         if (isExpiring(cur, Date.now(), deps.marginMs)) {
           deps.debug('token expires within the margin: renewing before sending')
           return renew(cur.token)
@@ -162,6 +173,9 @@ export function createSessionMachine(deps: SessionMachineDeps): SessionMachine {
     renew,
     logout() {
       epoch++
+      // The abandoned attempt stops its network work now, so it never overlaps the next login.
+      if (cancelInflight) cancelInflight.abort('logout')
+      cancelInflight = null
       inflight = null
       lastRenewal = null
       phase = 'idle'
