@@ -9,7 +9,7 @@ import { transmit, snippet, type RawResponse } from './http'
 import { createLimiter } from './limiter'
 import { defaultParse, isExpiring, normalizeSession, type Session, type SessionInput } from './login-response'
 import { defaultPlatform, envVersion, type Platform } from './platform'
-import { redact } from './redact'
+import { redact, scrub } from './redact'
 import { createRequester, type AuthResponse, type Hooks, type RequestOptions, type UploadOptions } from './request'
 import { createSessionMachine, type AuthEvents, type Phase } from './session'
 import { createTokenStore } from './token-store'
@@ -296,17 +296,20 @@ export function createAuth<U = unknown>(options: AuthOptions<U>): Auth<U> {
 
   function toSession(what: 'login' | 'refresh', url: string, res: RawResponse, parse: ((data: unknown) => unknown) | undefined): Session<U> {
     const where = `The ${what} endpoint ${stripQuery(url)}`
+    // The session being replaced (its token was just sent to a refresh endpoint) must not come back in an error.
+    const held = store.get()
+    const secrets = held ? [held.token, held.refreshToken] : []
     if (res.statusCode < 200 || res.statusCode >= 300) {
       const body = res.data as { errcode?: unknown; errmsg?: unknown; message?: unknown } | undefined
-      const wxErr = body && typeof body === 'object' && body.errcode !== undefined ? ` (errcode ${String(body.errcode)}${body.errmsg ? ': ' + String(body.errmsg) : ''})` : ''
+      const wxErr = body && typeof body === 'object' && body.errcode !== undefined ? ` (errcode ${String(body.errcode)}${body.errmsg ? ': ' + scrub(String(body.errmsg), secrets) : ''})` : ''
       throw new AuthError(
         'LOGIN_REJECTED',
         `${where} answered HTTP ${res.statusCode}${wxErr}. ${res.statusCode >= 500 ? 'The server failed; try again later.' : 'The server refused the ' + (what === 'login' ? 'code' : 'refresh token') + '; see `data` for its reason.'}`,
-        { status: res.statusCode, data: redact(res.data), errno: body && typeof body === 'object' && typeof body.errcode === 'number' ? body.errcode : undefined },
+        { status: res.statusCode, data: redact(res.data, 0, secrets), errno: body && typeof body === 'object' && typeof body.errcode === 'number' ? body.errcode : undefined },
       )
     }
     if (res.notJson) {
-      throw new AuthError('BAD_LOGIN_RESPONSE', `${where} answered ${res.statusCode} with a body that is not JSON: ${snippet(res.data)}`, {
+      throw new AuthError('BAD_LOGIN_RESPONSE', `${where} answered ${res.statusCode} with a body that is not JSON: ${scrub(snippet(res.data), secrets)}`, {
         status: res.statusCode,
       })
     }
@@ -327,7 +330,7 @@ export function createAuth<U = unknown>(options: AuthOptions<U>): Auth<U> {
       throw new AuthError(
         'BAD_LOGIN_RESPONSE',
         `${where} answered ${res.statusCode} without a token (looked for token, access_token or data.token). Return { token } or pass ${what}.parse.`,
-        { status: res.statusCode, data: redact(res.data) },
+        { status: res.statusCode, data: redact(res.data, 0, secrets) },
       )
     }
     return session
@@ -373,6 +376,7 @@ export function createAuth<U = unknown>(options: AuthOptions<U>): Auth<U> {
     isUnauthorized: options.isUnauthorized || ((res) => res.statusCode === 401),
     timeout,
     hooks,
+    debugging: !!debugSink,
     debug,
   })
 
@@ -414,7 +418,8 @@ export function createAuth<U = unknown>(options: AuthOptions<U>): Auth<U> {
         })
       }) as Promise<Session<U>>
     },
-    login: () => store.load().then(() => machine.login()) as Promise<Session<U>>,
+    // Starts synchronously when the record is loaded, so a request made right after login() waits for it.
+    login: () => (store.loaded ? machine.login() : store.load().then(() => machine.login())) as Promise<Session<U>>,
     logout: () => machine.logout(),
     getToken() {
       const s = store.get()

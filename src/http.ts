@@ -33,18 +33,23 @@ export interface RawResponse {
   notJson: boolean
 }
 
-export function transmit(platform: Platform, spec: TransmitSpec): Promise<RawResponse> {
+/** `onSettle` runs synchronously when the call ends (answer, failure, timeout or abort): it frees the slot. */
+export function transmit(platform: Platform, spec: TransmitSpec, onSettle?: () => void): Promise<RawResponse> {
   return new Promise<RawResponse>((resolve, reject) => {
     const { signal } = spec
-    if (signal && signal.aborted) return reject(abortError(signal))
+    if (signal && signal.aborted) {
+      if (onSettle) onSettle()
+      return reject(abortError(signal))
+    }
     let settled = false
     let task: WxRequestTask | undefined
-    const where = spec.method + ' ' + stripQuery(spec.url)
+    const where = (): string => spec.method + ' ' + stripQuery(spec.url)
     const finish = (fn: () => void): void => {
       if (settled) return
       settled = true
       clearTimeout(timer)
       stopAbort()
+      if (onSettle) onSettle()
       fn()
     }
     const abortTask = (): void => {
@@ -55,7 +60,7 @@ export function transmit(platform: Platform, spec: TransmitSpec): Promise<RawRes
       }
     }
     const timer = setTimeout(() => {
-      finish(() => reject(new TimeoutError(`${where} got no answer within ${spec.timeout} ms.`, spec.timeout)))
+      finish(() => reject(new TimeoutError(`${where()} got no answer within ${spec.timeout} ms.`, spec.timeout)))
       abortTask()
     }, spec.timeout)
     const stopAbort = onAbort(signal, () => {
@@ -67,9 +72,9 @@ export function transmit(platform: Platform, spec: TransmitSpec): Promise<RawRes
       finish(() =>
         reject(
           /timeout/i.test(errMsg)
-            ? new TimeoutError(`${where} timed out (${errMsg}).`, spec.timeout)
+            ? new TimeoutError(`${where()} timed out (${errMsg}).`, spec.timeout)
             : new NetworkError(
-                `${where} failed before any answer: ${errMsg}. Check the network and that the domain is in the mini program's request allow-list.`,
+                `${where()} failed before any answer: ${errMsg}. Check the network and that the domain is in the mini program's request allow-list.`,
                 errMsg,
               ),
         ),

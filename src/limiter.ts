@@ -14,6 +14,8 @@ export interface Slot {
 
 export interface Limiter {
   acquire(urgent?: boolean): Slot
+  /** A slot now, without a promise, when one is free and nobody waits; else null. */
+  tryAcquire(): (() => void) | null
   readonly active: number
   readonly queued: number
 }
@@ -71,8 +73,21 @@ export function createLimiter(max: number): Limiter {
     }
   }
 
+  function tryAcquire(): (() => void) | null {
+    if (active >= max || queue.length) return null
+    active++
+    let released = false
+    return () => {
+      if (released) return
+      released = true
+      active--
+      next()
+    }
+  }
+
   return {
     acquire,
+    tryAcquire,
     get active() {
       return active
     },

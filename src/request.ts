@@ -73,12 +73,19 @@ export interface RequesterDeps {
   isUnauthorized(res: AuthResponse): boolean
   timeout: number
   hooks: Hooks
+  /** Whether `debug` has a sink: lines are only built when someone reads them. */
+  debugging: boolean
   debug(line: string): void
 }
 
 export interface Requester {
   request<T = unknown>(options: RequestOptions): Promise<T>
   upload<T = unknown>(options: UploadOptions): Promise<T>
+}
+
+/** The token a call's latest attempt carried (null: none). */
+interface Sent {
+  token: string | null
 }
 
 function list<F>(h: OneOrMany<F> | undefined): F[] {
@@ -88,26 +95,86 @@ function list<F>(h: OneOrMany<F> | undefined): F[] {
 export function createRequester(deps: RequesterDeps): Requester {
   const { machine, limiter } = deps
 
+  const basePrefix = deps.baseURL + '/'
   function isTrusted(url: string): boolean {
+    // Fast path: anything under baseURL + '/' has baseURL's origin (the authority ends at that '/').
+    if (url.slice(0, basePrefix.length) === basePrefix) return true
     const origin = parseOrigin(url)
     if (!origin) return false
     for (const t of deps.trusted) if (sameOrigin(origin, t)) return true
     return false
   }
 
-  /** Waits for a usable session (when `withAuth`) and a network slot, then sends once. */
-  async function sendOnce(
+  /** Sends once with `token`, holding the slot that `release` frees; records the token in `sent`. */
+  function send(url: string, opts: HookOptions, token: string | null, release: () => void, sent: Sent): Promise<RawResponse> {
+    const header: Record<string, string> = {}
+    const given = opts.header || {}
+    for (const k of Object.keys(given)) header[k] = given[k]
+    if (token) {
+      const auth = deps.authHeader(token)
+      for (const k of Object.keys(auth)) {
+        // Replace any same-named header regardless of case.
+        for (const h of Object.keys(header)) if (h.toLowerCase() === k.toLowerCase()) delete header[h]
+        header[k] = auth[k]
+      }
+    }
+    sent.token = token
+    return transmit(
+      deps.platform,
+      {
+        kind: opts.kind,
+        url,
+        method: opts.method,
+        header,
+        data: (opts as RequestOptions).data,
+        dataType: (opts as RequestOptions).dataType,
+        responseType: (opts as RequestOptions).responseType,
+        filePath: (opts as UploadOptions).filePath,
+        name: (opts as UploadOptions).name,
+        formData: (opts as UploadOptions).formData,
+        timeout: opts.timeout || deps.timeout,
+        signal: opts.signal,
+      },
+      release,
+    )
+  }
+
+  /**
+   * Waits for a usable session (when `withAuth`) and a network slot, then sends once. The
+   * common case (session ready, a slot free) goes out synchronously, with no extra promise.
+   */
+  function sendOnce(
     url: string,
     opts: HookOptions,
     withAuth: boolean,
     epoch0: number,
     lastToken: string | null,
-  ): Promise<{ res: RawResponse; token: string | null }> {
+    sent: Sent,
+  ): Promise<RawResponse> {
+    if (!(opts.signal && opts.signal.aborted) && machine.epoch === epoch0) {
+      const cur = withAuth ? machine.usable() : null
+      if (!withAuth || cur) {
+        const release = limiter.tryAcquire()
+        if (release) return send(url, opts, cur ? cur.token : null, release, sent)
+      }
+    }
+    return sendWhenReady(url, opts, withAuth, epoch0, lastToken, sent)
+  }
+
+  async function sendWhenReady(
+    url: string,
+    opts: HookOptions,
+    withAuth: boolean,
+    epoch0: number,
+    lastToken: string | null,
+    sent: Sent,
+  ): Promise<RawResponse> {
     /** The token this call last saw: if it is dropped meanwhile, the call shares that renewal's outcome. */
     let seen = lastToken
     for (;;) {
       // An aborted call starts nothing, not even the login it would wait for.
       if (opts.signal && opts.signal.aborted) throw abortError(opts.signal)
+      if (machine.epoch !== epoch0) throw loggedOutError()
       if (withAuth) {
         seen = (await raceAbort(machine.ensure(seen), opts.signal)).token
         if (machine.epoch !== epoch0) throw loggedOutError()
@@ -132,109 +199,102 @@ export function createRequester(deps: RequesterDeps): Requester {
         }
         token = cur.token
       }
-      const header: Record<string, string> = {}
-      const given = opts.header || {}
-      for (const k of Object.keys(given)) header[k] = given[k]
-      if (token) {
-        const auth = deps.authHeader(token)
-        for (const k of Object.keys(auth)) {
-          // Replace any same-named header regardless of case.
-          for (const h of Object.keys(header)) if (h.toLowerCase() === k.toLowerCase()) delete header[h]
-          header[k] = auth[k]
-        }
-      }
-      try {
-        const res = await transmit(deps.platform, {
-          kind: opts.kind,
-          url,
-          method: opts.method,
-          header,
-          data: (opts as RequestOptions).data,
-          dataType: (opts as RequestOptions).dataType,
-          responseType: (opts as RequestOptions).responseType,
-          filePath: (opts as UploadOptions).filePath,
-          name: (opts as UploadOptions).name,
-          formData: (opts as UploadOptions).formData,
-          timeout: opts.timeout || deps.timeout,
-          signal: opts.signal,
-        })
-        return { res, token }
-      } finally {
-        release()
-      }
+      return send(url, opts, token, release, sent)
     }
   }
 
-  async function perform(kind: 'request' | 'upload', input: RequestOptions | UploadOptions): Promise<unknown> {
-    if (!input || typeof input !== 'object' || typeof input.url !== 'string' || !input.url) {
-      throw new TypeError('weapp-auth: ' + kind + '() needs an options object with a non-empty `url`.')
+  /** Runs hooks in order; each may return a replacement for the value. Async only when hooks exist. */
+  function runHooks<V>(hooks: Array<(value: V, opts: HookOptions) => V | void | Promise<V | void>>, value: V, opts: HookOptions): Promise<V> {
+    let chain = Promise.resolve(value)
+    for (const hook of hooks) chain = chain.then((v) => Promise.resolve(hook(v, opts)).then((next) => next || v))
+    return chain
+  }
+
+  /** One call: send, handle an unauthorized answer with one renewal and one retry, map the result. */
+  function attempt(opts: HookOptions): Promise<unknown> {
+    if (opts.kind === 'upload') {
+      const u = opts as UploadOptions
+      if (typeof u.filePath !== 'string' || !u.filePath || typeof u.name !== 'string' || !u.name) {
+        return Promise.reject(new AuthError('INVALID_INPUT', 'upload() needs `filePath` (a temp file path) and `name` (the multipart field name).'))
+      }
     }
-    let opts: HookOptions = Object.assign({}, input, {
-      kind,
-      method: kind === 'upload' ? 'POST' : String((input as RequestOptions).method || 'GET').toUpperCase(),
-    })
-    try {
-      for (const hook of list(deps.hooks.beforeRequest)) {
-        const next = await hook(opts)
-        if (next) opts = next
-      }
-      if (kind === 'upload') {
-        const u = opts as UploadOptions
-        if (typeof u.filePath !== 'string' || !u.filePath || typeof u.name !== 'string' || !u.name) {
-          throw new AuthError('INVALID_INPUT', 'upload() needs `filePath` (a temp file path) and `name` (the multipart field name).')
+    const url = resolveUrl(deps.baseURL, opts.url)
+    const where = (): string => opts.method + ' ' + stripQuery(url)
+    const withAuth = opts.auth !== false && isTrusted(url)
+    const epoch0 = machine.epoch
+    let retried = false
+    const afterHooks = list(deps.hooks.afterResponse)
+
+    const finish = (res: RawResponse, final: AuthResponse): unknown => {
+      if (deps.debugging) deps.debug(`${where()} → ${final.statusCode}`)
+      if (final.statusCode >= 200 && final.statusCode < 300) {
+        if (res.notJson && final.data === res.data) {
+          throw new ResponseParseError(
+            `${where()} answered ${final.statusCode} with a body that is not JSON: ${snippet(res.data)}. Use dataType: 'text' for text endpoints.`,
+            final.statusCode,
+            snippet(res.data),
+          )
         }
+        return final.data
       }
-      const url = resolveUrl(deps.baseURL, opts.url)
-      const where = opts.method + ' ' + stripQuery(url)
-      const withAuth = opts.auth !== false && isTrusted(url)
-      const epoch0 = machine.epoch
-      let retried = false
-      let lastToken: string | null = null
-      for (;;) {
-        const { res, token } = await sendOnce(url, opts, withAuth, epoch0, lastToken)
-        lastToken = token
+      throw new HttpError(final.statusCode, final.data, opts.method, stripQuery(url))
+    }
+
+    const sent: Sent = { token: null }
+    const loop = (lastToken: string | null): Promise<unknown> =>
+      sendOnce(url, opts, withAuth, epoch0, lastToken, sent).then((res) => {
+        const token = sent.token
         const response: AuthResponse = { statusCode: res.statusCode, data: res.data, header: res.header }
         if (token !== null && deps.isUnauthorized(response)) {
           if (retried || opts.retry === false) {
-            deps.debug(`${where} → ${res.statusCode}: still unauthorized${retried ? ' after one re-login' : ''}; rejecting`)
+            if (deps.debugging) deps.debug(`${where()} → ${res.statusCode}: still unauthorized${retried ? ' after one re-login' : ''}; rejecting`)
             throw new AuthError(
               'UNAUTHORIZED',
-              `${where} was refused as unauthorized${retried ? ' again after a fresh login' : ''} (HTTP ${res.statusCode}). The server does not accept this session's token; check its token validation.`,
+              `${where()} was refused as unauthorized${retried ? ' again after a fresh login' : ''} (HTTP ${res.statusCode}). The server does not accept this session's token; check its token validation.`,
               { status: res.statusCode },
             )
           }
           retried = true
-          deps.debug(`${where} → ${res.statusCode}: unauthorized; renewing the session, then retrying once`)
-          await raceAbort(machine.renew(token), opts.signal)
-          if (machine.epoch !== epoch0) throw loggedOutError()
-          continue
+          if (deps.debugging) deps.debug(`${where()} → ${res.statusCode}: unauthorized; renewing the session, then retrying once`)
+          return raceAbort(machine.renew(token, epoch0), opts.signal).then(() => {
+            if (machine.epoch !== epoch0) throw loggedOutError()
+            return loop(token)
+          })
         }
-        let final = response
-        for (const hook of list(deps.hooks.afterResponse)) {
-          const next = await hook(final, opts)
-          if (next) final = next
-        }
-        deps.debug(`${where} → ${final.statusCode}`)
-        if (final.statusCode >= 200 && final.statusCode < 300) {
-          if (res.notJson && final.data === res.data) {
-            throw new ResponseParseError(
-              `${where} answered ${final.statusCode} with a body that is not JSON: ${snippet(res.data)}. Use dataType: 'text' for text endpoints.`,
-              final.statusCode,
-              snippet(res.data),
-            )
-          }
-          return final.data
-        }
-        throw new HttpError(final.statusCode, final.data, opts.method, stripQuery(url))
-      }
-    } catch (err) {
-      let error = err instanceof Error ? err : new WeappAuthError('NETWORK_ERROR', String(err))
-      for (const hook of list(deps.hooks.beforeError)) {
-        const next = await hook(error, opts)
-        if (next) error = next
-      }
-      throw error
+        return afterHooks.length ? runHooks(afterHooks, response, opts).then((final) => finish(res, final)) : finish(res, response)
+      })
+    return loop(null)
+  }
+
+  function perform(kind: 'request' | 'upload', input: RequestOptions | UploadOptions): Promise<unknown> {
+    if (!input || typeof input !== 'object' || typeof input.url !== 'string' || !input.url) {
+      return Promise.reject(new TypeError('weapp-auth: ' + kind + '() needs an options object with a non-empty `url`.'))
     }
+    const opts: HookOptions = Object.assign({}, input, {
+      kind,
+      method: kind === 'upload' ? 'POST' : String((input as RequestOptions).method || 'GET').toUpperCase(),
+    })
+    const beforeHooks = list(deps.hooks.beforeRequest)
+    let current = opts
+    let result: Promise<unknown>
+    try {
+      result = beforeHooks.length
+        ? runHooks(beforeHooks, opts, opts).then((o) => {
+            current = o
+            return attempt(o)
+          })
+        : attempt(opts)
+    } catch (err) {
+      result = Promise.reject(err)
+    }
+    const errorHooks = list(deps.hooks.beforeError)
+    if (!errorHooks.length) return result
+    return result.catch((err: unknown) => {
+      const error = err instanceof Error ? err : new WeappAuthError('NETWORK_ERROR', String(err))
+      return runHooks(errorHooks, error, current).then((e) => {
+        throw e
+      })
+    })
   }
 
   return {

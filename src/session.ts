@@ -55,8 +55,14 @@ export interface SessionMachine {
    * renewal), the caller gets that renewal's outcome instead of starting another login.
    */
   ensure(lastSeen?: string | null): Promise<Session>
-  /** `staleToken` was refused by the server: get a different session (shared by the whole burst). */
-  renew(staleToken: string): Promise<Session>
+  /** The session when a request can use it right now (loaded, nothing in flight, not expiring), else null. */
+  usable(): Session | null
+  /**
+   * `staleToken` was refused by the server: get a different session (shared by the whole burst).
+   * `since` is the epoch the caller's work began in: after a logout() it rejects with LOGGED_OUT
+   * instead of logging in again for work the app has abandoned.
+   */
+  renew(staleToken: string, since?: number): Promise<Session>
   logout(): void
 }
 
@@ -116,7 +122,9 @@ export function createSessionMachine(deps: SessionMachineDeps): SessionMachine {
     return holder.p
   }
 
-  function renew(staleToken: string): Promise<Session> {
+  function renew(staleToken: string, since?: number): Promise<Session> {
+    // A 401 that arrives after logout() (for a request sent before it) must not resurrect the session.
+    if (since !== undefined && since !== epoch) return Promise.reject(loggedOutError())
     if (inflight) return inflight
     const cur = store.get()
     if (cur && cur.token !== staleToken) return Promise.resolve(cur)
@@ -169,6 +177,11 @@ export function createSessionMachine(deps: SessionMachineDeps): SessionMachine {
         }
         return cur
       })
+    },
+    usable() {
+      if (inflight || !store.loaded) return null
+      const cur = store.get()
+      return cur && !isExpiring(cur, Date.now(), deps.marginMs) ? cur : null
     },
     renew,
     logout() {

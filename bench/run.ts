@@ -1,0 +1,243 @@
+/**
+ * `npm run bench`: weapp-auth against (a) bare wx.request with a hand-set token and (b) the
+ * seed's wrapper (bench/seed-wrapper.ts), all on the same fake wx and in-memory server, in one
+ * run. Prints counts and ratios, not wall times alone.
+ */
+import * as fs from 'fs'
+import * as path from 'path'
+import * as zlib from 'zlib'
+import { createAuth } from '../dist/index.mjs'
+import { createFakeAuthServer, createFakeWx, type FakeWx } from '../dist/testing.mjs'
+import { createSeedWrapper } from './seed-wrapper'
+
+const BASE = 'https://api.example.com'
+const WINDOW_MS = 1500 // how long a call may take before the bench calls it "hung"
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+function world(latency: number | (() => number) = 1) {
+  const fake = createFakeWx({ latency })
+  const server = createFakeAuthServer(fake)
+  server.route('GET', '/api/items', (req, ctx) => ({ data: { user: ctx.userId, i: req.query.i } }))
+  fake.setHandler(server.handler)
+  return { fake, server }
+}
+
+/** Settled / rejected / still pending after WINDOW_MS. */
+async function outcome(ps: Array<Promise<unknown>>) {
+  const state = ps.map(() => 'pending' as 'pending' | 'ok' | 'rejected')
+  ps.forEach((p, i) => p.then(() => (state[i] = 'ok'), () => (state[i] = 'rejected')))
+  await sleep(WINDOW_MS)
+  return { ok: state.filter((s) => s === 'ok').length, rejected: state.filter((s) => s === 'rejected').length, pending: state.filter((s) => s === 'pending').length }
+}
+
+function loginReqs(fake: FakeWx) {
+  return fake.requests.filter((r) => r.path === '/api/auth/login').length
+}
+function itemSends(fake: FakeWx) {
+  return fake.requests.filter((r) => r.path === '/api/items').length
+}
+
+type Row = { check: string; goal: string; bare: string; seed: string; weappAuth: string }
+const rows: Row[] = []
+
+async function burstOfExpired() {
+  const N = 50
+  const lat = () => 1 + Math.floor(Math.random() * 5)
+  // weapp-auth
+  const a = world(lat)
+  const auth = createAuth({ baseURL: BASE, login: { url: '/api/auth/login' }, platform: a.fake.wx as never })
+  await auth.login()
+  a.server.expireTokens()
+  a.fake.resetCounters()
+  const ra = await outcome(Array.from({ length: N }, (_, i) => auth.get('/api/items', { data: { i } })))
+  // seed
+  const s = world(lat)
+  const seed = createSeedWrapper(s.fake.wx, BASE)
+  await seed.login()
+  s.server.expireTokens()
+  s.fake.resetCounters()
+  const rs = await outcome(Array.from({ length: N }, (_, i) => seed.request({ url: '/api/items?i=' + i })))
+  rows.push({
+    check: `${N} concurrent requests, token expired on the server: wx.login calls / login requests`,
+    goal: '1 / 1',
+    bare: 'n/a (no re-login)',
+    seed: `${s.fake.calls.login} / ${loginReqs(s.fake)} (${rs.ok} ok, ${s.server.stats.rejectedCodes} codes refused)`,
+    weappAuth: `${a.fake.calls.login} / ${loginReqs(a.fake)} (${ra.ok} ok)`,
+  })
+  rows.push({
+    check: `  same burst: peak network tasks in flight (platform limit 10)`,
+    goal: '≤ 10',
+    bare: '-',
+    seed: String(s.fake.network.peak),
+    weappAuth: String(a.fake.network.peak),
+  })
+}
+
+async function alwaysUnauthorized() {
+  const N = 20
+  const a = world(1)
+  const auth = createAuth({ baseURL: BASE, login: { url: '/api/auth/login' }, platform: a.fake.wx as never })
+  await auth.login()
+  a.server.alwaysUnauthorized = true
+  a.fake.resetCounters()
+  const ra = await outcome(Array.from({ length: N }, (_, i) => auth.get('/api/items', { data: { i } })))
+  const s = world(1)
+  const seed = createSeedWrapper(s.fake.wx, BASE)
+  await seed.login()
+  s.server.alwaysUnauthorized = true
+  s.fake.resetCounters()
+  const seedCalls = Array.from({ length: N }, (_, i) => seed.request({ url: '/api/items?i=' + i }))
+  const rs = await outcome(seedCalls)
+  const seedSends = itemSends(s.fake)
+  // stop the seed's endless loop so the process can go on
+  s.server.alwaysUnauthorized = false
+  rows.push({
+    check: `server always answers 401, ${N} calls: settled · sends per call`,
+    goal: `${N} rejected · 2`,
+    bare: '-',
+    seed: `${rs.rejected + rs.ok} settled, ${rs.pending} pending · ${(seedSends / N).toFixed(0)} sends/call in ${WINDOW_MS} ms and counting`,
+    weappAuth: `${ra.rejected} rejected, ${ra.pending} pending · ${(itemSends(a.fake) / N).toFixed(2)}`,
+  })
+}
+
+async function loginDown() {
+  const N = 20
+  const a = world(1)
+  const auth = createAuth({ baseURL: BASE, login: { url: '/api/auth/login' }, platform: a.fake.wx as never })
+  await auth.login()
+  a.server.expireTokens()
+  a.server.loginStatus = 503
+  const ra = await outcome(Array.from({ length: N }, (_, i) => auth.get('/api/items', { data: { i } })))
+  const s = world(1)
+  const seed = createSeedWrapper(s.fake.wx, BASE)
+  await seed.login()
+  s.server.expireTokens()
+  s.server.loginStatus = 503
+  const before = unhandled
+  const rs = await outcome(Array.from({ length: N }, (_, i) => seed.request({ url: '/api/items?i=' + i })))
+  rows.push({
+    check: `login endpoint down, ${N} calls with an expired token: settled / pending`,
+    goal: `${N} / 0`,
+    bare: '-',
+    seed: `${rs.ok + rs.rejected} / ${rs.pending} (${unhandled - before} unhandled rejections)`,
+    weappAuth: `${ra.ok + ra.rejected} / ${ra.pending} (logins tried: ${a.fake.calls.login - 1})`,
+  })
+}
+
+async function concurrency() {
+  const N = 30
+  const lat = () => 2 + Math.floor(Math.random() * 6)
+  const a = world(lat)
+  const auth = createAuth({ baseURL: BASE, login: { url: '/api/auth/login' }, platform: a.fake.wx as never })
+  await auth.login()
+  a.fake.resetCounters()
+  await Promise.all(Array.from({ length: N }, (_, i) => auth.get('/api/items', { data: { i } })))
+  const b = world(lat)
+  const token = (await createAuth({ baseURL: BASE, login: { url: '/api/auth/login' }, platform: b.fake.wx as never }).login()).token
+  b.fake.resetCounters()
+  await Promise.all(
+    Array.from({ length: N }, (_, i) => new Promise((res, rej) => b.fake.wx.request({ url: BASE + '/api/items?i=' + i, header: { Authorization: 'Bearer ' + token }, success: res, fail: rej }))),
+  )
+  rows.push({
+    check: `${N} concurrent calls: peak network tasks in flight`,
+    goal: '≤ 10',
+    bare: String(b.fake.network.peak),
+    seed: String(N) + ' (no queue)',
+    weappAuth: String(a.fake.network.peak),
+  })
+}
+
+async function overhead() {
+  const N = 2000
+  const RUNS = 7
+  const a = world(0)
+  const auth = createAuth({ baseURL: BASE, login: { url: '/api/auth/login' }, platform: a.fake.wx as never })
+  const token = (await auth.login()).token
+  const bareGet = (i: number) =>
+    new Promise((res, rej) =>
+      a.fake.wx.request({
+        url: BASE + '/api/items',
+        data: { i },
+        header: { Authorization: 'Bearer ' + token },
+        success: (r: { statusCode: number; data: unknown }) => (r.statusCode === 200 ? res(r.data) : rej(r)),
+        fail: rej,
+      }),
+    )
+  const time = async (fn: (i: number) => Promise<unknown>) => {
+    const t0 = process.hrtime.bigint()
+    for (let i = 0; i < N; i++) await fn(i)
+    return Number(process.hrtime.bigint() - t0) / 1e6
+  }
+  // warm up both paths
+  await time(bareGet)
+  await time((i) => auth.get('/api/items', { data: { i } }))
+  const ratios: number[] = []
+  const bare: number[] = []
+  const lib: number[] = []
+  for (let r = 0; r < RUNS; r++) {
+    a.fake.resetCounters()
+    const tb = await time(bareGet)
+    const tl = await time((i) => auth.get('/api/items', { data: { i } }))
+    bare.push(tb)
+    lib.push(tl)
+    ratios.push(tl / tb)
+  }
+  const median = (xs: number[]) => xs.slice().sort((x, y) => x - y)[Math.floor(xs.length / 2)]
+  rows.push({
+    check: `${N} sequential requests, zero latency: time ratio to bare wx.request (median of ${RUNS} paired runs)`,
+    goal: '≤ 1.5×',
+    bare: `1.00× (${median(bare).toFixed(0)} ms)`,
+    seed: '-',
+    weappAuth: `${median(ratios).toFixed(2)}× (${median(lib).toFixed(0)} ms)`,
+  })
+}
+
+function sizes() {
+  const gz = (p: string) => zlib.gzipSync(fs.readFileSync(path.join(__dirname, '..', p)), { level: 9 }).length
+  rows.push({
+    check: 'gzip size of the core bundle: miniprogram_dist/index.js (minified, tslib inlined) · dist/index.mjs (readable)',
+    goal: '≤ 5 kB',
+    bare: '-',
+    seed: '-',
+    weappAuth: `${(gz('miniprogram_dist/index.js') / 1024).toFixed(1)} kB · ${(gz('dist/index.mjs') / 1024).toFixed(1)} kB`,
+  })
+}
+
+function print() {
+  const cols: Array<keyof Row> = ['check', 'goal', 'bare', 'seed', 'weappAuth']
+  const head: Row = { check: 'check', goal: 'goal', bare: 'bare wx.request', seed: "seed's wrapper", weappAuth: 'weapp-auth' }
+  const all = [head, ...rows]
+  const width = cols.map((c) => Math.max(...all.map((r) => r[c].length)))
+  const line = (r: Row) => '| ' + cols.map((c, i) => r[c].padEnd(width[i])).join(' | ') + ' |'
+  console.log(line(head))
+  console.log('|' + width.map((w) => '-'.repeat(w + 2)).join('|') + '|')
+  for (const r of rows) console.log(line(r))
+}
+
+// The seed's `login().then(...)` has no rejection handler: count what it leaks instead of crashing.
+let unhandled = 0
+process.on('unhandledRejection', () => {
+  unhandled++
+})
+
+async function main() {
+  await burstOfExpired()
+  await alwaysUnauthorized()
+  await loginDown()
+  await concurrency()
+  await overhead()
+  sizes()
+  print()
+  const soakPath = path.join(__dirname, 'soak.ts')
+  if (fs.existsSync(soakPath)) {
+    const mod = await import('./soak')
+    if (typeof (mod as { main?: () => Promise<void> }).main === 'function') await (mod as { main: () => Promise<void> }).main()
+  }
+  // the seed's endless retries keep timers alive: end explicitly
+  process.exit(0)
+}
+
+main().catch((err) => {
+  console.error(err)
+  process.exit(1)
+})
