@@ -9,6 +9,8 @@ import { jwtExpiry, toEpochMs } from './jwt'
 export interface Session<U = unknown> {
   token: string
   expiresAt?: number
+  /** When the SDK obtained the token (epoch ms); bounds the expiry margin for short-lived tokens. */
+  issuedAt?: number
   refreshToken?: string
   user?: U
 }
@@ -78,7 +80,10 @@ export function normalizeSession<U>(input: unknown, now: number): NormalizeResul
     expiresAt = toEpochMs(input.expiresAt)
   }
   if (expiresAt === undefined) expiresAt = jwtExpiry(token)
-  if (expiresAt !== undefined) session.expiresAt = expiresAt
+  if (expiresAt !== undefined) {
+    session.expiresAt = expiresAt
+    session.issuedAt = now
+  }
   if (typeof input.refreshToken === 'string' && input.refreshToken) session.refreshToken = input.refreshToken
   if (input.user !== undefined && input.user !== null) {
     const user = input.user
@@ -99,7 +104,16 @@ export function normalizeSession<U>(input: unknown, now: number): NormalizeResul
   return { session, sawSessionKey }
 }
 
-/** True when `session` is expired, or will be within `marginMs`. Sessions without expiry never are. */
+/**
+ * True when `session` is expired, or will be within `marginMs`. Sessions without expiry never
+ * are. The margin never exceeds half the token's lifetime, so a server issuing one-minute tokens
+ * does not make every request renew.
+ */
 export function isExpiring(session: Session<unknown>, now: number, marginMs: number): boolean {
-  return session.expiresAt !== undefined && now >= session.expiresAt - marginMs
+  if (session.expiresAt === undefined) return false
+  let margin = marginMs
+  if (session.issuedAt !== undefined && session.issuedAt < session.expiresAt) {
+    margin = Math.min(margin, (session.expiresAt - session.issuedAt) / 2)
+  }
+  return now >= session.expiresAt - margin
 }

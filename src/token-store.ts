@@ -42,6 +42,7 @@ interface StoredRecord {
   v: 1
   token: string
   expiresAt?: number
+  issuedAt?: number
   refreshToken?: string
   user?: unknown
 }
@@ -49,6 +50,7 @@ interface StoredRecord {
 function toRecord(s: Session): StoredRecord {
   const r: StoredRecord = { v: 1, token: s.token }
   if (s.expiresAt !== undefined) r.expiresAt = s.expiresAt
+  if (s.issuedAt !== undefined) r.issuedAt = s.issuedAt
   if (s.refreshToken !== undefined) r.refreshToken = s.refreshToken
   if (s.user !== undefined) r.user = s.user
   return r
@@ -70,6 +72,7 @@ function fromStored(value: unknown): Session | 'empty' | 'corrupt' {
   if (r.v !== 1 || typeof r.token !== 'string' || !r.token) return 'corrupt'
   if (r.expiresAt !== undefined && (typeof r.expiresAt !== 'number' || !isFinite(r.expiresAt))) return 'corrupt'
   if (r.refreshToken !== undefined && typeof r.refreshToken !== 'string') return 'corrupt'
+  if (r.issuedAt !== undefined && (typeof r.issuedAt !== 'number' || !isFinite(r.issuedAt))) return 'corrupt'
   const s: Session = { token: r.token }
   if (r.expiresAt !== undefined) s.expiresAt = r.expiresAt as number
   else {
@@ -77,6 +80,7 @@ function fromStored(value: unknown): Session | 'empty' | 'corrupt' {
     const exp = jwtExpiry(r.token)
     if (exp !== undefined) s.expiresAt = exp
   }
+  if (r.issuedAt !== undefined) s.issuedAt = r.issuedAt as number
   if (r.refreshToken !== undefined) s.refreshToken = r.refreshToken as string
   if (r.user !== undefined) s.user = r.user
   return s

@@ -185,14 +185,24 @@ describe('checkAndLogin()', () => {
   })
 
   test('a token inside the expiry margin counts as expired', async () => {
-    const { auth, fake } = setup({ server: { tokenTtl: 30 } })
-    await auth.checkAndLogin() // expiresIn 30 s < 60 s margin
+    const { auth, fake } = setup({ server: { tokenTtl: 3600 } })
     await auth.checkAndLogin()
-    expect(fake.calls.login).toBe(2)
-    const { auth: auth2, fake: fake2 } = setup({ server: { tokenTtl: 30 }, auth: { expiryMargin: 5000 } })
-    await auth2.checkAndLogin()
-    await auth2.checkAndLogin()
-    expect(fake2.calls.login).toBe(1)
+    const realNow = Date.now
+    const later = jest.spyOn(Date, 'now').mockImplementation(() => realNow() + 3570 * 1000) // 30 s before expiry
+    try {
+      await auth.checkAndLogin()
+      expect(fake.calls.login).toBe(2)
+    } finally {
+      later.mockRestore()
+    }
+  })
+
+  test('the margin never exceeds half the lifetime: 30-second tokens are not renewed on every call', async () => {
+    const { auth, fake } = setup({ server: { tokenTtl: 30 } }) // 30 s lifetime < 60 s default margin
+    await auth.checkAndLogin()
+    await auth.checkAndLogin()
+    await auth.checkAndLogin()
+    expect(fake.calls.login).toBe(1)
   })
 
   test('wx.checkSession failure triggers a new login', async () => {
