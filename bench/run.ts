@@ -9,6 +9,7 @@ import * as zlib from 'zlib'
 import { createAuth } from '../dist/index.mjs'
 import { createFakeAuthServer, createFakeWx, type FakeWx } from '../dist/testing.mjs'
 import { createSeedWrapper } from './seed-wrapper'
+import { describeSoak, runSoak } from './soak'
 
 const BASE = 'https://api.example.com'
 const WINDOW_MS = 1500 // how long a call may take before the bench calls it "hung"
@@ -228,11 +229,8 @@ async function main() {
   await overhead()
   sizes()
   print()
-  const soakPath = path.join(__dirname, 'soak.ts')
-  if (fs.existsSync(soakPath)) {
-    const mod = await import('./soak')
-    if (typeof (mod as { main?: () => Promise<void> }).main === 'function') await (mod as { main: () => Promise<void> }).main()
-  }
+  console.log('\nSoak (full size):')
+  console.log(describeSoak(await runSoak({ requests: 10000 })))
   // the seed's endless retries keep timers alive: end explicitly
   process.exit(0)
 }

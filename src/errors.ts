@@ -146,9 +146,24 @@ export class ResponseParseError extends WeappAuthError {
   }
 }
 
-/** True for any error thrown by weapp-auth; narrows to the given code when one is passed. */
+/** The class that carries each non-`AuthError` code. */
+export interface ErrorClassByCode {
+  HTTP_ERROR: HttpError
+  NETWORK_ERROR: NetworkError
+  TIMEOUT: TimeoutError
+  ABORTED: AbortError
+  BAD_RESPONSE: ResponseParseError
+}
+
+/** What `isWeappAuthError(err, code)` narrows to: the class of that code, with `code` as the literal. */
+export type ErrorForCode<C extends ErrorCode> = (C extends keyof ErrorClassByCode ? ErrorClassByCode[C] : AuthError) & { readonly code: C }
+
+/**
+ * True for any error thrown by weapp-auth; with a code, narrows to that code's class, so
+ * `isWeappAuthError(e, 'HTTP_ERROR') && e.statusCode === 404` type-checks.
+ */
 export function isWeappAuthError(err: unknown): err is WeappAuthError
-export function isWeappAuthError<C extends ErrorCode>(err: unknown, code: C): err is WeappAuthError & { code: C }
+export function isWeappAuthError<C extends ErrorCode>(err: unknown, code: C): err is ErrorForCode<C>
 export function isWeappAuthError(err: unknown, code?: ErrorCode): boolean {
   return err instanceof WeappAuthError && (code === undefined || err.code === code)
 }

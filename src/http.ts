@@ -5,7 +5,7 @@
  */
 import { onAbort, abortError, type AbortSignalLike } from './abort'
 import { NetworkError, TimeoutError } from './errors'
-import type { Platform, WxRequestTask } from './platform'
+import type { Platform, WxRequestOptions, WxRequestTask } from './platform'
 import { stripQuery } from './url'
 
 export interface TransmitSpec {
@@ -99,9 +99,9 @@ export function transmit(platform: Platform, spec: TransmitSpec, onSettle?: () =
       } else {
         task = platform.request({
           url: spec.url,
-          method: spec.method,
+          method: spec.method as WxRequestOptions['method'],
           header: spec.header,
-          data: spec.data,
+          data: spec.data as WxRequestOptions['data'],
           timeout: spec.timeout,
           // Parse here rather than in wx, so a non-JSON body is detected instead of passed on.
           dataType: 'text',

@@ -25,14 +25,17 @@ export interface WxRequestTask {
   abort(): void
 }
 
+/** The methods wx.request accepts (no PATCH on the platform). */
+export type WxMethod = 'OPTIONS' | 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE' | 'TRACE' | 'CONNECT'
+
 export interface WxRequestOptions extends WxCallbackOptions<WxRequestSuccess> {
   url: string
-  method?: string
-  data?: unknown
+  method?: WxMethod
+  data?: string | Record<string, unknown> | ArrayBuffer
   header?: Record<string, string>
   timeout?: number
   dataType?: string
-  responseType?: string
+  responseType?: 'text' | 'arraybuffer'
 }
 
 export interface WxUploadOptions extends WxCallbackOptions<{ statusCode: number; data: string; errMsg?: string }> {
@@ -54,8 +57,25 @@ export interface WxStorageSetOptions extends WxCallbackOptions<unknown> {
   encrypt?: boolean
 }
 
+/**
+ * What wx.getSetting / wx.openSetting report. Known scopes only (no index signature), so that
+ * the real `wx` typed by miniprogram-api-typings, whose AuthSetting has none, stays assignable.
+ */
 export interface WxAuthSetting {
-  [scope: string]: boolean | undefined
+  'scope.userInfo'?: boolean
+  'scope.userLocation'?: boolean
+  'scope.userFuzzyLocation'?: boolean
+  'scope.userLocationBackground'?: boolean
+  'scope.address'?: boolean
+  'scope.invoice'?: boolean
+  'scope.invoiceTitle'?: boolean
+  'scope.werun'?: boolean
+  'scope.record'?: boolean
+  'scope.writePhotosAlbum'?: boolean
+  'scope.camera'?: boolean
+  'scope.bluetooth'?: boolean
+  'scope.addPhoneContact'?: boolean
+  'scope.addPhoneCalendar'?: boolean
 }
 
 export interface Platform {
@@ -85,9 +105,13 @@ export interface Platform {
   ): unknown
   getPrivacySetting?(options: WxCallbackOptions<{ needAuthorization: boolean; privacyContractName?: string }>): unknown
   requirePrivacyAuthorize?(options: WxCallbackOptions<unknown>): unknown
-  onNeedPrivacyAuthorization?(
-    listener: (resolve: (res: { event: string; buttonId?: string }) => void, eventInfo: { referrer: string }) => void,
-  ): unknown
+  /**
+   * The listener is called with `(resolve, eventInfo)`: `resolve({ event: 'agree' | 'disagree', buttonId? })`,
+   * `eventInfo.referrer`. Typed loosely because miniprogram-api-typings declares a one-argument
+   * callback, and the real `wx` must stay assignable to Platform.
+   */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  onNeedPrivacyAuthorization?(listener: (resolve: any, eventInfo?: any) => void): unknown
   getSystemInfoSync?(): { SDKVersion?: string }
   getAppBaseInfo?(): { SDKVersion?: string }
 }

@@ -6,15 +6,20 @@ const SECRET_KEY = /token|session_?key|secret|authorization|password|^code$/i
 
 export const REDACTED = '[redacted]'
 
-/** A copy of `value` (plain objects and arrays, 4 levels deep) with secret-looking keys redacted. */
-export function redact(value: unknown, depth = 0): unknown {
+/**
+ * A copy of `value` (plain objects and arrays, 4 levels deep) with secret-looking keys redacted,
+ * and each of the known `secrets` replaced inside every string (a server may echo a token in a
+ * message: `{ detail: "token abc… revoked" }`).
+ */
+export function redact(value: unknown, depth = 0, secrets: Array<string | undefined> = []): unknown {
+  if (typeof value === 'string') return scrub(value, secrets)
   if (value === null || typeof value !== 'object') return value
   if (depth > 4) return '[…]'
-  if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1))
+  if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1, secrets))
   const out: Record<string, unknown> = {}
   for (const key of Object.keys(value as object)) {
     const v = (value as Record<string, unknown>)[key]
-    out[key] = SECRET_KEY.test(key) && v !== undefined && v !== null && v !== '' ? REDACTED : redact(v, depth + 1)
+    out[key] = SECRET_KEY.test(key) && v !== undefined && v !== null && v !== '' ? REDACTED : redact(v, depth + 1, secrets)
   }
   return out
 }

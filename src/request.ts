@@ -5,14 +5,15 @@
  * Every call settles: with the body, or with a typed error.
  */
 import { abortError, raceAbort, type AbortSignalLike } from './abort'
-import { AuthError, HttpError, ResponseParseError, WeappAuthError } from './errors'
+import { AuthError, HttpError, NetworkError, ResponseParseError } from './errors'
 import { transmit, snippet, type RawResponse } from './http'
 import type { Limiter } from './limiter'
 import type { Platform } from './platform'
 import { loggedOutError, type SessionMachine } from './session'
 import { parseOrigin, resolveUrl, sameOrigin, stripQuery, type Origin } from './url'
 
-export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH' | 'HEAD' | 'OPTIONS'
+/** The methods wx.request supports (it has no PATCH). */
+export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE' | 'HEAD' | 'OPTIONS'
 
 interface CommonOptions {
   /** Relative to `baseURL`, or absolute. The token goes only to `baseURL`'s origin and `trustedOrigins`. */
@@ -211,7 +212,7 @@ export function createRequester(deps: RequesterDeps): Requester {
   }
 
   /** One call: send, handle an unauthorized answer with one renewal and one retry, map the result. */
-  function attempt(opts: HookOptions): Promise<unknown> {
+  function attempt(opts: HookOptions, epoch0: number): Promise<unknown> {
     if (opts.kind === 'upload') {
       const u = opts as UploadOptions
       if (typeof u.filePath !== 'string' || !u.filePath || typeof u.name !== 'string' || !u.name) {
@@ -221,7 +222,6 @@ export function createRequester(deps: RequesterDeps): Requester {
     const url = resolveUrl(deps.baseURL, opts.url)
     const where = (): string => opts.method + ' ' + stripQuery(url)
     const withAuth = opts.auth !== false && isTrusted(url)
-    const epoch0 = machine.epoch
     let retried = false
     const afterHooks = list(deps.hooks.afterResponse)
 
@@ -274,6 +274,9 @@ export function createRequester(deps: RequesterDeps): Requester {
       kind,
       method: kind === 'upload' ? 'POST' : String((input as RequestOptions).method || 'GET').toUpperCase(),
     })
+    // The epoch when the app made the call: a logout() from here on (even during an async
+    // beforeRequest hook) makes it reject with LOGGED_OUT instead of logging in again.
+    const epoch0 = machine.epoch
     const beforeHooks = list(deps.hooks.beforeRequest)
     let current = opts
     let result: Promise<unknown>
@@ -281,16 +284,16 @@ export function createRequester(deps: RequesterDeps): Requester {
       result = beforeHooks.length
         ? runHooks(beforeHooks, opts, opts).then((o) => {
             current = o
-            return attempt(o)
+            return attempt(o, epoch0)
           })
-        : attempt(opts)
+        : attempt(opts, epoch0)
     } catch (err) {
       result = Promise.reject(err)
     }
     const errorHooks = list(deps.hooks.beforeError)
     if (!errorHooks.length) return result
     return result.catch((err: unknown) => {
-      const error = err instanceof Error ? err : new WeappAuthError('NETWORK_ERROR', String(err))
+      const error = err instanceof Error ? err : new NetworkError('The request failed: ' + String(err), String(err))
       return runHooks(errorHooks, error, current).then((e) => {
         throw e
       })

@@ -234,7 +234,7 @@ describe('every request settles', () => {
     await new Promise((r) => setTimeout(r, 5))
     expect(fake.network.active).toBe(1)
     ctrl.abort('user left the page')
-    const err = await p.catch((e) => e)
+    const err = (await p.catch((e) => e)) as AbortError
     expect(err).toBeInstanceOf(AbortError)
     expect(err.reason).toBe('user left the page')
     expect(fake.network.active).toBe(0)
@@ -266,7 +266,7 @@ describe('every request settles', () => {
     const { auth, server } = setup()
     server.route('POST', '/api/orders', () => ({ statusCode: 422, data: { error: 'sku required' } }))
     const s = await auth.login()
-    const err = await auth.post('/api/orders?debug=1', { sku: null }).catch((e) => e)
+    const err = (await auth.post('/api/orders?debug=1', { sku: null }).catch((e) => e)) as HttpError
     expect(err).toBeInstanceOf(HttpError)
     expect(err).toMatchObject({ statusCode: 422, data: { error: 'sku required' }, method: 'POST', url: 'https://api.example.com/api/orders' })
     const serialised = JSON.stringify(err) + String(err) + err.stack
@@ -277,7 +277,7 @@ describe('every request settles', () => {
     const { auth, server } = setup()
     server.route('GET', '/page', () => ({ statusCode: 200, data: '<!doctype html><h1>Maintenance</h1>' }))
     await auth.login()
-    const err = await auth.get('/page').catch((e) => e)
+    const err = (await auth.get('/page').catch((e) => e)) as ResponseParseError
     expect(err).toBeInstanceOf(ResponseParseError)
     expect(err.message).toContain('not JSON')
     expect(err.snippet).toContain('Maintenance')
