@@ -12,6 +12,8 @@ import { defaultPlatform, envVersion, type Platform } from './platform'
 import { redact, scrub } from './redact'
 import { createRequester, type AuthResponse, type Hooks, type RequestOptions, type UploadOptions } from './request'
 import { createSessionMachine, type AuthEvents, type Phase } from './session'
+import { createProfileApi, type ProfileApi } from './profile'
+import { createScopeApi, type ScopeApi } from './scope'
 import { createTokenStore } from './token-store'
 import { appendQuery, isLoopback, parseOrigin, resolveUrl, stripQuery, type Origin } from './url'
 
@@ -105,6 +107,20 @@ export interface Auth<U = unknown> {
   upload<T = unknown>(options: UploadOptions): Promise<T>
   /** Counters for diagnostics and leak tests. */
   debugState(): AuthState
+  /** Posts the code of a getPhoneNumber event (never encryptedData/iv); rejects PHONE_DENIED / PHONE_QUOTA / PHONE_NO_CODE / PHONE_FAILED without a request. */
+  bindPhoneNumber: ProfileApi['bindPhoneNumber']
+  /** Uploads the temp file of a chooseavatar event (or a temp path) with the token; resolves with your server's JSON. */
+  uploadAvatar: ProfileApi['uploadAvatar']
+  /** Sends `{ nickName?, avatarUrl? }` (nickname checked with normalizeNickname) to your profile endpoint. */
+  updateProfile: ProfileApi['updateProfile']
+  /** `{ [scope]: true | false | undefined }` (undefined: never asked). */
+  getAuthSetting: ScopeApi['getAuthSetting']
+  /** Granted → no prompt; never asked → wx.authorize; denied before → rationale modal → wx.openSetting. Call from a tap handler. */
+  ensureScope: ScopeApi['ensureScope']
+  /** Resolves once the privacy terms are agreed (at once on base libraries without the privacy API); rejects PRIVACY_DENIED. */
+  ensurePrivacyAuthorized: ScopeApi['ensurePrivacyAuthorized']
+  /** Lets a page show its own privacy popup: `handler({ agree, disagree, referrer })`. */
+  onNeedPrivacyAuthorization: ScopeApi['onNeedPrivacyAuthorization']
 }
 
 const KNOWN_OPTIONS = [
@@ -402,6 +418,9 @@ export function createAuth<U = unknown>(options: AuthOptions<U>): Auth<U> {
     })
   }
 
+  const profile = createProfileApi(requester)
+  const scopes = createScopeApi(platform)
+
   const auth: Auth<U> = {
     checkAndLogin() {
       return store.load().then(() => {
@@ -445,6 +464,13 @@ export function createAuth<U = unknown>(options: AuthOptions<U>): Auth<U> {
       queuedRequests: limiter.queued,
       listeners: events.count(),
     }),
+    bindPhoneNumber: profile.bindPhoneNumber,
+    uploadAvatar: profile.uploadAvatar,
+    updateProfile: profile.updateProfile,
+    getAuthSetting: scopes.getAuthSetting,
+    ensureScope: scopes.ensureScope,
+    ensurePrivacyAuthorized: scopes.ensurePrivacyAuthorized,
+    onNeedPrivacyAuthorization: scopes.onNeedPrivacyAuthorization,
   }
   return auth
 }

@@ -21,7 +21,11 @@ export type AuthErrorCode =
   | 'LOGGED_OUT'
   /** The user declined the phone number prompt. */
   | 'PHONE_DENIED'
-  /** The phone number prompt failed for another reason (quota, old base library, …). */
+  /** The phone number component's quota is used up (errno 1400001). */
+  | 'PHONE_QUOTA'
+  /** The event had no `code`: the base library predates the code flow (2.21.2). */
+  | 'PHONE_NO_CODE'
+  /** The phone number prompt failed for another reason (see `errMsg` / `errno`). */
   | 'PHONE_FAILED'
   /** An avatar path or nickname that cannot be sent. */
   | 'INVALID_INPUT'
@@ -29,6 +33,8 @@ export type AuthErrorCode =
   | 'UNSUPPORTED'
   /** Asking for a scope that WeChat no longer grants (scope.userInfo). */
   | 'SCOPE_DEPRECATED'
+  /** wx.openSetting failed, usually because it was not called from a tap. */
+  | 'OPEN_SETTING_FAILED'
   /** The user did not grant the privacy authorization. */
   | 'PRIVACY_DENIED'
   /** Reading or writing the session record failed; the SDK keeps working in memory. */

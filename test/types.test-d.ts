@@ -132,6 +132,9 @@ function describe(e: WeappAuthError): string {
     case 'LOGGED_OUT':
     case 'PHONE_DENIED':
     case 'PHONE_FAILED':
+    case 'PHONE_QUOTA':
+    case 'PHONE_NO_CODE':
+    case 'OPEN_SETTING_FAILED':
     case 'INVALID_INPUT':
     case 'UNSUPPORTED':
     case 'SCOPE_DEPRECATED':

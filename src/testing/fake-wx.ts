@@ -16,6 +16,8 @@
  * - callbacks are always asynchronous.
  */
 
+import { createFakeOpenAbilities, type FakeOpenAbilities } from './fake-open-abilities'
+
 export interface FakeRequest {
   kind: 'request' | 'upload'
   /** The full URL as sent (query included). */
@@ -135,7 +137,7 @@ function failWith(o: Callbacks, errMsg: string, errno?: number): void {
   })
 }
 
-export interface FakeWx {
+export interface FakeWx extends FakeOpenAbilities {
   /** The object to pass as `platform` (or to set as `global.wx` before miniprogram-simulate). */
   wx: Record<string, any>
   behavior: FakeBehavior
@@ -344,6 +346,9 @@ export function createFakeWx(options: FakeWxOptions = {}): FakeWx {
     },
   }
 
+  const open = createFakeOpenAbilities()
+  Object.assign(api, open.api)
+
   const wx: Record<string, any> = {}
   for (const name of Object.keys(api)) {
     if (missing.indexOf(name) >= 0) continue
@@ -358,6 +363,17 @@ export function createFakeWx(options: FakeWxOptions = {}): FakeWx {
   return {
     wx,
     behavior,
+    scopes: open.state.scopes,
+    userChoices: open.state.userChoices,
+    privacy: open.state.privacy,
+    get tapGesture() {
+      return open.state.tapGesture
+    },
+    set tapGesture(v: boolean) {
+      open.state.tapGesture = v
+    },
+    modals: open.state.modals,
+    authorizePrompts: open.state.authorizePrompts,
     calls,
     requests,
     network,

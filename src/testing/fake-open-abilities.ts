@@ -1,0 +1,147 @@
+/**
+ * The fake `wx`'s open abilities: scopes (getSetting / authorize / openSetting), showModal, the
+ * privacy APIs, and builders for the events of getPhoneNumber, chooseAvatar and nickname
+ * review. Modelled on the platform:
+ * - `authorize` on a scope never asked shows a prompt (answered by `userChoices.authorize`); on
+ *   a scope denied before it fails at once, with no prompt.
+ * - `openSetting` only opens from a tap (`tapGesture`), applies `userChoices.openSetting`, and
+ *   reports the new settings.
+ * - `requirePrivacyAuthorize` calls the page's `onNeedPrivacyAuthorization` listener when one is
+ *   registered (the page shows its own popup), else answers with `userChoices.privacy`.
+ */
+
+type Callbacks = { success?: (res: any) => void; fail?: (err: any) => void; complete?: (res: any) => void }
+
+function later(fn: () => void): void {
+  Promise.resolve().then(fn)
+}
+function ok(o: Callbacks, res: unknown): void {
+  later(() => {
+    if (o.success) o.success(res)
+    if (o.complete) o.complete(res)
+  })
+}
+function no(o: Callbacks, errMsg: string): void {
+  later(() => {
+    if (o.fail) o.fail({ errMsg })
+    if (o.complete) o.complete({ errMsg })
+  })
+}
+
+export interface FakeUserChoices {
+  /** What the user answers to the authorize prompt. Default 'allow'. */
+  authorize: 'allow' | 'deny'
+  /** What the user taps in a showModal. Default 'confirm'. */
+  modal: 'confirm' | 'cancel'
+  /** Switches the user flips in the settings page, e.g. `{ 'scope.camera': true }`. Default none. */
+  openSetting: Record<string, boolean>
+  /** The answer to the platform's own privacy popup (no page listener). Default 'agree'. */
+  privacy: 'agree' | 'disagree'
+}
+
+export interface FakeOpenAbilities {
+  /** Current authorization state by scope: true, false, or absent (never asked). */
+  scopes: Record<string, boolean | undefined>
+  userChoices: FakeUserChoices
+  /** Whether the privacy terms still need the user's agreement. Default false. */
+  privacy: { needAuthorization: boolean }
+  /** Whether the current call comes from a tap (openSetting needs one). Default true. */
+  tapGesture: boolean
+  /** Every modal shown: title and content. */
+  modals: Array<{ title?: string; content?: string }>
+  /** Prompts the user saw from authorize. */
+  authorizePrompts: string[]
+}
+
+export function createFakeOpenAbilities(): { state: FakeOpenAbilities; api: Record<string, (o: any) => unknown> } {
+  const state: FakeOpenAbilities = {
+    scopes: {},
+    userChoices: { authorize: 'allow', modal: 'confirm', openSetting: {}, privacy: 'agree' },
+    privacy: { needAuthorization: false },
+    tapGesture: true,
+    modals: [],
+    authorizePrompts: [],
+  }
+  let privacyListener: ((resolve: (r: { event: string; buttonId?: string }) => void, info: { referrer: string }) => void) | null = null
+  const settings = (): Record<string, boolean> => {
+    const out: Record<string, boolean> = {}
+    for (const k of Object.keys(state.scopes)) if (state.scopes[k] !== undefined) out[k] = state.scopes[k] as boolean
+    return out
+  }
+  const api: Record<string, (o: any) => unknown> = {
+    getSetting(o: Callbacks) {
+      ok(o, { authSetting: settings(), errMsg: 'getSetting:ok' })
+    },
+    authorize(o: Callbacks & { scope: string }) {
+      const s = state.scopes[o.scope]
+      if (s === true) return ok(o, { errMsg: 'authorize:ok' })
+      if (s === false) return no(o, 'authorize:fail auth deny')
+      state.authorizePrompts.push(o.scope)
+      if (state.userChoices.authorize === 'allow') {
+        state.scopes[o.scope] = true
+        return ok(o, { errMsg: 'authorize:ok' })
+      }
+      state.scopes[o.scope] = false
+      no(o, 'authorize:fail auth deny')
+    },
+    openSetting(o: Callbacks) {
+      if (!state.tapGesture) return no(o, 'openSetting:fail can only be invoked by user TAP gesture.')
+      for (const k of Object.keys(state.userChoices.openSetting)) state.scopes[k] = state.userChoices.openSetting[k]
+      ok(o, { authSetting: settings(), errMsg: 'openSetting:ok' })
+    },
+    showModal(o: Callbacks & { title?: string; content?: string }) {
+      state.modals.push({ title: o.title, content: o.content })
+      const confirm = state.userChoices.modal === 'confirm'
+      ok(o, { confirm, cancel: !confirm, errMsg: 'showModal:ok' })
+    },
+    getPrivacySetting(o: Callbacks) {
+      ok(o, { needAuthorization: state.privacy.needAuthorization, privacyContractName: '《示例小程序隐私保护指引》', errMsg: 'getPrivacySetting:ok' })
+    },
+    requirePrivacyAuthorize(o: Callbacks) {
+      if (!state.privacy.needAuthorization) return ok(o, { errMsg: 'requirePrivacyAuthorize:ok' })
+      const answer = (event: string): void => {
+        if (event === 'agree') {
+          state.privacy.needAuthorization = false
+          ok(o, { errMsg: 'requirePrivacyAuthorize:ok' })
+        } else no(o, 'requirePrivacyAuthorize:fail privacy permission is not authorized')
+      }
+      if (privacyListener) {
+        let done = false
+        privacyListener(
+          (r) => {
+            if (done) return
+            done = true
+            answer(r.event)
+          },
+          { referrer: 'requirePrivacyAuthorize' },
+        )
+      } else answer(state.userChoices.privacy)
+    },
+    onNeedPrivacyAuthorization(listener: any) {
+      privacyListener = listener
+    },
+  }
+  return { state, api }
+}
+
+/** Events of `<button open-type="getPhoneNumber">`, as the platform delivers them. */
+export const phoneEvent = {
+  ok: (code = 'phone-code-' + Math.random().toString(36).slice(2, 8)) => ({
+    type: 'getphonenumber',
+    detail: { errMsg: 'getPhoneNumber:ok', code, encryptedData: 'ENCRYPTED', iv: 'IV' },
+  }),
+  denied: () => ({ type: 'getphonenumber', detail: { errMsg: 'getPhoneNumber:fail user deny' } }),
+  quotaExhausted: () => ({ type: 'getphonenumber', detail: { errMsg: 'getPhoneNumber:fail no permission', errno: 1400001 } }),
+  /** Base libraries before 2.21.2: no code, only the legacy encrypted payload. */
+  noCode: () => ({ type: 'getphonenumber', detail: { errMsg: 'getPhoneNumber:ok', encryptedData: 'ENCRYPTED', iv: 'IV' } }),
+}
+
+/** The event of `<button open-type="chooseAvatar">` for a temp file added to the fake. */
+export function avatarEvent(fake: { addTempFile(content?: string, ext?: string): string }, content = 'avatar-bytes') {
+  return { type: 'chooseavatar', detail: { avatarUrl: fake.addTempFile(content, 'jpeg') } }
+}
+
+/** The `bindnicknamereview` event of `<input type="nickname">`. */
+export function nicknameReviewEvent(pass: boolean, timeout = false) {
+  return { type: 'nicknamereview', detail: { pass, timeout } }
+}

@@ -1,0 +1,100 @@
+/**
+ * Issue 5: phone number, avatar and nickname helpers against the fake wx and server.
+ */
+import { AuthError, normalizeNickname } from 'weapp-auth'
+import { avatarEvent, phoneEvent } from 'weapp-auth/testing'
+import { setup } from './helpers/setup'
+
+function withProfileRoutes() {
+  const ctx = setup()
+  const profiles: Record<string, unknown> = {}
+  ctx.server.route('POST', '/api/auth/phone', (req, { userId }) => ({ data: { phoneNumber: '138****0000', userId, got: req.data } }))
+  ctx.server.route('POST', '/api/upload/avatar', (req) => ({ data: { url: 'https://cdn.example.com/a/' + req.file!.size, field: req.name } }))
+  ctx.server.route('POST', '/api/user/profile', (req, { userId }) => {
+    profiles[userId as string] = req.data
+    return { data: { ok: true, profile: req.data } }
+  })
+  return { ...ctx, profiles }
+}
+
+describe('bindPhoneNumber', () => {
+  test('ok → posts only the code, with the token, and resolves with the answer', async () => {
+    const { auth, fake } = withProfileRoutes()
+    const res = await auth.bindPhoneNumber<{ phoneNumber: string; got: unknown }>(phoneEvent.ok('P-CODE'))
+    expect(res).toMatchObject({ phoneNumber: '138****0000', got: { code: 'P-CODE' } })
+    const sent = fake.requests.find((r) => r.path === '/api/auth/phone')!
+    expect(sent.data).toEqual({ code: 'P-CODE' }) // never encryptedData / iv
+    expect(sent.header.Authorization).toBe('Bearer ' + auth.getToken())
+  })
+
+  test.each([
+    ['denied', phoneEvent.denied(), 'PHONE_DENIED'],
+    ['quota exhausted (errno 1400001)', phoneEvent.quotaExhausted(), 'PHONE_QUOTA'],
+    ['no code on an old base library', phoneEvent.noCode(), 'PHONE_NO_CODE'],
+    ['another failure', { detail: { errMsg: 'getPhoneNumber:fail system error', errno: 102 } }, 'PHONE_FAILED'],
+  ])('%s → %s without any request', async (_n, event, code) => {
+    const { auth, fake } = withProfileRoutes()
+    const err = (await auth.bindPhoneNumber(event).catch((e) => e)) as AuthError
+    expect(err).toBeInstanceOf(AuthError)
+    expect(err.code).toBe(code)
+    expect(fake.calls.request).toBe(0)
+    expect(fake.calls.login).toBe(0)
+  })
+
+  test('the older "fail:user deny" spelling counts as a denial too', async () => {
+    const { auth } = withProfileRoutes()
+    await expect(auth.bindPhoneNumber({ detail: { errMsg: 'getPhoneNumber:fail:user deny' } })).rejects.toMatchObject({ code: 'PHONE_DENIED' })
+  })
+})
+
+describe('uploadAvatar', () => {
+  test('a 401 in the middle → one re-login and the upload retried with the new token', async () => {
+    const { auth, fake, server } = withProfileRoutes()
+    const first = await auth.login()
+    server.expireTokens()
+    const res = await auth.uploadAvatar<{ url: string; field: string }>(avatarEvent(fake, 'abcdef'))
+    expect(res).toEqual({ url: 'https://cdn.example.com/a/6', field: 'file' })
+    const ups = fake.requests.filter((r) => r.kind === 'upload')
+    expect(ups.map((r) => r.header.Authorization)).toEqual(['Bearer ' + first.token, 'Bearer ' + auth.getToken()])
+    expect(fake.calls.login).toBe(2)
+  })
+
+  test('a temp path works as well as the event; name and url are options', async () => {
+    const { auth, fake, server } = withProfileRoutes()
+    server.route('POST', '/upload', (req) => ({ data: { field: req.name, extra: req.formData } }))
+    const path = fake.addTempFile('x')
+    await expect(auth.uploadAvatar(path, { url: '/upload', name: 'avatar', formData: { kind: 'avatar' } })).resolves.toEqual({ field: 'avatar', extra: { kind: 'avatar' } })
+  })
+
+  test.each([['', 'empty'], ['https://thirdwx.qlogo.cn/x.png', 'a remote URL'], ['/images/default.png', 'a package path']])('%s (%s) → INVALID_INPUT, nothing sent', async (path) => {
+    const { auth, fake } = withProfileRoutes()
+    await expect(auth.uploadAvatar({ detail: { avatarUrl: path } })).rejects.toMatchObject({ code: 'INVALID_INPUT' })
+    expect(fake.calls.uploadFile).toBe(0)
+  })
+})
+
+describe('nickname and updateProfile', () => {
+  test('normalizeNickname trims, rejects empty and over-long names', () => {
+    expect(normalizeNickname('  小明 ')).toBe('小明')
+    expect(normalizeNickname('a\u3000 b')).toBe('a b')
+    for (const bad of ['', '   ', '\u3000']) expect(() => normalizeNickname(bad)).toThrow(expect.objectContaining({ code: 'INVALID_INPUT' }))
+    expect(() => normalizeNickname('字'.repeat(21))).toThrow(/21 characters; at most 20/)
+    expect(normalizeNickname('字'.repeat(21), { maxLength: 30 })).toHaveLength(21)
+    expect(normalizeNickname('😀'.repeat(20))).toHaveLength(40) // counted as 20 characters, not 40 code units
+    expect(() => normalizeNickname(undefined)).toThrow(expect.objectContaining({ code: 'INVALID_INPUT' }))
+  })
+
+  test('updateProfile sends the normalized profile with the token', async () => {
+    const { auth, profiles } = withProfileRoutes()
+    const res = await auth.updateProfile({ nickName: ' 小明 ', avatarUrl: 'https://cdn.example.com/a/6' })
+    expect(res).toEqual({ ok: true, profile: { nickName: '小明', avatarUrl: 'https://cdn.example.com/a/6' } })
+    expect(profiles.u1).toEqual({ nickName: '小明', avatarUrl: 'https://cdn.example.com/a/6' })
+  })
+
+  test('updateProfile with an empty nickname or nothing at all → INVALID_INPUT, nothing sent', async () => {
+    const { auth, fake } = withProfileRoutes()
+    await expect(auth.updateProfile({ nickName: '  ' })).rejects.toMatchObject({ code: 'INVALID_INPUT' })
+    await expect(auth.updateProfile({})).rejects.toMatchObject({ code: 'INVALID_INPUT' })
+    expect(fake.calls.request).toBe(0)
+  })
+})
