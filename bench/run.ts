@@ -23,6 +23,14 @@ function world(latency: number | (() => number) = 1) {
   return { fake, server }
 }
 
+/** A world with a weapp-auth instance already logged in. */
+async function loggedIn(latency: number | (() => number)) {
+  const w = world(latency)
+  const auth = createAuth({ baseURL: BASE, login: { url: '/api/auth/login' }, platform: w.fake.wx as never })
+  const token = (await auth.login()).token
+  return { ...w, auth, token }
+}
+
 /** Settled / rejected / still pending after WINDOW_MS. */
 async function outcome(ps: Array<Promise<unknown>>) {
   const state = ps.map(() => 'pending' as 'pending' | 'ok' | 'rejected')
@@ -45,9 +53,8 @@ async function burstOfExpired() {
   const N = 50
   const lat = () => 1 + Math.floor(Math.random() * 5)
   // weapp-auth
-  const a = world(lat)
-  const auth = createAuth({ baseURL: BASE, login: { url: '/api/auth/login' }, platform: a.fake.wx as never })
-  await auth.login()
+  const a = await loggedIn(lat)
+  const { auth } = a
   a.server.expireTokens()
   a.fake.resetCounters()
   const ra = await outcome(Array.from({ length: N }, (_, i) => auth.get('/api/items', { data: { i } })))
@@ -76,9 +83,8 @@ async function burstOfExpired() {
 
 async function alwaysUnauthorized() {
   const N = 20
-  const a = world(1)
-  const auth = createAuth({ baseURL: BASE, login: { url: '/api/auth/login' }, platform: a.fake.wx as never })
-  await auth.login()
+  const a = await loggedIn(1)
+  const { auth } = a
   a.server.alwaysUnauthorized = true
   a.fake.resetCounters()
   const ra = await outcome(Array.from({ length: N }, (_, i) => auth.get('/api/items', { data: { i } })))
@@ -103,9 +109,8 @@ async function alwaysUnauthorized() {
 
 async function loginDown() {
   const N = 20
-  const a = world(1)
-  const auth = createAuth({ baseURL: BASE, login: { url: '/api/auth/login' }, platform: a.fake.wx as never })
-  await auth.login()
+  const a = await loggedIn(1)
+  const { auth } = a
   a.server.expireTokens()
   a.server.loginStatus = 503
   const ra = await outcome(Array.from({ length: N }, (_, i) => auth.get('/api/items', { data: { i } })))
@@ -128,13 +133,12 @@ async function loginDown() {
 async function concurrency() {
   const N = 30
   const lat = () => 2 + Math.floor(Math.random() * 6)
-  const a = world(lat)
-  const auth = createAuth({ baseURL: BASE, login: { url: '/api/auth/login' }, platform: a.fake.wx as never })
-  await auth.login()
+  const a = await loggedIn(lat)
+  const { auth } = a
   a.fake.resetCounters()
   await Promise.all(Array.from({ length: N }, (_, i) => auth.get('/api/items', { data: { i } })))
-  const b = world(lat)
-  const token = (await createAuth({ baseURL: BASE, login: { url: '/api/auth/login' }, platform: b.fake.wx as never }).login()).token
+  const b = await loggedIn(lat)
+  const token = b.token
   b.fake.resetCounters()
   await Promise.all(
     Array.from({ length: N }, (_, i) => new Promise((res, rej) => b.fake.wx.request({ url: BASE + '/api/items?i=' + i, header: { Authorization: 'Bearer ' + token }, success: res, fail: rej }))),
@@ -151,9 +155,8 @@ async function concurrency() {
 async function overhead() {
   const N = 2000
   const RUNS = 7
-  const a = world(0)
-  const auth = createAuth({ baseURL: BASE, login: { url: '/api/auth/login' }, platform: a.fake.wx as never })
-  const token = (await auth.login()).token
+  const a = await loggedIn(0)
+  const { auth, token } = a
   const bareGet = (i: number) =>
     new Promise((res, rej) =>
       a.fake.wx.request({

@@ -89,6 +89,15 @@ interface Sent {
   token: string | null
 }
 
+/** One call as the send path sees it. `epoch0`: the session epoch when the app made the call. */
+interface Call {
+  url: string
+  opts: HookOptions
+  withAuth: boolean
+  epoch0: number
+  sent: Sent
+}
+
 function list<F>(h: OneOrMany<F> | undefined): F[] {
   return !h ? [] : Array.isArray(h) ? h : [h]
 }
@@ -144,14 +153,8 @@ export function createRequester(deps: RequesterDeps): Requester {
    * Waits for a usable session (when `withAuth`) and a network slot, then sends once. The
    * common case (session ready, a slot free) goes out synchronously, with no extra promise.
    */
-  function sendOnce(
-    url: string,
-    opts: HookOptions,
-    withAuth: boolean,
-    epoch0: number,
-    lastToken: string | null,
-    sent: Sent,
-  ): Promise<RawResponse> {
+  function sendOnce(call: Call, lastToken: string | null): Promise<RawResponse> {
+    const { url, opts, withAuth, epoch0, sent } = call
     if (!(opts.signal && opts.signal.aborted) && machine.epoch === epoch0) {
       const cur = withAuth ? machine.usable() : null
       if (!withAuth || cur) {
@@ -159,17 +162,11 @@ export function createRequester(deps: RequesterDeps): Requester {
         if (release) return send(url, opts, cur ? cur.token : null, release, sent)
       }
     }
-    return sendWhenReady(url, opts, withAuth, epoch0, lastToken, sent)
+    return sendWhenReady(call, lastToken)
   }
 
-  async function sendWhenReady(
-    url: string,
-    opts: HookOptions,
-    withAuth: boolean,
-    epoch0: number,
-    lastToken: string | null,
-    sent: Sent,
-  ): Promise<RawResponse> {
+  async function sendWhenReady(call: Call, lastToken: string | null): Promise<RawResponse> {
+    const { url, opts, withAuth, epoch0, sent } = call
     /** The token this call last saw: if it is dropped meanwhile, the call shares that renewal's outcome. */
     let seen = lastToken
     for (;;) {
@@ -241,8 +238,9 @@ export function createRequester(deps: RequesterDeps): Requester {
     }
 
     const sent: Sent = { token: null }
+    const call: Call = { url, opts, withAuth, epoch0, sent }
     const loop = (lastToken: string | null): Promise<unknown> =>
-      sendOnce(url, opts, withAuth, epoch0, lastToken, sent).then((res) => {
+      sendOnce(call, lastToken).then((res) => {
         const token = sent.token
         const response: AuthResponse = { statusCode: res.statusCode, data: res.data, header: res.header }
         if (token !== null && deps.isUnauthorized(response)) {
