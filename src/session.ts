@@ -97,13 +97,15 @@ export function createSessionMachine(deps: SessionMachineDeps): SessionMachine {
     }
     holder.p = run(controller.signal).then(
       (session) => {
+        // The phase it ended in: a refresh that fell back to a full login ends as a login.
+        const endedAs = phase
         settle()
         if (epoch !== startedIn) {
           deps.debug('a login finished after logout(): result discarded')
           throw loggedOutError()
         }
         store.set(session)
-        deps.debug(kind === 'refreshing' ? 'refresh ok: new token stored' : 'login ok: token stored')
+        deps.debug(endedAs === 'refreshing' ? 'refresh ok: new token stored' : 'login ok: token stored')
         events.emit('login', session)
         return session
       },

@@ -1,0 +1,17 @@
+import { isWeappAuthError } from 'weapp-auth'
+import { getAuth } from '../../auth'
+
+Component({
+  data: { phoneNumber: '', status: '' },
+  methods: {
+    async onGetPhoneNumber(e: { detail: { errMsg: string; code?: string; errno?: number } }) {
+      try {
+        const res = await getAuth().bindPhoneNumber<{ phoneNumber: string }>(e)
+        this.setData({ phoneNumber: res.phoneNumber, status: '手机号已绑定' })
+      } catch (err) {
+        if (isWeappAuthError(err, 'PHONE_DENIED')) return this.setData({ status: '你拒绝了授权,可改用短信验证' })
+        this.setData({ status: '绑定失败:' + (err as Error).message })
+      }
+    },
+  },
+})
