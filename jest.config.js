@@ -7,6 +7,9 @@ module.exports = {
   moduleNameMapper: {
     '^weapp-auth$': '<rootDir>/src/index.ts',
     '^weapp-auth/testing$': '<rootDir>/src/testing/index.ts',
+    // jsdom tests that start the example server would otherwise get jose's browser build.
+    '^jose$': '<rootDir>/node_modules/jose/dist/node/cjs/index.js',
   },
+  setupFiles: ['<rootDir>/test/helpers/node-globals.js'],
   testTimeout: 20000,
 }

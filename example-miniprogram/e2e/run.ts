@@ -5,11 +5,12 @@
  * the flow as a user would. Exits non-zero if a step fails, the server dies, or the run stalls.
  */
 import './resolve-sdk'
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import * as path from 'node:path'
 import { installDom } from './dom'
 import { createBridgedWx } from './bridge'
 import { compileExample } from './compile'
+import { spawnServer } from './spawn-server'
 import { avatarEvent, nicknameReviewEvent, phoneEvent } from 'weapp-auth/testing'
 
 const root = path.join(__dirname, '..')
@@ -41,24 +42,13 @@ function stop(code: number): void {
 // Watchdog: the whole flow takes a few seconds; never hang.
 setTimeout(() => fail('the run took longer than 45 s: a step is stuck'), 45000).unref()
 
-function startServer(): Promise<string> {
-  return new Promise((resolve, reject) => {
-    server = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'server/src/main.ts')], {
-      env: { ...process.env, PORT: '0', EXAMPLE_DEV_ENDPOINTS: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let out = ''
-    server.stdout!.on('data', (d: Buffer) => {
-      out += d.toString()
-      const m = /example server: (http:\/\/127\.0\.0\.1:\d+)/.exec(out)
-      if (m) resolve(m[1])
-    })
-    server.stderr!.on('data', (d: Buffer) => (out += d.toString()))
-    server.on('exit', (code, signal) => {
-      if (!failed) fail(`the example server exited unexpectedly (${signal || 'code ' + code}). Its output:\n${out.slice(-2000)}`)
-    })
-    setTimeout(() => reject(new Error('the server did not start within 15 s:\n' + out)), 15000).unref()
+async function startServer(): Promise<string> {
+  const spawned = await spawnServer({ EXAMPLE_QUIET: '1' })
+  server = spawned.child
+  server.on('exit', (code, signal) => {
+    if (!failed) fail(`the example server exited unexpectedly (${signal || 'code ' + code}). Its output:\n${spawned.output().slice(-2000)}`)
   })
+  return spawned.url
 }
 
 async function waitFor<T>(what: string, get: () => T | undefined | null | false, ms = 8000): Promise<T> {

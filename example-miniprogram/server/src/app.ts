@@ -78,7 +78,7 @@ export function buildServer(options: ServerOptions = {}): ExampleServer {
     if (err instanceof WechatError) return reply.code(400).send({ errcode: err.errcode, errmsg: err.errmsg })
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500
     if (status === 500) app.log.error(err)
-    reply.code(status).send({ error: status === 500 ? 'internal_error' : err.code || 'bad_request', message: status === 500 ? 'Internal error' : err.message })
+    return reply.code(status).send({ error: status === 500 ? 'internal_error' : err.code || 'bad_request', message: status === 500 ? 'Internal error' : err.message })
   })
   app.setNotFoundHandler((_req, reply) => reply.code(404).send({ error: 'not_found' }))
 

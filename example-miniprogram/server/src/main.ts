@@ -2,7 +2,7 @@
 import { startServer } from './app'
 
 const port = Number(process.env.PORT || 3000)
-startServer({ port, logger: true }).then(
+startServer({ port, logger: process.env.EXAMPLE_QUIET !== '1', uploadDir: process.env.UPLOAD_DIR || undefined }).then(
   (s) => {
     console.log(`\nweapp-auth example server: ${s.url}`)
     console.log(s.wechat.mocked ? 'code2Session: built-in mock (set WX_APPID and WX_SECRET for the real one)' : 'code2Session: WeChat')
