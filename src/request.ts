@@ -105,6 +105,9 @@ function list<F>(h: OneOrMany<F> | undefined): F[] {
 export function createRequester(deps: RequesterDeps): Requester {
   const { machine, limiter } = deps
 
+  const beforeHooks = list(deps.hooks.beforeRequest)
+  const afterHooks = list(deps.hooks.afterResponse)
+  const errorHooks = list(deps.hooks.beforeError)
   const basePrefix = deps.baseURL + '/'
   function isTrusted(url: string): boolean {
     // Fast path: anything under baseURL + '/' has baseURL's origin (the authority ends at that '/').
@@ -220,7 +223,6 @@ export function createRequester(deps: RequesterDeps): Requester {
     const where = (): string => opts.method + ' ' + stripQuery(url)
     const withAuth = opts.auth !== false && isTrusted(url)
     let retried = false
-    const afterHooks = list(deps.hooks.afterResponse)
 
     const finish = (res: RawResponse, final: AuthResponse): unknown => {
       if (deps.debugging) deps.debug(`${where()} → ${final.statusCode}`)
@@ -275,7 +277,6 @@ export function createRequester(deps: RequesterDeps): Requester {
     // The epoch when the app made the call: a logout() from here on (even during an async
     // beforeRequest hook) makes it reject with LOGGED_OUT instead of logging in again.
     const epoch0 = machine.epoch
-    const beforeHooks = list(deps.hooks.beforeRequest)
     let current = opts
     let result: Promise<unknown>
     try {
@@ -288,7 +289,6 @@ export function createRequester(deps: RequesterDeps): Requester {
     } catch (err) {
       result = Promise.reject(err)
     }
-    const errorHooks = list(deps.hooks.beforeError)
     if (!errorHooks.length) return result
     return result.catch((err: unknown) => {
       const error = err instanceof Error ? err : new NetworkError('The request failed: ' + String(err), String(err))
