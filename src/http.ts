@@ -123,10 +123,12 @@ function toResponse(res: { statusCode: number; data: unknown; header?: Record<st
     return { statusCode: res.statusCode, data: raw, header, notJson: false }
   }
   const text = raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw
-  if (!text.trim()) return { statusCode: res.statusCode, data: undefined, header, notJson: false }
+  if (!text) return { statusCode: res.statusCode, data: undefined, header, notJson: false }
   try {
     return { statusCode: res.statusCode, data: JSON.parse(text), header, notJson: false }
   } catch (_) {
+    // An empty (whitespace-only) body is no body, not a broken one.
+    if (!/\S/.test(text)) return { statusCode: res.statusCode, data: undefined, header, notJson: false }
     return { statusCode: res.statusCode, data: text, header, notJson: true }
   }
 }

@@ -121,13 +121,14 @@ export function createRequester(deps: RequesterDeps): Requester {
   /** Sends once with `token`, holding the slot that `release` frees; records the token in `sent`. */
   function send(url: string, opts: HookOptions, token: string | null, release: () => void, sent: Sent): Promise<RawResponse> {
     const header: Record<string, string> = {}
-    const given = opts.header || {}
-    for (const k of Object.keys(given)) header[k] = given[k]
+    const given = opts.header
+    const names = given ? Object.keys(given) : []
+    for (const k of names) header[k] = (given as Record<string, string>)[k]
     if (token) {
       const auth = deps.authHeader(token)
       for (const k of Object.keys(auth)) {
         // Replace any same-named header regardless of case.
-        for (const h of Object.keys(header)) if (h.toLowerCase() === k.toLowerCase()) delete header[h]
+        if (names.length) for (const h of Object.keys(header)) if (h.toLowerCase() === k.toLowerCase()) delete header[h]
         header[k] = auth[k]
       }
     }

@@ -54,6 +54,8 @@ export function sameOrigin(a: Origin, b: Origin): boolean {
 
 /** Resolves `url` against `base`: absolute URLs stay, `//host` takes base's scheme, paths join. */
 export function resolveUrl(base: string, url: string): string {
+  // The common case first: a path under a base without a trailing slash.
+  if (url.charAt(0) === '/' && url.charAt(1) !== '/' && base && base.charAt(base.length - 1) !== '/') return base + url
   if (ABSOLUTE.test(url)) return url
   const baseMatch = ABSOLUTE.exec(base)
   if (url.slice(0, 2) === '//') {
