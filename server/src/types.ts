@@ -1,0 +1,151 @@
+/**
+ * The public shapes of weapp-auth-server's core. `createAuthServer(options)` (auth-server.ts)
+ * returns an `AuthServer`; adapters (fastify.ts, the bin) only use this interface.
+ */
+import type { Store } from './store'
+
+/** The mini program host a login code comes from (the SDK sends it as `platform`). */
+export type HostPlatform = 'weixin' | 'qq' | 'douyin' | 'alipay'
+
+/** What a host's code exchange yields. `sessionKey` stays on the server, always. */
+export interface HostSession {
+  openid: string
+  unionid?: string
+  sessionKey?: string
+}
+
+/** Exchanges a login code with one host's API (WeChat's jscode2session is built in). */
+export interface SessionProvider {
+  readonly platform: HostPlatform
+  code2Session(input: { code: string; anonymousCode?: string }): Promise<HostSession>
+}
+
+/** The app's own users. The kit hands over openid/unionid once per login and never returns them to a client. */
+export interface UserRepository<U extends PublicUser = PublicUser> {
+  /** Finds the user for this openid or creates one. Called on every login; must be idempotent under concurrency. */
+  findOrCreate(identity: { openid: string; unionid?: string; platform: HostPlatform }): Promise<U> | U
+  /** Optional: lets `refresh()` answer with `user` too. */
+  findById?(id: string): Promise<U | null | undefined> | U | null | undefined
+}
+
+/** What a client may see of a user. `id` becomes the token's `sub`. Never include openid, unionid or session_key. */
+export interface PublicUser {
+  id: string | number
+  [field: string]: unknown
+}
+
+export interface JwtKey {
+  /** Key id, written to the token header; verification picks the key by it. */
+  kid: string
+  /** HS256 secret, at least 32 bytes. */
+  secret: string | Uint8Array
+}
+
+export interface AuthServerOptions<U extends PublicUser = PublicUser> {
+  /** Mini program AppID and AppSecret (code2Session, access_token). */
+  appid: string
+  secret: string
+  /** HS256 (pinned). `secret` alone means one key with kid "default"; `keys` rotates: the first signs, all verify. */
+  jwt: { secret?: string | Uint8Array; keys?: JwtKey[]; issuer?: string; audience?: string }
+  /** Access-token lifetime. Default 7 days (the seed's rule 4: a reasonable expiry, with a refresh token). */
+  tokenTtlSeconds?: number
+  /** Refresh-token lifetime; each rotation starts a new one. Default 30 days. */
+  refreshTtlSeconds?: number
+  /** How long a session_key is kept per openid (for decrypt). Default 3 days. */
+  sessionKeyTtlSeconds?: number
+  /** Where everything is kept. Default `memoryStore()` (one process). Use `redisStore(url)` for many instances. */
+  store?: Store
+  /** The app's users. Default: users kept in the store (id, nickName, avatarUrl, phoneNumber). */
+  users?: UserRepository<U>
+  /** Every WeChat call goes here. Default `process.env.WX_API_BASE` or `https://api.weixin.qq.com`. */
+  wxApiBase?: string
+  /** 'stable' (default): POST /cgi-bin/stable_token. 'classic': GET /cgi-bin/token. */
+  accessTokenMode?: 'stable' | 'classic'
+  /** Renew the cached access_token when less than this is left. Default 300 s. */
+  accessTokenMarginSeconds?: number
+  /** Check a revocation list (token ids, families, a global not-before) in `verify`. Default false: verify is stateless. */
+  revocation?: boolean
+  /** Time limit for each call to WeChat. Default 5000 ms. */
+  upstreamTimeoutMs?: number
+  /** Other hosts' code exchanges (issue 12). WeChat is built in. */
+  providers?: Partial<Record<HostPlatform, SessionProvider>>
+  /** Per-client login limit, kept in the store. Default { max: 30, windowSeconds: 60 }; false turns it off. */
+  loginRateLimit?: { max: number; windowSeconds: number } | false
+  /** Told of what happens (for metrics and logs). Never receives a token or a session_key. */
+  onEvent?: (event: AuthServerEvent) => void
+  /** Clock, for tests. Default Date.now. */
+  now?: () => number
+  /** fetch, for tests. Default the global fetch. */
+  fetch?: typeof fetch
+}
+
+export type AuthServerEvent =
+  | { type: 'login'; userId: string; platform: HostPlatform }
+  | { type: 'refresh'; userId: string }
+  | { type: 'refresh_reuse'; userId: string; family: string }
+  | { type: 'logout'; userId: string }
+  | { type: 'access_token'; forced: boolean }
+  | { type: 'upstream_error'; api: string; code: string }
+
+/** What login and refresh answer: the SDK's contract. */
+export interface TokenSet<U extends PublicUser = PublicUser> {
+  token: string
+  /** Seconds. */
+  expiresIn: number
+  refreshToken: string
+  user?: U
+}
+
+export interface Claims {
+  /** The user id. */
+  sub: string
+  /** Token id (revocation). */
+  jti: string
+  /** Refresh family id (logout revokes it). */
+  fam: string
+  iat: number
+  exp: number
+  iss?: string
+  aud?: string | string[]
+}
+
+export interface PhoneInfo {
+  phoneNumber: string
+  purePhoneNumber: string
+  countryCode: string
+}
+
+export interface TextCheckResult {
+  /** WeChat's verdict: 'pass', 'review' or 'risky'. */
+  suggest: 'pass' | 'review' | 'risky'
+  /** WeChat's label (100 normal, 10001 ads, 20001 politics, …). */
+  label: number
+  traceId?: string
+}
+
+export interface AuthServer<U extends PublicUser = PublicUser> {
+  /** code → code2Session → user → tokens. `client` (an IP, say) keys the login rate limit. */
+  login(input: { code: string; platform?: HostPlatform; anonymousCode?: string }, context?: { client?: string }): Promise<TokenSet<U> & { user: U }>
+  /** Rotation: each refresh token works once; a replayed one revokes its whole family. */
+  refresh(refreshToken: string): Promise<TokenSet<U>>
+  /** Stateless JWT check (alg pinned, iss/aud, kid), plus the revocation list when `revocation` is on. */
+  verify(token: string): Promise<Claims>
+  /** Revokes the token's refresh family (and the token itself when `revocation` is on). */
+  logout(claims: Claims): Promise<void>
+  /** Every token issued before `epochSeconds` stops working (access tokens need `revocation`; refresh tokens always). */
+  revokeIssuedBefore(epochSeconds: number, options?: { refresh?: boolean }): Promise<void>
+  /** getuserphonenumber with the shared access_token. */
+  phoneNumber(userId: string, code: string): Promise<PhoneInfo>
+  /** AES-128-CBC with the user's cached session_key; checks the watermark appid. */
+  decrypt<T = Record<string, unknown>>(userId: string, encryptedData: string, iv: string): Promise<T>
+  /** The shared access_token, renewed by one instance at a time. */
+  accessToken(options?: { force?: boolean }): Promise<string>
+  /** msg_sec_check v2 for this user's text (scene 1 profile, 2 comment, 3 forum, 4 social log). */
+  checkText(userId: string, text: string, scene?: 1 | 2 | 3 | 4): Promise<TextCheckResult>
+  /** The users this server was given (or the store-backed default). */
+  readonly users: UserRepository<U>
+  readonly store: Store
+  /** Store round trip; throws StoreUnavailableError when it is down. */
+  health(): Promise<{ store: 'ok' }>
+  close(): Promise<void>
+}
