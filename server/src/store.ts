@@ -1,0 +1,87 @@
+/**
+ * Everything the kit keeps, behind one interface with two implementations: `memoryStore()`
+ * (memory-store.ts: one process, nothing to install) and `redisStore(url | client)`
+ * (redis-store.ts: many instances). Each method that must be atomic says so; in Redis each of
+ * those is ONE Lua script (or one command), never a read followed by a write. Refresh tokens are
+ * kept by their SHA-256 hash only, so a dump of the store does not hold a usable token.
+ *
+ * Every method rejects with `StoreUnavailableError` when the store cannot be reached.
+ */
+
+export interface RefreshRecord {
+  userId: string
+  /** Family id: every token rotated from one login shares it. */
+  family: string
+  /** ms since epoch. */
+  issuedAt: number
+  /** ms since epoch. */
+  expiresAt: number
+}
+
+export type RotateResult =
+  /** `oldHash` was valid and is now spent; `newHash` holds its successor. `record` is the old one. */
+  | { status: 'rotated'; record: RefreshRecord }
+  /** `oldHash` had already been spent: the whole family is now revoked (reuse detection). */
+  | { status: 'reused'; record: RefreshRecord }
+  /** The family was revoked (logout, reuse, or issued before the refresh not-before). */
+  | { status: 'revoked'; record: RefreshRecord }
+  | { status: 'expired'; record: RefreshRecord }
+  | { status: 'unknown' }
+
+export interface StoredUser {
+  id: string
+  fields: Record<string, unknown>
+}
+
+export interface Store {
+  readonly kind: 'memory' | 'redis'
+
+  // --- refresh families -------------------------------------------------------------------
+  /** Saves a refresh token (by hash). Its key lives `ttlSeconds`. */
+  putRefresh(tokenHash: string, record: RefreshRecord, ttlSeconds: number): Promise<void>
+  /**
+   * ATOMIC. Looks up `oldHash`, then exactly one of: unknown; expired; revoked (family revoked,
+   * or issued before the refresh not-before); reused (already spent: revokes the family, which
+   * also kills the successor); rotated (marks it spent, keeping the spent marker until its own
+   * expiry so a replay is recognised, and saves `newHash` with `newRecord` in the same family).
+   * Of N concurrent calls with the same `oldHash`, across any number of processes, at most one
+   * answers `rotated`.
+   */
+  rotateRefresh(oldHash: string, newHash: string, newRecord: RefreshRecord, ttlSeconds: number, nowMs: number): Promise<RotateResult>
+  /** Revokes a family for `ttlSeconds` (at least the refresh lifetime). */
+  revokeFamily(family: string, ttlSeconds: number): Promise<void>
+
+  // --- access-token revocation (used only when `revocation` is on) ---------------------------
+  revokeToken(jti: string, ttlSeconds: number): Promise<void>
+  /** One round trip: is this jti revoked, its family revoked, or `iat` before the access not-before? */
+  isRevoked(token: { jti: string; fam: string; iat: number }): Promise<boolean>
+  /** Tokens of `kind` issued before `epochSeconds` stop working. */
+  setNotBefore(kind: 'access' | 'refresh', epochSeconds: number): Promise<void>
+
+  // --- session_key per openid (rule 1: it never leaves the server) ----------------------------
+  /** Keeps the session_key by openid and links the user id to the openid, both for `ttlSeconds`. */
+  putSession(userId: string, openid: string, sessionKey: string, ttlSeconds: number): Promise<void>
+  getSession(userId: string): Promise<{ openid: string; sessionKey: string } | null>
+
+  // --- access_token (rule 7: cached on the server, shared by every instance) ------------------
+  getAccessToken(appid: string): Promise<{ token: string; expiresAt: number } | null>
+  setAccessToken(appid: string, value: { token: string; expiresAt: number }): Promise<void>
+  /** ATOMIC (SET NX PX). True when `owner` now holds `name` for `ttlMs`. */
+  acquireLock(name: string, owner: string, ttlMs: number): Promise<boolean>
+  /** ATOMIC compare-and-delete: releases `name` only if `owner` still holds it. */
+  releaseLock(name: string, owner: string): Promise<void>
+
+  // --- counters (rate limits, WeChat's daily force-refresh quota) ------------------------------
+  /** ATOMIC increment; the window's expiry is set by the first hit. */
+  hit(key: string, windowSeconds: number): Promise<{ count: number; resetMs: number }>
+
+  // --- the default user repository --------------------------------------------------------------
+  /** ATOMIC: the same `identityKey` always yields the same id, even when two processes race. */
+  findOrCreateUser(identityKey: string, defaults: Record<string, unknown>): Promise<StoredUser>
+  getUser(id: string): Promise<StoredUser | null>
+  updateUser(id: string, patch: Record<string, unknown>): Promise<StoredUser | null>
+
+  /** Round trip; rejects with StoreUnavailableError when down. */
+  ping(): Promise<void>
+  close(): Promise<void>
+}
