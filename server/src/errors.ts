@@ -24,6 +24,8 @@ export const ERROR_STATUS = {
   invalid_refresh_token: 401,
   refresh_token_expired: 401,
   refresh_token_reused: 401,
+  // 422: well-formed but refused by WeChat's content check (msg_sec_check said risky)
+  content_risky: 422,
   // 409: the server no longer has what the request needs (log in again, then ask again)
   session_key_expired: 409,
   // 429: too many requests (ours, or WeChat's 45011)
