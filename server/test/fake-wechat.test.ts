@@ -223,6 +223,16 @@ describe('getStableAccessToken (POST /cgi-bin/stable_token)', () => {
     expect((await stableToken()).body.access_token).toBe(forced.body.access_token)
   })
 
+  test('50 concurrent normal calls after an expiry all get the same single new token', async () => {
+    const old = (await stableToken()).body.access_token
+    fake.expireAccessTokens()
+    const answers = await Promise.all(Array.from({ length: 50 }, () => stableToken()))
+    const issued = new Set(answers.map((a) => a.body.access_token))
+    expect(issued.size).toBe(1)
+    expect(issued.has(old)).toBe(false)
+    expect(await tokenState([...issued][0])).toBe(0)
+  })
+
   test('a force within 30 s of the previous one does not refresh; after 30 s it does', async () => {
     const first = (await stableToken(fake, { force_refresh: true })).body.access_token
     clock += 29_999
@@ -517,6 +527,14 @@ describe('faults', () => {
     expect((await exchange(code)).body.errcode).toBe(-1)
     expect((await exchange(code)).body.openid).toBe('o-alice')
     expect(fake.calls.jscode2session).toBe(3)
+  })
+
+  test('a forced stable_token call is counted as forced even when a fault answers it, and does not refresh', async () => {
+    const before = (await stableToken()).body.access_token
+    fake.fail('stable_token', -1, { times: 1 })
+    expect((await stableToken(fake, { force_refresh: true })).body.errcode).toBe(-1)
+    expect(fake.calls).toMatchObject({ stable_token: 2, stable_token_forced: 1 })
+    expect(await tokenState(before)).toBe(0)
   })
 
   test('without times a fault stays until clearFaults(); other APIs are unaffected', async () => {

@@ -297,7 +297,7 @@ export async function createFakeWechat(options: FakeWechatOptions = {}): Promise
   }
 
   function mintPhoneCode(phoneNumber: string, opts: { countryCode?: string } = {}): string {
-    if (typeof phoneNumber !== 'string' || !/^\+?[0-9]{5,20}$/.test(phoneNumber)) throw new TypeError('mintPhoneCode: phoneNumber must be 5–20 digits')
+    if (typeof phoneNumber !== 'string' || !/^[0-9]{5,20}$/.test(phoneNumber)) throw new TypeError('mintPhoneCode: phoneNumber must be 5–20 digits')
     const countryCode = opts.countryCode ?? '86'
     if (typeof countryCode !== 'string' || !/^[0-9]{1,4}$/.test(countryCode)) throw new TypeError('mintPhoneCode: countryCode must be 1–4 digits')
     const code = randomBytes(32).toString('hex')
@@ -495,8 +495,7 @@ export async function createFakeWechat(options: FakeWechatOptions = {}): Promise
   }
 
   /** WeChat's JSON body parsing: empty → 44002, not a JSON object → 47001. */
-  async function wechatJson(req: IncomingMessage): Promise<Record<string, unknown> | number> {
-    const text = await readBody(req)
+  function parseWechatJson(text: string): Record<string, unknown> | number {
     if (text.trim() === '') return 44002
     try {
       const value: unknown = JSON.parse(text)
@@ -548,11 +547,9 @@ export async function createFakeWechat(options: FakeWechatOptions = {}): Promise
     return 0
   }
 
-  async function stableToken(req: IncomingMessage): Promise<Answer> {
-    const body = await wechatJson(req)
+  function stableToken(body: Record<string, unknown> | number): Answer {
     if (typeof body === 'number') return body
     const forceRefresh = body.force_refresh === true
-    if (forceRefresh) calls.stable_token_forced++
     const bad = credentials(body.grant_type, body.appid, body.secret)
     if (bad) return bad
     return forceRefresh ? stableForced() : stableNormal()
@@ -563,10 +560,9 @@ export async function createFakeWechat(options: FakeWechatOptions = {}): Promise
     return bad || classicToken()
   }
 
-  async function getUserPhoneNumber(req: IncomingMessage, q: URLSearchParams): Promise<Answer> {
+  function getUserPhoneNumber(body: Record<string, unknown> | number, q: URLSearchParams): Answer {
     const bad = tokenErrcode(q.get('access_token'))
     if (bad) return bad
-    const body = await wechatJson(req)
     if (typeof body === 'number') return body
     if (typeof body.code !== 'string' || body.code === '') return 47001
     const entry = redeemPhoneCode(body.code)
@@ -584,10 +580,9 @@ export async function createFakeWechat(options: FakeWechatOptions = {}): Promise
     }
   }
 
-  async function msgSecCheck(req: IncomingMessage, q: URLSearchParams): Promise<Answer> {
+  function msgSecCheck(body: Record<string, unknown> | number, q: URLSearchParams): Answer {
     const bad = tokenErrcode(q.get('access_token'))
     if (bad) return bad
-    const body = await wechatJson(req)
     if (typeof body === 'number') return body
     if (typeof body.content !== 'string') return 47001
     const traceId = `${randomBytes(4).toString('hex')}-${randomBytes(4).toString('hex')}-${randomBytes(4).toString('hex')}`
@@ -626,6 +621,8 @@ export async function createFakeWechat(options: FakeWechatOptions = {}): Promise
     const slow = takeFault(delayFaults, route.api)
     if (slow) await sleep(slow.ms)
     if (clientGone || res.destroyed) return // nobody is waiting: the call is dropped unprocessed
+    const body = req.method === 'POST' ? parseWechatJson(await readBody(req)) : 44002
+    if (route.api === 'stable_token' && typeof body === 'object' && body.force_refresh === true) calls.stable_token_forced++
     const fault = takeFault(answerFaults, route.api)
     if (fault?.kind === 'html') {
       const page = '<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center></body></html>'
@@ -641,16 +638,16 @@ export async function createFakeWechat(options: FakeWechatOptions = {}): Promise
         answer = jscode2session(q)
         break
       case 'stable_token':
-        answer = await stableToken(req)
+        answer = stableToken(body)
         break
       case 'token':
         answer = token(q)
         break
       case 'getuserphonenumber':
-        answer = await getUserPhoneNumber(req, q)
+        answer = getUserPhoneNumber(body, q)
         break
       case 'msg_sec_check':
-        answer = await msgSecCheck(req, q)
+        answer = msgSecCheck(body, q)
         break
     }
     send(res, 200, typeof answer === 'number' ? wechatError(answer) : answer)
