@@ -1,0 +1,128 @@
+/**
+ * Access tokens: HS256 JWTs signed and verified with jose. `alg` is pinned to HS256 (a token
+ * claiming `none`, HS512 or RS256 is refused before any key is looked at), the key is chosen by
+ * the header's `kid` among the configured keys (the first key signs, every listed key verifies, so
+ * keys rotate without logging anyone out), and `iss`/`aud` are checked when configured.
+ *
+ * Claims: `sub` (user id), `jti` (random token id, for revocation), `fam` (the refresh family it
+ * belongs to, for logout), `iat`, `exp` — plus `iss`/`aud` when configured.
+ */
+import { randomBytes } from 'node:crypto'
+import { errors as joseErrors, jwtVerify, SignJWT, type JWTHeaderParameters, type JWTPayload } from 'jose'
+import { TokenError } from './errors'
+import type { Claims } from './types'
+
+export interface SigningKey {
+  kid: string
+  key: Uint8Array
+}
+
+export interface TokenIssuerOptions {
+  /** The first signs; all verify. At least one. */
+  keys: SigningKey[]
+  issuer?: string
+  audience?: string
+  ttlSeconds: number
+  now: () => number
+}
+
+export interface TokenIssuer {
+  /** Signs a token for `sub` in refresh family `fam`; answers the token and its claims. */
+  sign(input: { sub: string; fam: string }): Promise<{ token: string; claims: Claims }>
+  /** Checks signature, `alg`, `kid`, `iss`, `aud`, `exp` and the claims' shape. Throws TokenError (invalid_token / token_expired). */
+  verify(token: string): Promise<Claims>
+}
+
+/** A JWT longer than this is refused before parsing: no header of ours comes close. */
+export const MAX_TOKEN_LENGTH = 4096
+
+const ALG = 'HS256'
+const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/
+
+/** A random id: 16 bytes, base64url (22 chars). Used for `jti` and refresh family ids. */
+export function randomId(): string {
+  return randomBytes(16).toString('base64url')
+}
+
+export function createTokenIssuer(options: TokenIssuerOptions): TokenIssuer {
+  const { keys, issuer, audience, ttlSeconds, now } = options
+  if (keys.length === 0) throw new TypeError('createTokenIssuer: at least one key')
+  const byKid = new Map(keys.map((k) => [k.kid, k.key]))
+  const signer = keys[0]
+
+  async function sign(input: { sub: string; fam: string }): Promise<{ token: string; claims: Claims }> {
+    const iat = Math.floor(now() / 1000)
+    const exp = iat + ttlSeconds
+    const jti = randomId()
+    const builder = new SignJWT({ fam: input.fam })
+      .setProtectedHeader({ alg: ALG, typ: 'JWT', kid: signer.kid })
+      .setSubject(input.sub)
+      .setJti(jti)
+      .setIssuedAt(iat)
+      .setExpirationTime(exp)
+    if (issuer !== undefined) builder.setIssuer(issuer)
+    if (audience !== undefined) builder.setAudience(audience)
+    const token = await builder.sign(signer.key)
+    const claims: Claims = { sub: input.sub, jti, fam: input.fam, iat, exp }
+    if (issuer !== undefined) claims.iss = issuer
+    if (audience !== undefined) claims.aud = audience
+    return { token, claims }
+  }
+
+  function keyFor(header: JWTHeaderParameters): Uint8Array {
+    // jose calls this only after checking `alg` against `algorithms`, so `none`/HS512 never get here.
+    const kid = header.kid
+    if (typeof kid !== 'string') throw new TokenError('invalid_token', 'Access token has no key id (kid)')
+    const key = byKid.get(kid)
+    if (!key) throw new TokenError('invalid_token', 'Access token was signed with an unknown key (kid)')
+    return key
+  }
+
+  async function verify(token: string): Promise<Claims> {
+    if (typeof token !== 'string' || token.length === 0) throw new TokenError('invalid_token', 'Access token is missing')
+    if (token.length > MAX_TOKEN_LENGTH) throw new TokenError('invalid_token', 'Access token is too long')
+    if (!JWT_SHAPE.test(token)) throw new TokenError('invalid_token', 'Access token is malformed')
+    let payload: JWTPayload
+    try {
+      const result = await jwtVerify(token, keyFor, {
+        algorithms: [ALG],
+        issuer,
+        audience,
+        currentDate: new Date(now()),
+        requiredClaims: ['sub', 'jti', 'iat', 'exp'],
+      })
+      payload = result.payload
+    } catch (err) {
+      if (err instanceof TokenError) throw err
+      if (err instanceof joseErrors.JWTExpired) throw new TokenError('token_expired', 'Access token has expired; refresh it', { cause: err })
+      throw new TokenError('invalid_token', invalidReason(err), { cause: err })
+    }
+    return claimsOf(payload)
+  }
+
+  return { sign, verify }
+}
+
+function invalidReason(err: unknown): string {
+  if (err instanceof joseErrors.JOSEAlgNotAllowed) return 'Access token uses an algorithm other than HS256'
+  if (err instanceof joseErrors.JWSSignatureVerificationFailed) return 'Access token signature does not verify'
+  if (err instanceof joseErrors.JWTClaimValidationFailed) {
+    if (err.claim === 'iss') return 'Access token has the wrong issuer'
+    if (err.claim === 'aud') return 'Access token has the wrong audience'
+    return `Access token claim ${err.claim} is invalid`
+  }
+  return 'Access token is malformed'
+}
+
+function claimsOf(payload: JWTPayload): Claims {
+  const { sub, jti, iat, exp, iss, aud } = payload
+  const fam = payload.fam
+  if (typeof sub !== 'string' || sub.length === 0) throw new TokenError('invalid_token', 'Access token has no subject')
+  if (typeof jti !== 'string' || jti.length === 0) throw new TokenError('invalid_token', 'Access token has no token id')
+  if (typeof fam !== 'string' || fam.length === 0) throw new TokenError('invalid_token', 'Access token has no refresh family')
+  if (typeof iat !== 'number' || typeof exp !== 'number') throw new TokenError('invalid_token', 'Access token has no iat/exp')
+  const claims: Claims = { sub, jti, fam, iat, exp }
+  if (iss !== undefined) claims.iss = iss
+  if (aud !== undefined) claims.aud = aud
+  return claims
+}

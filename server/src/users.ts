@@ -1,0 +1,46 @@
+/**
+ * The default UserRepository: users kept in the store, one per `platform:openid` (the store's
+ * findOrCreateUser is atomic, so two instances logging in the same new user agree on one id).
+ * A new user starts as `{ nickName: '微信用户', avatarUrl: '' }`, what WeChat itself shows for a
+ * user who has not set a profile. openid and unionid are never stored in the user's fields, so they
+ * cannot reach a client through them.
+ */
+import type { Store, StoredUser } from './store'
+import type { HostPlatform, PublicUser, UserRepository } from './types'
+
+export const DEFAULT_USER_FIELDS: Readonly<Record<string, unknown>> = Object.freeze({ nickName: '微信用户', avatarUrl: '' })
+
+export interface StoreUser extends PublicUser {
+  id: string
+  nickName?: string
+  avatarUrl?: string
+  phoneNumber?: string
+}
+
+export interface StoreUserRepository extends UserRepository<StoreUser> {
+  findOrCreate(identity: { openid: string; unionid?: string; platform: HostPlatform }): Promise<StoreUser>
+  findById(id: string): Promise<StoreUser | null>
+  /** Merges `patch` into the user's fields (nickName, avatarUrl, phoneNumber, …); null when there is no such user. */
+  updateUser(id: string, patch: Record<string, unknown>): Promise<StoreUser | null>
+}
+
+function toUser(stored: StoredUser): StoreUser {
+  return { ...stored.fields, id: stored.id }
+}
+
+export function storeUsers(store: Store): StoreUserRepository {
+  return {
+    async findOrCreate({ openid, platform }) {
+      return toUser(await store.findOrCreateUser(`${platform}:${openid}`, { ...DEFAULT_USER_FIELDS }))
+    },
+    async findById(id) {
+      const stored = await store.getUser(id)
+      return stored ? toUser(stored) : null
+    },
+    async updateUser(id, patch) {
+      const { id: _ignored, openid: _o, unionid: _u, session_key: _s, sessionKey: _k, ...safe } = patch
+      const stored = await store.updateUser(id, safe)
+      return stored ? toUser(stored) : null
+    },
+  }
+}
