@@ -1,0 +1,324 @@
+/**
+ * `memoryStore()`: the default Store, for one process with nothing to install. Everything lives in
+ * Maps with expiries: an entry past its expiry is treated as gone on read (lazy expiry), and an
+ * unref'd sweep timer deletes expired entries so memory stays bounded even for keys nobody reads
+ * again. `close()` stops the timer and empties every map; later calls reject with
+ * StoreUnavailableError.
+ *
+ * Atomicity: each method does all of its reads and writes synchronously, with no `await` between
+ * them, so no other call can interleave (Node runs one callback at a time). That is what makes
+ * rotateRefresh, acquireLock/releaseLock, hit and findOrCreateUser atomic here; redis-store.ts
+ * gets the same from one Lua script each.
+ *
+ * Values are copied in and out (user fields through JSON, as Redis keeps them), so a caller that
+ * mutates a returned object does not change what is stored.
+ */
+import { StoreUnavailableError } from './errors'
+import {
+  checkAccessTokenValue,
+  checkFields,
+  checkFinite,
+  checkNotBeforeKind,
+  checkPositive,
+  checkRecord,
+  checkString,
+  toMs,
+} from './store-arguments'
+import type { RefreshRecord, RotateResult, Store, StoredUser } from './store'
+
+export interface MemoryStoreOptions {
+  /** Clock for every expiry (ms since epoch). Default Date.now; tests pass a controllable one. */
+  now?: () => number
+  /** How often expired entries are swept. Default 30 000 ms. The timer is unref'd. */
+  sweepIntervalMs?: number
+}
+
+export interface MemoryStore extends Store {
+  readonly kind: 'memory'
+  /** How many entries are held right now, expired-but-unswept ones included (for leak tests). */
+  size(): number
+  /** Deletes every expired entry now (the timer does this every `sweepIntervalMs`). */
+  sweep(): void
+}
+
+/** A Map whose entries expire at an absolute time (ms, on the store's clock); Infinity = never. */
+class ExpiringMap<V> {
+  private readonly entries = new Map<string, { value: V; expiresAt: number }>()
+  constructor(private readonly now: () => number) {}
+
+  get(key: string): V | undefined {
+    const entry = this.entries.get(key)
+    if (!entry) return undefined
+    if (entry.expiresAt <= this.now()) {
+      this.entries.delete(key)
+      return undefined
+    }
+    return entry.value
+  }
+
+  /** Remaining lifetime in ms (Infinity when it never expires), or undefined when absent. */
+  ttl(key: string): number | undefined {
+    if (this.get(key) === undefined) return undefined
+    return (this.entries.get(key) as { expiresAt: number }).expiresAt - this.now()
+  }
+
+  set(key: string, value: V, ttlMs: number = Infinity): void {
+    this.entries.set(key, { value, expiresAt: this.now() + ttlMs })
+  }
+
+  /** Replaces the value, keeping the expiry (Redis KEEPTTL). No-op when absent. */
+  replace(key: string, value: V): void {
+    const entry = this.entries.get(key)
+    if (entry) entry.value = value
+  }
+
+  delete(key: string): void {
+    this.entries.delete(key)
+  }
+
+  sweep(): void {
+    const now = this.now()
+    for (const [key, entry] of this.entries) if (entry.expiresAt <= now) this.entries.delete(key)
+  }
+
+  get size(): number {
+    return this.entries.size
+  }
+
+  clear(): void {
+    this.entries.clear()
+  }
+}
+
+interface RefreshEntry {
+  record: RefreshRecord
+  /** Spent by a rotation: kept until its own expiry so a replay is recognised as reuse. */
+  spent: boolean
+}
+
+export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
+  if (typeof options !== 'object' || options === null) throw new TypeError('memoryStore: options must be an object')
+  const now = options.now ?? Date.now
+  if (typeof now !== 'function') throw new TypeError('memoryStore: options.now must be a function returning ms since epoch')
+  const sweepIntervalMs = options.sweepIntervalMs ?? 30_000
+  if (typeof sweepIntervalMs !== 'number' || !Number.isFinite(sweepIntervalMs) || sweepIntervalMs <= 0) {
+    throw new TypeError(`memoryStore: options.sweepIntervalMs must be a positive number, got ${String(sweepIntervalMs)}`)
+  }
+
+  const refresh = new ExpiringMap<RefreshEntry>(now)
+  const revokedFamilies = new ExpiringMap<true>(now)
+  const revokedJtis = new ExpiringMap<true>(now)
+  const notBefore: { access?: number; refresh?: number } = {}
+  /** openid → session_key */
+  const sessionKeys = new ExpiringMap<string>(now)
+  /** user id → openid */
+  const sessionOwners = new ExpiringMap<string>(now)
+  const accessTokens = new Map<string, { token: string; expiresAt: number }>()
+  const locks = new ExpiringMap<string>(now)
+  const counters = new ExpiringMap<number>(now)
+  /** identity key → user id */
+  const identities = new Map<string, string>()
+  /** user id → field → JSON text */
+  const users = new Map<string, Map<string, string>>()
+  let userSeq = 0
+  let closed = false
+
+  const expiring: ExpiringMap<unknown>[] = [refresh, revokedFamilies, revokedJtis, sessionKeys, sessionOwners, locks, counters]
+  const sweep = () => {
+    for (const map of expiring) map.sweep()
+  }
+  const timer = setInterval(sweep, sweepIntervalMs)
+  timer.unref()
+
+  function open(method: string): void {
+    if (closed) throw new StoreUnavailableError(`memory store: ${method} called after close()`)
+  }
+
+  function toStored(id: string, fields: Map<string, string>): StoredUser {
+    const out: Record<string, unknown> = {}
+    for (const [key, json] of fields) out[key] = JSON.parse(json)
+    return { id, fields: out }
+  }
+
+  const refreshNotBeforeMs = () => (notBefore.refresh === undefined ? -Infinity : notBefore.refresh * 1000)
+
+  const store: MemoryStore = {
+    kind: 'memory',
+
+    async putRefresh(tokenHash, record, ttlSeconds) {
+      open('putRefresh')
+      checkString('putRefresh', 'tokenHash', tokenHash)
+      const r = checkRecord('putRefresh', 'record', record, true)
+      checkPositive('putRefresh', 'ttlSeconds', ttlSeconds)
+      refresh.set(tokenHash, { record: { userId: r.userId, family: r.family, issuedAt: r.issuedAt, expiresAt: r.expiresAt }, spent: false }, toMs(ttlSeconds))
+    },
+
+    async rotateRefresh(oldHash, newHash, newRecord, ttlSeconds, nowMs): Promise<RotateResult> {
+      open('rotateRefresh')
+      checkString('rotateRefresh', 'oldHash', oldHash)
+      checkString('rotateRefresh', 'newHash', newHash)
+      if (oldHash === newHash) throw new TypeError('store.rotateRefresh: newHash must differ from oldHash')
+      const next = checkRecord('rotateRefresh', 'newRecord', newRecord, false)
+      checkPositive('rotateRefresh', 'ttlSeconds', ttlSeconds)
+      checkFinite('rotateRefresh', 'nowMs', nowMs)
+      // From here to the end: no await, so nothing interleaves.
+      const entry = refresh.get(oldHash)
+      if (!entry) return { status: 'unknown' }
+      const record = { ...entry.record }
+      if (record.expiresAt <= nowMs) return { status: 'expired', record }
+      if (revokedFamilies.get(record.family) || record.issuedAt < refreshNotBeforeMs()) return { status: 'revoked', record }
+      if (entry.spent) {
+        revokedFamilies.set(record.family, true, toMs(ttlSeconds))
+        return { status: 'reused', record }
+      }
+      refresh.replace(oldHash, { record: entry.record, spent: true })
+      refresh.set(newHash, { record: { userId: record.userId, family: record.family, issuedAt: next.issuedAt, expiresAt: next.expiresAt }, spent: false }, toMs(ttlSeconds))
+      return { status: 'rotated', record }
+    },
+
+    async revokeFamily(family, ttlSeconds) {
+      open('revokeFamily')
+      checkString('revokeFamily', 'family', family)
+      checkPositive('revokeFamily', 'ttlSeconds', ttlSeconds)
+      revokedFamilies.set(family, true, toMs(ttlSeconds))
+    },
+
+    async revokeToken(jti, ttlSeconds) {
+      open('revokeToken')
+      checkString('revokeToken', 'jti', jti)
+      checkPositive('revokeToken', 'ttlSeconds', ttlSeconds)
+      revokedJtis.set(jti, true, toMs(ttlSeconds))
+    },
+
+    async isRevoked(token) {
+      open('isRevoked')
+      if (typeof token !== 'object' || token === null) throw new TypeError('store.isRevoked: token must be { jti, fam, iat }')
+      checkString('isRevoked', 'token.jti', token.jti)
+      checkString('isRevoked', 'token.fam', token.fam)
+      checkFinite('isRevoked', 'token.iat', token.iat)
+      if (revokedJtis.get(token.jti) || revokedFamilies.get(token.fam)) return true
+      return notBefore.access !== undefined && token.iat < notBefore.access
+    },
+
+    async setNotBefore(kind, epochSeconds) {
+      open('setNotBefore')
+      checkNotBeforeKind(kind)
+      checkFinite('setNotBefore', 'epochSeconds', epochSeconds)
+      notBefore[kind] = epochSeconds
+    },
+
+    async putSession(userId, openid, sessionKey, ttlSeconds) {
+      open('putSession')
+      checkString('putSession', 'userId', userId)
+      checkString('putSession', 'openid', openid)
+      checkString('putSession', 'sessionKey', sessionKey)
+      checkPositive('putSession', 'ttlSeconds', ttlSeconds)
+      sessionKeys.set(openid, sessionKey, toMs(ttlSeconds))
+      sessionOwners.set(userId, openid, toMs(ttlSeconds))
+    },
+
+    async getSession(userId) {
+      open('getSession')
+      checkString('getSession', 'userId', userId)
+      const openid = sessionOwners.get(userId)
+      if (openid === undefined) return null
+      const sessionKey = sessionKeys.get(openid)
+      return sessionKey === undefined ? null : { openid, sessionKey }
+    },
+
+    async getAccessToken(appid) {
+      open('getAccessToken')
+      checkString('getAccessToken', 'appid', appid)
+      const value = accessTokens.get(appid)
+      return value ? { ...value } : null
+    },
+
+    async setAccessToken(appid, value) {
+      open('setAccessToken')
+      checkString('setAccessToken', 'appid', appid)
+      accessTokens.set(appid, checkAccessTokenValue(value))
+    },
+
+    async acquireLock(name, owner, ttlMs) {
+      open('acquireLock')
+      checkString('acquireLock', 'name', name)
+      checkString('acquireLock', 'owner', owner)
+      checkPositive('acquireLock', 'ttlMs', ttlMs)
+      if (locks.get(name) !== undefined) return false
+      locks.set(name, owner, Math.ceil(ttlMs))
+      return true
+    },
+
+    async releaseLock(name, owner) {
+      open('releaseLock')
+      checkString('releaseLock', 'name', name)
+      checkString('releaseLock', 'owner', owner)
+      if (locks.get(name) === owner) locks.delete(name)
+    },
+
+    async hit(key, windowSeconds) {
+      open('hit')
+      checkString('hit', 'key', key)
+      checkPositive('hit', 'windowSeconds', windowSeconds)
+      const count = (counters.get(key) ?? 0) + 1
+      if (count === 1) counters.set(key, count, toMs(windowSeconds))
+      else counters.replace(key, count)
+      return { count, resetMs: counters.ttl(key) as number }
+    },
+
+    async findOrCreateUser(identityKey, defaults) {
+      open('findOrCreateUser')
+      checkString('findOrCreateUser', 'identityKey', identityKey)
+      const fields = checkFields('findOrCreateUser', 'defaults', defaults)
+      const existing = identities.get(identityKey)
+      if (existing !== undefined) return toStored(existing, users.get(existing) as Map<string, string>)
+      const id = String(++userSeq)
+      const kept = new Map<string, string>()
+      for (const [key, json] of fields) if (json !== undefined) kept.set(key, json)
+      identities.set(identityKey, id)
+      users.set(id, kept)
+      return toStored(id, kept)
+    },
+
+    async getUser(id) {
+      open('getUser')
+      checkString('getUser', 'id', id)
+      const fields = users.get(id)
+      return fields ? toStored(id, fields) : null
+    },
+
+    async updateUser(id, patch) {
+      open('updateUser')
+      checkString('updateUser', 'id', id)
+      const changes = checkFields('updateUser', 'patch', patch)
+      const fields = users.get(id)
+      if (!fields) return null
+      for (const [key, json] of changes) {
+        if (json === undefined) fields.delete(key)
+        else fields.set(key, json)
+      }
+      return toStored(id, fields)
+    },
+
+    async ping() {
+      open('ping')
+    },
+
+    async close() {
+      if (closed) return
+      closed = true
+      clearInterval(timer)
+      for (const map of expiring) map.clear()
+      accessTokens.clear()
+      identities.clear()
+      users.clear()
+    },
+
+    size() {
+      return expiring.reduce((n, map) => n + map.size, 0) + accessTokens.size + identities.size + users.size
+    },
+
+    sweep,
+  }
+  return store
+}
