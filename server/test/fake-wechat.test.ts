@@ -655,6 +655,14 @@ describe('the server itself', () => {
     expect((await stableToken()).body.access_token).toEqual(expect.any(String))
   })
 
+  test('stop() twice and an immediate start() settle in order', async () => {
+    await stableToken()
+    const stops = [fake.stop(), fake.stop()]
+    const started = fake.start()
+    await Promise.all([...stops, started])
+    expect((await get('/__fake/stats')).body.stable_token).toBe(1)
+  })
+
   test('keep-alive connections do not keep a stopped fake reachable', async () => {
     await get('/__fake/stats') // leaves a pooled keep-alive connection in fetch
     await fake.stop()

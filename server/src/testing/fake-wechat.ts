@@ -745,10 +745,12 @@ export async function createFakeWechat(options: FakeWechatOptions = {}): Promise
     })
   }
 
+  let stopping: Promise<void> = Promise.resolve()
+
   function stop(): Promise<void> {
-    if (!listening) return Promise.resolve()
+    if (!listening) return stopping
     listening = false
-    return new Promise((resolve) => {
+    stopping = new Promise((resolve) => {
       server.close(() => resolve())
       server.closeAllConnections()
       for (const pending of pendingDelays) {
@@ -757,6 +759,7 @@ export async function createFakeWechat(options: FakeWechatOptions = {}): Promise
       }
       pendingDelays.clear()
     })
+    return stopping
   }
 
   await listen()
@@ -788,6 +791,7 @@ export async function createFakeWechat(options: FakeWechatOptions = {}): Promise
     stop,
     async start() {
       if (closed) throw new Error('start: this fake WeChat was closed')
+      await stopping
       if (!listening) await listen()
     },
     async close() {
