@@ -49,7 +49,12 @@
  *
  * Test controls (not WeChat): `mintCode`, `mintPhoneCode`, `encryptFor`, `expireAccessTokens`,
  * `fail` / `delay` / `html` faults, `stop` / `start`, call counts. Other processes reach the same
- * controls under `/__fake/…` (see `FAKE_ROUTES` below).
+ * controls over HTTP (JSON bodies; a bad one answers 400 `{ error, message }`):
+ *   POST /__fake/codes {openid, unionid?} → {code}      POST /__fake/phone-codes {phoneNumber, countryCode?} → {code}
+ *   POST /__fake/expire-access-token → {ok}             POST /__fake/encrypt {openid, data, watermarkAppid?} → {encryptedData, iv}
+ *   POST /__fake/fault {api, kind: 'fail'|'delay'|'html'|'clear', errcode?, errmsg?, ms?, times?} → {ok}
+ *   GET  /__fake/stats → calls                          POST /__fake/reset-calls → {ok}
+ * Any other path answers 404 JSON.
  */
 import { createCipheriv, createHash, randomBytes } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
