@@ -1,0 +1,48 @@
+/**
+ * What uni-app and Taro adapters share: both expose wx-shaped callback APIs on every mini program
+ * target and return promises besides (silenced here), so only the target host differs. The
+ * per-host abilities follow the hosts' own adapters (docs/platforms.md).
+ */
+import { AuthError } from '../errors'
+import type { HostName, HostPlatform, OpenAbility } from './host'
+import { bindNames, quiet, wxPhone, WX_NAMES, type Host } from './wrap'
+
+const ABILITIES: Record<HostName, OpenAbility[]> = {
+  weixin: ['scopes', 'authorize', 'privacy', 'phoneNumber', 'avatar'],
+  qq: ['scopes', 'authorize', 'phoneNumber'],
+  douyin: ['scopes', 'authorize', 'phoneNumber'],
+  alipay: ['scopes', 'phoneNumber'],
+}
+
+/**
+ * The platform over a framework object (`uni`, `Taro`) built for `name`; `target` is what the
+ * framework reported, for the error when `name` is no supported host.
+ */
+export function frameworkPlatform(host: Host, name: HostName | undefined, framework: string, target: string | undefined): HostPlatform {
+  if (!name || !ABILITIES[name]) {
+    throw new AuthError(
+      'CONFIG',
+      `weapp-auth: ${framework} target "${String(target)}" is not a supported mini program host (WeChat, QQ, Douyin, Alipay); pass { host } to the ${framework} adapter.`,
+    )
+  }
+  const out = bindNames(host, WX_NAMES, {})
+  for (const k of Object.keys(out)) {
+    const fn = out[k]
+    if (!/Sync$|^canIUse$|^getAppBaseInfo$/.test(k)) out[k] = (o: unknown) => quiet(fn(o))
+  }
+  // Neither framework maps a checkSession onto Alipay: there the SDK relies on expiry and 401.
+  if (name === 'alipay') delete out.checkSession
+  // Only WeChat has encrypted storage.
+  if (name !== 'weixin') out.canIUse = (schema: string) => !/encrypt/.test(schema) && !!host.canIUse && !!host.canIUse(schema)
+  return Object.assign(out, {
+    host: name,
+    networkTaskLimit: 10,
+    sessionCheck: out.checkSession ? 'host' : 'unknown',
+    abilities: ABILITIES[name],
+    phoneCredential: (detail: unknown) => {
+      const d = detail as Host | null
+      if (name !== 'alipay') return wxPhone(name, detail)
+      return d && typeof d.response === 'string' && d.response ? { platform: name, response: d.response } : null
+    },
+  }) as unknown as HostPlatform
+}
