@@ -14,5 +14,5 @@ export function weixinPlatform(wx: Platform): HostPlatform {
     sessionCheck: 'host',
     abilities: ['scopes', 'authorize', 'privacy', 'phoneNumber', 'avatar'],
     phoneCredential: (detail: unknown) => wxPhone('weixin', detail),
-  }) as HostPlatform
+  }) as unknown as HostPlatform
 }
