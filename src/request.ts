@@ -7,10 +7,10 @@
 import { abortError, raceAbort, type AbortSignalLike } from './abort'
 import { AuthError, HttpError, NetworkError, ResponseParseError } from './errors'
 import { transmit, snippet, type RawResponse } from './http'
+import type { ResolvedConfig } from './config'
 import type { Limiter } from './limiter'
-import type { Platform } from './platform'
 import { loggedOutError, type SessionMachine } from './session'
-import { parseOrigin, resolveUrl, sameOrigin, stripQuery, type Origin } from './url'
+import { parseOrigin, resolveUrl, sameOrigin, stripQuery } from './url'
 
 /** The methods wx.request supports (it has no PATCH). */
 export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE' | 'HEAD' | 'OPTIONS'
@@ -64,21 +64,6 @@ export interface Hooks {
   beforeError?: OneOrMany<(error: Error, options: HookOptions) => Error | void | Promise<Error | void>>
 }
 
-export interface RequesterDeps {
-  platform: Platform
-  machine: SessionMachine
-  limiter: Limiter
-  baseURL: string
-  trusted: Origin[]
-  authHeader(token: string): Record<string, string>
-  isUnauthorized(res: AuthResponse): boolean
-  timeout: number
-  hooks: Hooks
-  /** Whether `debug` has a sink: lines are only built when someone reads them. */
-  debugging: boolean
-  debug(line: string): void
-}
-
 export interface Requester {
   request<T = unknown>(options: RequestOptions): Promise<T>
   upload<T = unknown>(options: UploadOptions): Promise<T>
@@ -102,39 +87,40 @@ function list<F>(h: OneOrMany<F> | undefined): F[] {
   return !h ? [] : Array.isArray(h) ? h : [h]
 }
 
-export function createRequester(deps: RequesterDeps): Requester {
-  const { machine, limiter } = deps
-
-  const beforeHooks = list(deps.hooks.beforeRequest)
-  const afterHooks = list(deps.hooks.afterResponse)
-  const errorHooks = list(deps.hooks.beforeError)
-  const basePrefix = deps.baseURL + '/'
+/** The request wrapper of one instance. `debug` lines are only built when `cfg.debug` is set. */
+export function createRequester(cfg: ResolvedConfig, machine: SessionMachine, limiter: Limiter, debug: (line: string) => void): Requester {
+  const debugging = !!cfg.debug
+  const beforeHooks = list(cfg.hooks.beforeRequest)
+  const afterHooks = list(cfg.hooks.afterResponse)
+  const errorHooks = list(cfg.hooks.beforeError)
+  const basePrefix = cfg.baseURL + '/'
   function isTrusted(url: string): boolean {
     // Fast path: anything under baseURL + '/' has baseURL's origin (the authority ends at that '/').
     if (url.slice(0, basePrefix.length) === basePrefix) return true
     const origin = parseOrigin(url)
     if (!origin) return false
-    for (const t of deps.trusted) if (sameOrigin(origin, t)) return true
+    for (const t of cfg.trusted) if (sameOrigin(origin, t)) return true
     return false
   }
 
   /** Sends once with `token`, holding the slot that `release` frees; records the token in `sent`. */
-  function send(url: string, opts: HookOptions, token: string | null, release: () => void, sent: Sent): Promise<RawResponse> {
+  function send(call: Call, token: string | null, release: () => void): Promise<RawResponse> {
+    const { url, opts } = call
     const header: Record<string, string> = {}
     const given = opts.header
     const names = given ? Object.keys(given) : []
     for (const k of names) header[k] = (given as Record<string, string>)[k]
     if (token) {
-      const auth = deps.authHeader(token)
+      const auth = cfg.authHeader(token)
       for (const k of Object.keys(auth)) {
         // Replace any same-named header regardless of case.
         if (names.length) for (const h of Object.keys(header)) if (h.toLowerCase() === k.toLowerCase()) delete header[h]
         header[k] = auth[k]
       }
     }
-    sent.token = token
+    call.sent.token = token
     return transmit(
-      deps.platform,
+      cfg.platform,
       {
         kind: opts.kind,
         url,
@@ -146,7 +132,7 @@ export function createRequester(deps: RequesterDeps): Requester {
         filePath: (opts as UploadOptions).filePath,
         name: (opts as UploadOptions).name,
         formData: (opts as UploadOptions).formData,
-        timeout: opts.timeout || deps.timeout,
+        timeout: opts.timeout || cfg.timeout,
         signal: opts.signal,
       },
       release,
@@ -158,51 +144,55 @@ export function createRequester(deps: RequesterDeps): Requester {
    * common case (session ready, a slot free) goes out synchronously, with no extra promise.
    */
   function sendOnce(call: Call, lastToken: string | null): Promise<RawResponse> {
-    const { url, opts, withAuth, epoch0, sent } = call
+    const { opts, withAuth, epoch0 } = call
     if (!(opts.signal && opts.signal.aborted) && machine.epoch === epoch0) {
       const cur = withAuth ? machine.usable() : null
       if (!withAuth || cur) {
         const release = limiter.tryAcquire()
-        if (release) return send(url, opts, cur ? cur.token : null, release, sent)
+        if (release) return send(call, cur ? cur.token : null, release)
       }
     }
     return sendWhenReady(call, lastToken)
   }
 
-  async function sendWhenReady(call: Call, lastToken: string | null): Promise<RawResponse> {
-    const { url, opts, withAuth, epoch0, sent } = call
-    /** The token this call last saw: if it is dropped meanwhile, the call shares that renewal's outcome. */
-    let seen = lastToken
-    for (;;) {
-      // An aborted call starts nothing, not even the login it would wait for.
-      if (opts.signal && opts.signal.aborted) throw abortError(opts.signal)
+  /** The slow path: waits for the session (when `withAuth`) and a slot, rechecking both once it has the slot. */
+  function sendWhenReady(call: Call, lastToken: string | null): Promise<RawResponse> {
+    const { opts, withAuth, epoch0 } = call
+    const signal = opts.signal
+    const check = (): void => {
       if (machine.epoch !== epoch0) throw loggedOutError()
-      if (withAuth) {
-        seen = (await raceAbort(machine.ensure(seen), opts.signal)).token
-        if (machine.epoch !== epoch0) throw loggedOutError()
-      }
-      const slot = limiter.acquire()
-      let release: () => void
-      try {
-        release = await raceAbort(slot.ready, opts.signal)
-      } catch (err) {
-        slot.cancel()
-        throw err
-      }
-      let token: string | null = null
-      if (withAuth) {
-        const cur = machine.current()
-        // A login or refresh started while this call waited for its slot: wait for it instead
-        // of sending the token it is about to replace.
-        if (machine.busy() || !cur || machine.epoch !== epoch0) {
-          release()
-          if (machine.epoch !== epoch0) throw loggedOutError()
-          continue
-        }
-        token = cur.token
-      }
-      return send(url, opts, token, release, sent)
     }
+    // An aborted call starts nothing, not even the login it would wait for.
+    if (signal && signal.aborted) return Promise.reject(abortError(signal))
+    if (machine.epoch !== epoch0) return Promise.reject(loggedOutError())
+    /** The token this call last saw: if it is dropped meanwhile, the call shares that renewal's outcome. */
+    const seen: Promise<string | null> = withAuth
+      ? raceAbort(machine.ensure(lastToken), signal).then((s) => {
+          check()
+          return s.token
+        })
+      : Promise.resolve(lastToken)
+    return seen.then((token) => {
+      const slot = limiter.acquire()
+      return raceAbort(slot.ready, signal).then(
+        (release) => {
+          if (!withAuth) return send(call, null, release)
+          const cur = machine.current()
+          // A login or refresh started while this call waited for its slot: wait for it instead
+          // of sending the token it is about to replace.
+          if (machine.busy() || !cur || machine.epoch !== epoch0) {
+            release()
+            check()
+            return sendWhenReady(call, token)
+          }
+          return send(call, cur.token, release)
+        },
+        (err: unknown) => {
+          slot.cancel()
+          throw err
+        },
+      )
+    })
   }
 
   /** Runs hooks in order; each may return a replacement for the value. Async only when hooks exist. */
@@ -220,13 +210,13 @@ export function createRequester(deps: RequesterDeps): Requester {
         return Promise.reject(new AuthError('INVALID_INPUT', 'upload() needs `filePath` (a temp file path) and `name` (the multipart field name).'))
       }
     }
-    const url = resolveUrl(deps.baseURL, opts.url)
+    const url = resolveUrl(cfg.baseURL, opts.url)
     const where = (): string => opts.method + ' ' + stripQuery(url)
     const withAuth = opts.auth !== false && isTrusted(url)
     let retried = false
 
     const finish = (res: RawResponse, final: AuthResponse): unknown => {
-      if (deps.debugging) deps.debug(`${where()} → ${final.statusCode}`)
+      if (debugging) debug(`${where()} → ${final.statusCode}`)
       if (final.statusCode >= 200 && final.statusCode < 300) {
         if (res.notJson && final.data === res.data) {
           throw new ResponseParseError(
@@ -246,9 +236,9 @@ export function createRequester(deps: RequesterDeps): Requester {
       sendOnce(call, lastToken).then((res) => {
         const token = sent.token
         const response: AuthResponse = { statusCode: res.statusCode, data: res.data, header: res.header }
-        if (token !== null && deps.isUnauthorized(response)) {
+        if (token !== null && cfg.isUnauthorized(response)) {
           if (retried || opts.retry === false) {
-            if (deps.debugging) deps.debug(`${where()} → ${res.statusCode}: still unauthorized${retried ? ' after one re-login' : ''}; rejecting`)
+            if (debugging) debug(`${where()} → ${res.statusCode}: still unauthorized${retried ? ' after one re-login' : ''}; rejecting`)
             throw new AuthError(
               'UNAUTHORIZED',
               `${where()} was refused as unauthorized${retried ? ' again after a fresh login' : ''} (HTTP ${res.statusCode}). The server does not accept this session's token; check its token validation.`,
@@ -256,7 +246,7 @@ export function createRequester(deps: RequesterDeps): Requester {
             )
           }
           retried = true
-          if (deps.debugging) deps.debug(`${where()} → ${res.statusCode}: unauthorized; renewing the session, then retrying once`)
+          if (debugging) debug(`${where()} → ${res.statusCode}: unauthorized; renewing the session, then retrying once`)
           return raceAbort(machine.renew(token, epoch0), opts.signal).then(() => {
             if (machine.epoch !== epoch0) throw loggedOutError()
             return loop(token)

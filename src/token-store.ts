@@ -12,19 +12,11 @@
  * record is loaded by `load()` and `get()` returns null until then. A plain record left by an
  * earlier launch is migrated into the encrypted one.
  */
+import type { ResolvedConfig } from './config'
 import { AuthError } from './errors'
 import type { Platform } from './platform'
 import type { Session } from './login-response'
 import { jwtExpiry } from './jwt'
-
-export interface TokenStoreOptions {
-  platform: Platform
-  key: string
-  encrypt: boolean
-  legacyTokenKey?: string
-  onError(err: AuthError): void
-  warn(message: string): void
-}
 
 export interface TokenStore {
   /** The session in memory; before `load()` in encrypted mode, null. */
@@ -104,13 +96,12 @@ function supportsEncryption(platform: Platform): boolean {
   return true
 }
 
-export function createTokenStore(opts: TokenStoreOptions): TokenStore {
-  const { platform, key } = opts
-  const encrypted = opts.encrypt && supportsEncryption(platform)
-  if (opts.encrypt && !encrypted) {
-    opts.warn(
-      'encryptStorage: this base library has no encrypted storage (needs 2.21.3+); the session is kept in plain storage.',
-    )
+/** The store for `cfg.storageKey`; storage failures go to `onError` (the `error` event), never to callers. */
+export function createTokenStore(cfg: Pick<ResolvedConfig, 'platform' | 'storageKey' | 'encryptStorage' | 'legacyTokenKey'>, onError: (err: AuthError) => void): TokenStore {
+  const { platform, storageKey: key } = cfg
+  const encrypted = cfg.encryptStorage && supportsEncryption(platform)
+  if (cfg.encryptStorage && !encrypted) {
+    console.warn('[weapp-auth] encryptStorage: this base library has no encrypted storage (needs 2.21.3+); the session is kept in plain storage.')
   }
   let memory: Session | null = null
   let loaded = false
@@ -119,14 +110,14 @@ export function createTokenStore(opts: TokenStoreOptions): TokenStore {
   let writes: Promise<void> = Promise.resolve()
 
   const fail = (what: string, err: unknown): void => {
-    opts.onError(
+    onError(
       new AuthError('STORAGE_FAILED', `Storage ${what} for "${key}" failed (${errText(err)}); the session is kept in memory only.`, {
         cause: err,
       }),
     )
   }
   const corrupt = (where: string): void => {
-    opts.onError(
+    onError(
       new AuthError('STORAGE_CORRUPT', `The stored session under "${where}" was not a weapp-auth record; it was discarded (treated as logged out).`),
     )
   }
@@ -181,7 +172,7 @@ export function createTokenStore(opts: TokenStoreOptions): TokenStore {
 
   /** A legacy plain-string token (the seed stored `wx.setStorageSync('token', …)`), moved once. */
   function migrateLegacy(): Session | null {
-    const legacyKey = opts.legacyTokenKey
+    const legacyKey = cfg.legacyTokenKey
     if (!legacyKey || legacyKey === key) return null
     const value = syncGet(legacyKey)
     if (value === '' || value === undefined || value === null) return null

@@ -10,11 +10,19 @@ import * as path from 'path'
 const root = path.join(__dirname, '..')
 const files: Array<[string, 'module' | 'script']> = [
   ['dist/index.mjs', 'module'],
+  ['dist/core.mjs', 'module'],
+  ['dist/open.mjs', 'module'],
   ['dist/testing.mjs', 'module'],
   ['dist/index.cjs', 'script'],
+  ['dist/core.cjs', 'script'],
+  ['dist/open.cjs', 'script'],
   ['dist/testing.cjs', 'script'],
   ['miniprogram_dist/index.js', 'script'],
+  ['miniprogram_dist/core.js', 'script'],
+  ['miniprogram_dist/open.js', 'script'],
 ]
+/** What each built file may import: tslib (dist only) and the package's own chunks. */
+const OWN_CHUNKS = ['./core.mjs', './core.cjs', './core.js', './index.mjs', './index.cjs', './index.js']
 const FORBIDDEN_GLOBALS = ['window', 'document', 'process', 'Buffer', 'global', 'globalThis', 'atob', 'btoa', 'URL', 'AbortController', 'navigator', 'localStorage']
 
 type Node = { type: string; [k: string]: unknown }
@@ -64,7 +72,7 @@ describe.each(files)('%s', (file, sourceType) => {
       }
       if (n.type === 'ImportDeclaration') required.push(String((n.source as Node).value))
     })
-    const allowed = file.startsWith('miniprogram_dist') ? [] : ['tslib']
+    const allowed = (file.startsWith('miniprogram_dist') ? [] : ['tslib']).concat(OWN_CHUNKS)
     expect(required.filter((r) => allowed.indexOf(r) < 0)).toEqual([])
   })
 
@@ -86,8 +94,27 @@ test('a syntax past ES2015 would be caught (the check itself works)', () => {
 
 test('package.json points at files the build produced', () => {
   const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'))
-  for (const p of [pkg.main, pkg.module, pkg.types, pkg.miniprogram + '/index.js', pkg.exports['./testing'].types, pkg.exports['./testing'].require]) {
+  for (const p of [
+    pkg.main, pkg.module, pkg.types, pkg.miniprogram + '/index.js', pkg.miniprogram + '/open.js',
+    pkg.exports['./testing'].types, pkg.exports['./testing'].require,
+    pkg.exports['./open'].types, pkg.exports['./open'].require, pkg.exports['./open'].import, pkg.typesVersions['*'].open[0],
+  ]) {
     expect(fs.existsSync(path.join(root, p))).toBe(true)
   }
   expect(Object.keys(pkg.dependencies)).toEqual(['tslib'])
+})
+
+describe('layering: the core never loads the open abilities', () => {
+  const read = (f: string) => fs.readFileSync(path.join(root, f), 'utf8')
+  test.each(['dist/index.mjs', 'dist/core.mjs', 'dist/index.cjs', 'dist/core.cjs', 'miniprogram_dist/index.js', 'miniprogram_dist/core.js'])('%s has no open ability and requires no open file', (file) => {
+    const code = read(file)
+    for (const name of ['bindPhoneNumber', 'uploadAvatar', 'ensureScope', 'getPrivacySetting', 'scope.writePhotosAlbum']) expect(code).not.toContain(name)
+    expect(code).not.toMatch(/require\(["']\.\/open|from ["']\.\/open/)
+  })
+
+  test.each(['dist/open.mjs', 'dist/open.cjs', 'miniprogram_dist/open.js'])('%s gets the core from the shared chunk, not a copy of its own', (file) => {
+    const code = read(file)
+    expect(code).toMatch(/from ["']\.\/core\.mjs["']|require\(["']\.\/core\.c?js["']\)/)
+    expect(code).not.toMatch(/class \w+ extends Error|extends Error\b/)
+  })
 })

@@ -27,7 +27,13 @@ describe('npm pack', () => {
   })
 
   test('the entry points it declares are in it (run `npm run build` first when running jest alone)', () => {
-    for (const f of ['package.json', 'LICENSE', 'README.md', 'dist/index.cjs', 'dist/index.mjs', 'dist/index.d.ts', 'dist/testing.cjs', 'dist/testing/index.d.ts', 'miniprogram_dist/index.js']) {
+    for (const f of [
+      'package.json', 'LICENSE', 'README.md',
+      'dist/index.cjs', 'dist/index.mjs', 'dist/index.d.ts', 'dist/core.mjs', 'dist/core.cjs',
+      'dist/open.cjs', 'dist/open.mjs', 'dist/open/index.d.ts',
+      'dist/testing.cjs', 'dist/testing/index.d.ts',
+      'miniprogram_dist/index.js', 'miniprogram_dist/core.js', 'miniprogram_dist/open.js',
+    ]) {
       expect(files).toContain(f)
     }
     expect(files.some((f) => /\.(ts|tsx)$/.test(f) && !/\.d\.ts$/.test(f))).toBe(false) // no sources, no tests

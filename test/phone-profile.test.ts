@@ -1,7 +1,9 @@
 /**
- * Issue 5: phone number, avatar and nickname helpers against the fake wx and server.
+ * Issue 5 (moved to `weapp-auth/open` in issue 11): phone number, avatar and nickname helpers
+ * against the fake wx and server, called as standalone functions that take the instance.
  */
-import { AuthError, normalizeNickname } from 'weapp-auth'
+import { AuthError } from 'weapp-auth'
+import { bindPhoneNumber, normalizeNickname, updateProfile, uploadAvatar } from 'weapp-auth/open'
 import { avatarEvent, phoneEvent } from 'weapp-auth/testing'
 import { setup } from './helpers/setup'
 
@@ -20,7 +22,7 @@ function withProfileRoutes() {
 describe('bindPhoneNumber', () => {
   test('ok → posts only the code, with the token, and resolves with the answer', async () => {
     const { auth, fake } = withProfileRoutes()
-    const res = await auth.bindPhoneNumber<{ phoneNumber: string; got: unknown }>(phoneEvent.ok('P-CODE'))
+    const res = await bindPhoneNumber<{ phoneNumber: string; got: unknown }>(auth, phoneEvent.ok('P-CODE'))
     expect(res).toMatchObject({ phoneNumber: '138****0000', got: { code: 'P-CODE' } })
     const sent = fake.requests.find((r) => r.path === '/api/auth/phone')!
     expect(sent.data).toEqual({ code: 'P-CODE' }) // never encryptedData / iv
@@ -34,7 +36,7 @@ describe('bindPhoneNumber', () => {
     ['another failure', { detail: { errMsg: 'getPhoneNumber:fail system error', errno: 102 } }, 'PHONE_FAILED'],
   ])('%s → %s without any request', async (_n, event, code) => {
     const { auth, fake } = withProfileRoutes()
-    const err = (await auth.bindPhoneNumber(event).catch((e) => e)) as AuthError
+    const err = (await bindPhoneNumber(auth, event).catch((e) => e)) as AuthError
     expect(err).toBeInstanceOf(AuthError)
     expect(err.code).toBe(code)
     expect(fake.calls.request).toBe(0)
@@ -43,7 +45,7 @@ describe('bindPhoneNumber', () => {
 
   test('the older "fail:user deny" spelling counts as a denial too', async () => {
     const { auth } = withProfileRoutes()
-    await expect(auth.bindPhoneNumber({ detail: { errMsg: 'getPhoneNumber:fail:user deny' } })).rejects.toMatchObject({ code: 'PHONE_DENIED' })
+    await expect(bindPhoneNumber(auth, { detail: { errMsg: 'getPhoneNumber:fail:user deny' } })).rejects.toMatchObject({ code: 'PHONE_DENIED' })
   })
 })
 
@@ -52,7 +54,7 @@ describe('uploadAvatar', () => {
     const { auth, fake, server } = withProfileRoutes()
     const first = await auth.login()
     server.expireTokens()
-    const res = await auth.uploadAvatar<{ url: string; field: string }>(avatarEvent(fake, 'abcdef'))
+    const res = await uploadAvatar<{ url: string; field: string }>(auth, avatarEvent(fake, 'abcdef'))
     expect(res).toEqual({ url: 'https://cdn.example.com/a/6', field: 'file' })
     const ups = fake.requests.filter((r) => r.kind === 'upload')
     expect(ups.map((r) => r.header.Authorization)).toEqual(['Bearer ' + first.token, 'Bearer ' + auth.getToken()])
@@ -63,13 +65,50 @@ describe('uploadAvatar', () => {
     const { auth, fake, server } = withProfileRoutes()
     server.route('POST', '/upload', (req) => ({ data: { field: req.name, extra: req.formData } }))
     const path = fake.addTempFile('x')
-    await expect(auth.uploadAvatar(path, { url: '/upload', name: 'avatar', formData: { kind: 'avatar' } })).resolves.toEqual({ field: 'avatar', extra: { kind: 'avatar' } })
+    await expect(uploadAvatar(auth, path, { url: '/upload', name: 'avatar', formData: { kind: 'avatar' } })).resolves.toEqual({ field: 'avatar', extra: { kind: 'avatar' } })
   })
 
-  test.each([['', 'empty'], ['https://thirdwx.qlogo.cn/x.png', 'a remote URL'], ['/images/default.png', 'a package path']])('%s (%s) → INVALID_INPUT, nothing sent', async (path) => {
+  // Every host names its local files its own way; all of them upload (issue 11).
+  test.each([
+    ['wxfile://tmp_', 'WeChat on a device'],
+    ['http://tmp/', 'WeChat DevTools'],
+    ['ttfile://temp/', 'Douyin'],
+    ['https://resource/', 'an https-shaped local path (no domain: Alipay-style)'],
+    ['/var/mobile/sandbox/tmp/', 'a plain sandbox path'],
+  ])('a local path %s… (%s) is uploaded as is', async (prefix) => {
+    const { auth, fake, server } = withProfileRoutes()
+    server.route('POST', '/upload', (req) => ({ data: { size: req.file!.size } }))
+    const path = fake.addTempFile('abc', 'jpeg', prefix)
+    await expect(uploadAvatar(auth, { detail: { avatarUrl: path } }, { url: '/upload' })).resolves.toEqual({ size: 3 })
+    const sent = fake.requests.filter((r) => r.kind === 'upload')
+    expect(sent.map((r) => r.filePath)).toEqual([path])
+  })
+
+  test.each([
+    ['', 'empty', /needs the chooseavatar event/],
+    ['https://thirdwx.qlogo.cn/x.png', 'a remote URL', /remote URL.*updateProfile\(auth, \{ avatarUrl \}\)/],
+    ['http://10.0.0.2/a.png', 'a remote address', /remote URL/],
+    ['https://cdn:8443/a.png', 'a host with a port', /remote URL/],
+  ])('%s (%s) → INVALID_INPUT, nothing sent', async (path, _name, message) => {
     const { auth, fake } = withProfileRoutes()
-    await expect(auth.uploadAvatar({ detail: { avatarUrl: path } })).rejects.toMatchObject({ code: 'INVALID_INPUT' })
+    const err = (await uploadAvatar(auth, { detail: { avatarUrl: path } }).catch((e) => e)) as AuthError
+    expect(err).toBeInstanceOf(AuthError)
+    expect(err).toMatchObject({ code: 'INVALID_INPUT' })
+    expect(err.message).toMatch(message)
     expect(fake.calls.uploadFile).toBe(0)
+  })
+})
+
+describe('the instance argument', () => {
+  test.each([
+    ['bindPhoneNumber', () => bindPhoneNumber(phoneEvent.ok('C') as never, undefined as never)],
+    ['uploadAvatar', () => uploadAvatar('wxfile://tmp_a' as never, undefined as never)],
+    ['updateProfile', () => updateProfile({ nickName: 'a' } as never, undefined as never)],
+  ])('%s without the instance (the old one-argument form) → INVALID_INPUT naming the new form', async (name, run) => {
+    const err = (await run().catch((e) => e)) as AuthError
+    expect(err).toBeInstanceOf(AuthError)
+    expect(err).toMatchObject({ code: 'INVALID_INPUT' })
+    expect(err.message).toContain(name + '(auth, …)')
   })
 })
 
@@ -86,15 +125,15 @@ describe('nickname and updateProfile', () => {
 
   test('updateProfile sends the normalized profile with the token', async () => {
     const { auth, profiles } = withProfileRoutes()
-    const res = await auth.updateProfile({ nickName: ' 小明 ', avatarUrl: 'https://cdn.example.com/a/6' })
+    const res = await updateProfile(auth, { nickName: ' 小明 ', avatarUrl: 'https://cdn.example.com/a/6' })
     expect(res).toEqual({ ok: true, profile: { nickName: '小明', avatarUrl: 'https://cdn.example.com/a/6' } })
     expect(profiles.u1).toEqual({ nickName: '小明', avatarUrl: 'https://cdn.example.com/a/6' })
   })
 
   test('updateProfile with an empty nickname or nothing at all → INVALID_INPUT, nothing sent', async () => {
     const { auth, fake } = withProfileRoutes()
-    await expect(auth.updateProfile({ nickName: '  ' })).rejects.toMatchObject({ code: 'INVALID_INPUT' })
-    await expect(auth.updateProfile({})).rejects.toMatchObject({ code: 'INVALID_INPUT' })
+    await expect(updateProfile(auth, { nickName: '  ' })).rejects.toMatchObject({ code: 'INVALID_INPUT' })
+    await expect(updateProfile(auth, {})).rejects.toMatchObject({ code: 'INVALID_INPUT' })
     expect(fake.calls.request).toBe(0)
   })
 })

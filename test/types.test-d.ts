@@ -20,6 +20,17 @@ import {
   type Platform,
   type Session,
 } from 'weapp-auth'
+import {
+  bindPhoneNumber,
+  ensurePrivacyAuthorized,
+  ensureScope,
+  getAuthSetting,
+  normalizeNickname,
+  onNeedPrivacyAuthorization,
+  updateProfile,
+  uploadAvatar,
+  type AuthSettingMap,
+} from 'weapp-auth/open'
 import { createFakeWx } from 'weapp-auth/testing'
 
 declare const platform: Platform
@@ -166,3 +177,20 @@ expectTypeOf(createFakeWx().wx).toHaveProperty('login')
 // @ts-expect-error a platform needs at least login, request and the sync storage calls
 const notAPlatform: Platform = { login() {}, request() {} }
 void notAPlatform
+
+// ── weapp-auth/open: standalone functions; the instance ones take any createAuth instance ───────
+const phone = bindPhoneNumber<{ phoneNumber: string }>(auth, { detail: { errMsg: 'getPhoneNumber:ok', code: 'c' } })
+expectTypeOf(phone).toEqualTypeOf<Promise<{ phoneNumber: string }>>()
+expectTypeOf(uploadAvatar<{ url: string }>(auth, 'wxfile://tmp_a.jpeg')).toEqualTypeOf<Promise<{ url: string }>>()
+expectTypeOf(updateProfile(auth, { nickName: 'a' }, { url: '/me', maxLength: 30 })).toEqualTypeOf<Promise<unknown>>()
+expectTypeOf(normalizeNickname(' a ')).toEqualTypeOf<string>()
+expectTypeOf(ensureScope('scope.writePhotosAlbum', { platform })).toEqualTypeOf<Promise<'granted' | 'denied'>>()
+expectTypeOf(getAuthSetting()).toEqualTypeOf<Promise<AuthSettingMap>>()
+expectTypeOf(ensurePrivacyAuthorized({ platform })).toEqualTypeOf<Promise<void>>()
+onNeedPrivacyAuthorization((req) => expectTypeOf(req.agree).toEqualTypeOf<(buttonId?: string) => void>(), { platform })
+// @ts-expect-error the instance comes first (the old auth.bindPhoneNumber(e) form is gone)
+void bindPhoneNumber({ detail: { errMsg: 'getPhoneNumber:ok', code: 'c' } })
+// @ts-expect-error open abilities are no longer methods of the instance
+void auth.ensureScope
+// @ts-expect-error an unknown option of ensureScope
+void ensureScope('scope.camera', { platfrom: platform })

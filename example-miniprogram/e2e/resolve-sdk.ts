@@ -10,6 +10,7 @@ const dist = path.join(__dirname, '..', '..', 'dist')
 const targets: Record<string, string> = {
   'weapp-auth': path.join(dist, 'index.cjs'),
   'weapp-auth/testing': path.join(dist, 'testing.cjs'),
+  'weapp-auth/open': path.join(dist, 'open.cjs'),
 }
 const M = Module as unknown as { _resolveFilename: (request: string, ...rest: unknown[]) => string }
 const original = M._resolveFilename

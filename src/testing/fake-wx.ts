@@ -153,7 +153,7 @@ export interface FakeWx extends FakeOpenAbilities {
   /** Codes issued so far. */
   readonly issuedCodes: string[]
   /** Adds a temp file (as `chooseAvatar` or `chooseMedia` would) and returns its path. */
-  addTempFile(content?: string, ext?: string): string
+  addTempFile(content?: string, ext?: string, dir?: string): string
   /** Plain values in storage (encrypted ones as `{ encrypted: true }`). */
   storageSnapshot(): Record<string, unknown>
   /** Resolves once no request or upload is in flight (checking every few ms, up to `timeoutMs`). */
@@ -395,8 +395,8 @@ export function createFakeWx(options: FakeWxOptions = {}): FakeWx {
     get issuedCodes() {
       return issuedList.slice()
     },
-    addTempFile(content = 'fake-image-bytes', ext = 'png') {
-      const path = `http://tmp/fake-${++fileSeq}.${ext}`
+    addTempFile(content = 'fake-image-bytes', ext = 'png', dir = 'http://tmp/') {
+      const path = `${dir}fake-${++fileSeq}.${ext}`
       files.set(path, content)
       return path
     },

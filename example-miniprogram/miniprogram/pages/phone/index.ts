@@ -1,4 +1,5 @@
 import { isWeappAuthError } from 'weapp-auth'
+import { bindPhoneNumber } from 'weapp-auth/open'
 import { getAuth } from '../../auth'
 
 Component({
@@ -6,7 +7,7 @@ Component({
   methods: {
     async onGetPhoneNumber(e: { detail: { errMsg: string; code?: string; errno?: number } }) {
       try {
-        const res = await getAuth().bindPhoneNumber<{ phoneNumber: string }>(e)
+        const res = await bindPhoneNumber<{ phoneNumber: string }>(getAuth(), e)
         this.setData({ phoneNumber: res.phoneNumber, status: '手机号已绑定' })
       } catch (err) {
         if (isWeappAuthError(err, 'PHONE_DENIED')) return this.setData({ status: '你拒绝了授权,可改用短信验证' })

@@ -1,4 +1,5 @@
 import { isWeappAuthError } from 'weapp-auth'
+import { updateProfile, uploadAvatar } from 'weapp-auth/open'
 import { getAuth } from '../../auth'
 
 Component({
@@ -7,7 +8,7 @@ Component({
     async onChooseAvatar(e: { detail: { avatarUrl: string } }) {
       this.setData({ avatarUrl: e.detail.avatarUrl, status: '上传中…' })
       try {
-        const { url } = await getAuth().uploadAvatar<{ url: string }>(e)
+        const { url } = await uploadAvatar<{ url: string }>(getAuth(), e)
         this.setData({ avatarUrl: url, status: '头像已上传' })
       } catch (err) {
         this.setData({ status: '上传失败:' + (err as Error).message })
@@ -21,7 +22,7 @@ Component({
     async onSave(e: { detail: { value: { nickName: string } } }) {
       if (!this.data.nicknameOk) return this.setData({ status: '请先填写昵称' })
       try {
-        const user = await getAuth().updateProfile<{ nickName: string }>({ nickName: e.detail.value.nickName })
+        const user = await updateProfile<{ nickName: string }>(getAuth(), { nickName: e.detail.value.nickName })
         this.setData({ nickName: user.nickName, status: '昵称已保存' })
       } catch (err) {
         this.setData({ status: isWeappAuthError(err, 'INVALID_INPUT') ? '昵称不能为空或过长' : '保存失败:' + (err as Error).message })

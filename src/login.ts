@@ -1,0 +1,173 @@
+/**
+ * The login flow: `wx.login` → code → your login endpoint → Session, the refresh-token
+ * exchange, and `wx.checkSession`. The session state machine decides when these run; this
+ * module only knows how.
+ *
+ * The code request is built in one place (`codeRequest`), so a host adapter can later add
+ * fields such as the host's name or an anonymous code without touching the rest.
+ */
+import { raceAbort, type AbortSignalLike } from './abort'
+import type { ResolvedConfig } from './config'
+import { AuthError, TimeoutError } from './errors'
+import { transmit, snippet, type RawResponse } from './http'
+import type { Limiter } from './limiter'
+import { defaultParse, normalizeSession, type Session } from './login-response'
+import { envVersion } from './platform'
+import { redact, scrub } from './redact'
+import type { TokenStore } from './token-store'
+import { appendQuery, stripQuery } from './url'
+
+export interface LoginFlow {
+  /** A full login: wx.login → code → server. `signal` aborts when logout() abandons it. */
+  obtain(signal: AbortSignalLike): Promise<Session>
+  /** Exchanges a refresh token; absent when `refresh` is not configured. */
+  refresh?: (refreshToken: string, signal: AbortSignalLike) => Promise<Session>
+  /** `wx.checkSession`: false when WeChat's session is gone (or the call fails or hangs). */
+  checkSession(): Promise<boolean>
+}
+
+/** Calls a wx callback API once, settling after at most `timeout` ms with `onTimeout`. */
+function callWithin<R>(timeout: number, onTimeout: () => R | never, run: (resolve: (v: R) => void, reject: (e: unknown) => void) => void): Promise<R> {
+  return new Promise<R>((resolve, reject) => {
+    let done = false
+    const once = <A>(fn: (a: A) => void) => (a: A): void => {
+      if (done) return
+      done = true
+      clearTimeout(timer)
+      fn(a)
+    }
+    const timer = setTimeout(() => {
+      try {
+        once(resolve)(onTimeout())
+      } catch (err) {
+        once(reject)(err)
+      }
+    }, timeout)
+    try {
+      run(once(resolve), once(reject))
+    } catch (err) {
+      once(reject)(err)
+    }
+  })
+}
+
+/** The URL and body of the call that exchanges `code`, per `login.codeIn`. */
+export function codeRequest(login: ResolvedConfig['login'], code: string): { url: string; data?: Record<string, unknown> } {
+  const extra = login.data
+  if (login.codeIn === 'body') return { url: login.url, data: Object.assign({}, extra, { code }) }
+  const q: Record<string, string> = {}
+  for (const k of Object.keys(extra)) q[k] = String(extra[k])
+  q.code = code
+  return { url: appendQuery(login.url, q) }
+}
+
+export function createLoginFlow(cfg: ResolvedConfig, store: TokenStore, limiter: Limiter): LoginFlow {
+  const { platform, login } = cfg
+  const timeout = login.timeout
+  let warnedSessionKey = false
+
+  function wxLogin(): Promise<string> {
+    return callWithin<string>(
+      timeout,
+      () => {
+        throw new TimeoutError(`wx.login did not answer within ${timeout} ms. Try again; if it persists, check the base library and network.`, timeout)
+      },
+      (resolve, reject) => {
+        try {
+          platform.login({
+            timeout,
+            success: (res) =>
+              res && typeof res.code === 'string' && res.code
+                ? resolve(res.code)
+                : reject(new AuthError('WX_LOGIN_FAILED', 'wx.login succeeded without a code. Try again.', { errMsg: res && res.errMsg })),
+            fail: (err) =>
+              reject(
+                new AuthError('WX_LOGIN_FAILED', `wx.login failed: ${(err && err.errMsg) || 'unknown error'}. Check the network and the AppID, then try again.`, {
+                  errMsg: err && err.errMsg,
+                  errno: err && err.errno,
+                }),
+              ),
+          })
+        } catch (err) {
+          reject(new AuthError('WX_LOGIN_FAILED', `wx.login threw: ${(err as Error) && (err as Error).message}.`, { cause: err }))
+        }
+      },
+    )
+  }
+
+  /** One call to the login or refresh endpoint, holding an urgent network slot. */
+  function callEndpoint(url: string, method: string, data: unknown, signal: AbortSignalLike): Promise<RawResponse> {
+    const slot = limiter.acquire(true)
+    return raceAbort(slot.ready, signal).then(
+      (release) => transmit(platform, { kind: 'request', url, method, header: { 'content-type': 'application/json' }, data, timeout, signal }, release),
+      (err: unknown) => {
+        slot.cancel()
+        throw err
+      },
+    )
+  }
+
+  function toSession(what: 'login' | 'refresh', url: string, res: RawResponse, parse: ((data: unknown) => unknown) | undefined): Session {
+    const where = `The ${what} endpoint ${stripQuery(url)}`
+    // The session being replaced (its token was just sent to a refresh endpoint) must not come back in an error.
+    const held = store.get()
+    const secrets = held ? [held.token, held.refreshToken] : []
+    const status = res.statusCode
+    if (status < 200 || status >= 300) {
+      const body = res.data as { errcode?: unknown; errmsg?: unknown } | undefined
+      const wx = body && typeof body === 'object' && body.errcode !== undefined ? body : undefined
+      throw new AuthError(
+        'LOGIN_REJECTED',
+        `${where} answered HTTP ${status}${wx ? ` (errcode ${String(wx.errcode)}${wx.errmsg ? ': ' + scrub(String(wx.errmsg), secrets) : ''})` : ''}. ${status >= 500 ? 'The server failed; try again later.' : 'The server refused the ' + (what === 'login' ? 'code' : 'refresh token') + '; see `data` for its reason.'}`,
+        { status, data: redact(res.data, 0, secrets), errno: wx && typeof wx.errcode === 'number' ? wx.errcode : undefined },
+      )
+    }
+    if (res.notJson) {
+      throw new AuthError('BAD_LOGIN_RESPONSE', `${where} answered ${status} with a body that is not JSON: ${scrub(snippet(res.data), secrets)}`, { status })
+    }
+    let input: unknown
+    try {
+      input = (parse || defaultParse)(res.data)
+    } catch (err) {
+      throw new AuthError('BAD_LOGIN_RESPONSE', `${what}.parse threw: ${(err as Error) && (err as Error).message}`, { cause: err, status })
+    }
+    const { session, sawSessionKey } = normalizeSession(input, Date.now())
+    if (sawSessionKey && !warnedSessionKey) {
+      warnedSessionKey = true
+      if (envVersion(platform) === 'develop') console.warn('[weapp-auth] The server sent session_key to the client. It was dropped; session_key must never leave the server.')
+    }
+    if (!session) {
+      throw new AuthError(
+        'BAD_LOGIN_RESPONSE',
+        `${where} answered ${status} without a token (looked for token, access_token or data.token). Return { token } or pass ${what}.parse.`,
+        { status, data: redact(res.data, 0, secrets) },
+      )
+    }
+    return session
+  }
+
+  const refreshCfg = cfg.refresh
+  return {
+    obtain: (signal) =>
+      raceAbort(wxLogin(), signal).then((code) => {
+        const req = codeRequest(login, code)
+        return callEndpoint(req.url, login.method, req.data, signal).then((res) => toSession('login', login.url, res, login.parse))
+      }),
+    refresh: refreshCfg
+      ? (refreshToken, signal) =>
+          callEndpoint(refreshCfg.url, 'POST', { refreshToken }, signal).then((res) => {
+            const s = toSession('refresh', refreshCfg.url, res, refreshCfg.parse || login.parse)
+            if (!s.refreshToken) s.refreshToken = refreshToken
+            return s
+          })
+      : undefined,
+    checkSession: () =>
+      platform.checkSession
+        ? callWithin<boolean>(
+            timeout,
+            () => false,
+            (resolve) => platform.checkSession!({ success: () => resolve(true), fail: () => resolve(false) }),
+          ).catch(() => false)
+        : Promise.resolve(true),
+  }
+}

@@ -1,0 +1,18 @@
+/**
+ * `weapp-auth/open`: the open abilities as standalone functions. Scopes and privacy need no
+ * instance (`options.platform` defaults to the global `wx`); phone, avatar and profile take the
+ * instance from `createAuth` and reach the core only through its public `request`/`upload`.
+ * Import what you call; a bundler drops the rest, and the core never loads any of it.
+ */
+export { ensureScope, getAuthSetting, SCOPES } from './scope'
+export type { Scope, ScopeName, ScopeState, AuthSettingMap, EnsureScopeOptions } from './scope'
+export { ensurePrivacyAuthorized, onNeedPrivacyAuthorization } from './privacy'
+export type { PrivacyRequest } from './privacy'
+export { bindPhoneNumber } from './phone'
+export type { PhoneNumberEvent, BindPhoneOptions } from './phone'
+export { uploadAvatar } from './avatar'
+export type { ChooseAvatarEvent, UploadAvatarOptions } from './avatar'
+export { normalizeNickname, updateProfile } from './profile'
+export type { ProfileInput, NicknameOptions, UpdateProfileOptions } from './profile'
+export type { HostOptions } from './host'
+export type { AuthInstance } from './instance'

@@ -1,0 +1,60 @@
+/**
+ * The privacy agreement (base library 2.32.3+): wait for it, or let a page show its own popup.
+ * No auth instance needed: only the platform. On base libraries without the privacy API there
+ * is nothing to agree to, and both helpers do nothing.
+ */
+import { AuthError } from '../errors'
+import { hasApi } from '../platform'
+import { call, hostOf, type HostOptions } from './host'
+
+export interface PrivacyRequest {
+  /** The user agreed in your popup (pass the id of the `agreePrivacyAuthorization` button). */
+  agree(buttonId?: string): void
+  /** The user declined. */
+  disagree(): void
+  /** What triggered the request, e.g. the API name. */
+  referrer?: string
+}
+
+/** Resolves once the privacy terms are agreed (at once when there is nothing to agree to); rejects PRIVACY_DENIED. */
+export function ensurePrivacyAuthorized(options?: HostOptions): Promise<void> {
+  try {
+    const platform = hostOf(options)
+    if (!hasApi(platform, 'getPrivacySetting') || !hasApi(platform, 'requirePrivacyAuthorize')) return Promise.resolve()
+    return call<{ needAuthorization: boolean }>((o) => platform.getPrivacySetting!(o as never))
+      .catch(() => ({ needAuthorization: true }))
+      .then((setting) => {
+        if (!setting.needAuthorization) return undefined
+        return call<unknown>((o) => platform.requirePrivacyAuthorize!(o as never)).then(
+          () => undefined,
+          (err) => {
+            throw new AuthError('PRIVACY_DENIED', `The user did not agree to the privacy terms (${err.errMsg}). APIs covered by them will fail until they do.`, {
+              errMsg: err.errMsg,
+            })
+          },
+        )
+      })
+  } catch (err) {
+    return Promise.reject(err)
+  }
+}
+
+/** Lets a page show its own privacy popup: `handler({ agree, disagree, referrer })`, answered once. */
+export function onNeedPrivacyAuthorization(handler: (request: PrivacyRequest) => void, options?: HostOptions): void {
+  if (typeof handler !== 'function') throw new AuthError('INVALID_INPUT', 'onNeedPrivacyAuthorization(handler) needs a function.')
+  const platform = hostOf(options)
+  if (!hasApi(platform, 'onNeedPrivacyAuthorization')) return
+  platform.onNeedPrivacyAuthorization!((resolve: (r: { event: string; buttonId?: string }) => void, eventInfo?: { referrer?: string }) => {
+    let answered = false
+    const once = (r: { event: string; buttonId?: string }): void => {
+      if (answered) return
+      answered = true
+      resolve(r)
+    }
+    handler({
+      agree: (buttonId) => once(buttonId ? { event: 'agree', buttonId } : { event: 'agree' }),
+      disagree: () => once({ event: 'disagree' }),
+      referrer: eventInfo && eventInfo.referrer,
+    })
+  })
+}
