@@ -1,0 +1,515 @@
+/**
+ * `redisStore(url | client)`: the Store for many instances sharing one Redis, on ioredis 5.
+ *
+ * Why ioredis (not node-redis): it supports Node ≥ 18, `defineCommand` registers a Lua script once
+ * and runs it by EVALSHA with an automatic EVAL fallback (so scripts survive a Redis restart that
+ * empties the script cache), `enableOfflineQueue: false` makes a call fail at once while Redis is
+ * down instead of queueing it, and it reconnects on its own in the background.
+ *
+ * Atomicity: every atomic step of the Store interface is ONE Lua script (rotateRefresh with reuse
+ * detection, family revocation and the refresh not-before; releaseLock compare-and-delete; hit;
+ * findOrCreateUser; updateUser; isRevoked's three checks; putSession/getSession's two keys) or ONE
+ * native command (acquireLock = SET NX PX). Node never reads a value and then writes on its basis.
+ *
+ * Faults: with a URL, the client is ours: offline queue off, no per-request retries, a command
+ * timeout, and `retryStrategy` reconnecting forever with capped backoff, so service resumes when
+ * Redis returns, without a restart. Every failure (refused, timed out, connection lost mid-call,
+ * script error) rejects with `StoreUnavailableError`; an `error` listener is attached so a lost
+ * connection never becomes an unhandled 'error' event. A call made before the very first
+ * connection is up waits for it (at most `commandTimeoutMs`); after that, calls fail fast. Note
+ * that a call which timed out on our side may still have been applied by Redis (as with any
+ * remote store); each script is all-or-nothing, so it is never half-applied.
+ *
+ * With a client you pass in, it stays yours: `close()` does not quit it (and removes our listener),
+ * and its own options apply (set `enableOfflineQueue: false` and `maxRetriesPerRequest: 1` on it for
+ * fail-fast); calls are still bounded by `commandTimeoutMs` on our side. Redis Cluster is not
+ * supported: scripts touch keys they compute (a token's family), which Cluster forbids.
+ *
+ * Key layout (P = `prefix`, default `weapp-auth:`):
+ *
+ *   P refresh:<sha256>        hash  userId, family, issuedAt, expiresAt (ms), spent ("1" once rotated)  TTL = refresh lifetime
+ *                                   (a spent token keeps its key, and so its TTL, so a replay is recognised)
+ *   P family-revoked:<family> "1"                                                TTL given (≥ refresh lifetime)
+ *   P jti-revoked:<jti>       "1"                                                TTL given (the token's remaining life)
+ *   P not-before:access       epoch seconds                                      no TTL (one key)
+ *   P not-before:refresh      epoch seconds                                      no TTL (one key)
+ *   P session:<openid>        session_key                                        TTL given
+ *   P session-owner:<userId>  openid                                             TTL given
+ *   P access-token:<appid>    JSON { token, expiresAt }                          no TTL (one key per appid; freshness is expiresAt)
+ *   P lock:<name>             owner                                              PX given
+ *   P hit:<key>               counter                                            PX = window, set by the first hit
+ *   P identity:<identityKey>  user id                                            no TTL (users are kept)
+ *   P user:<id>               hash  id, f:<field> → JSON value                   no TTL
+ *   P user-seq                last user id handed out                            no TTL
+ */
+import Redis, { Cluster } from 'ioredis'
+import { ConfigError, StoreUnavailableError } from './errors'
+import {
+  checkAccessTokenValue,
+  checkFields,
+  checkFinite,
+  checkNotBeforeKind,
+  checkPositive,
+  checkRecord,
+  checkString,
+  toMs,
+} from './store-arguments'
+import type { RefreshRecord, RotateResult, Store, StoredUser } from './store'
+
+export interface RedisStoreOptions {
+  /** Prepended to every key. Default `weapp-auth:`. */
+  prefix?: string
+  /** Longest wait for one store call; past it the call rejects with StoreUnavailableError. Default 1000 ms. */
+  commandTimeoutMs?: number
+}
+
+export interface RedisStore extends Store {
+  readonly kind: 'redis'
+  /** The ioredis client in use (yours, if you passed one). */
+  readonly client: Redis
+}
+
+/** Longest pause between reconnection attempts. */
+const MAX_RECONNECT_DELAY_MS = 1000
+
+// ---------------------------------------------------------------------------------------------
+// Lua scripts (one per atomic step)
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * KEYS: old refresh key, new refresh key, not-before:refresh.
+ * ARGV: family-revoked key prefix, new issuedAt, new expiresAt, ttl ms, now ms.
+ * Returns { status, userId, family, issuedAt, expiresAt } (just { 'unknown' } when absent).
+ */
+const ROTATE_REFRESH = `
+local r = redis.call('HMGET', KEYS[1], 'userId', 'family', 'issuedAt', 'expiresAt', 'spent')
+if not r[1] then return {'unknown'} end
+local userId, family, issuedAt, expiresAt = r[1], r[2], r[3], r[4]
+if tonumber(expiresAt) <= tonumber(ARGV[5]) then return {'expired', userId, family, issuedAt, expiresAt} end
+local familyKey = ARGV[1] .. family
+if redis.call('EXISTS', familyKey) == 1 then return {'revoked', userId, family, issuedAt, expiresAt} end
+local nbf = redis.call('GET', KEYS[3])
+if nbf and tonumber(issuedAt) < tonumber(nbf) * 1000 then return {'revoked', userId, family, issuedAt, expiresAt} end
+if r[5] then
+  redis.call('SET', familyKey, '1', 'PX', ARGV[4])
+  return {'reused', userId, family, issuedAt, expiresAt}
+end
+redis.call('HSET', KEYS[1], 'spent', '1')
+redis.call('HSET', KEYS[2], 'userId', userId, 'family', family, 'issuedAt', ARGV[2], 'expiresAt', ARGV[3])
+redis.call('PEXPIRE', KEYS[2], ARGV[4])
+return {'rotated', userId, family, issuedAt, expiresAt}
+`
+
+/** KEYS: refresh key. ARGV: userId, family, issuedAt, expiresAt, ttl ms. Replaces any old record. */
+const PUT_REFRESH = `
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'userId', ARGV[1], 'family', ARGV[2], 'issuedAt', ARGV[3], 'expiresAt', ARGV[4])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+return 1
+`
+
+/** KEYS: lock key. ARGV: owner. Deletes only if the owner still holds it. */
+const RELEASE_LOCK = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`
+
+/** KEYS: counter key. ARGV: window ms. Returns { count, ms until reset }. */
+const HIT = `
+local count = redis.call('INCR', KEYS[1])
+local ttl = redis.call('PTTL', KEYS[1])
+if count == 1 or ttl < 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+  ttl = tonumber(ARGV[1])
+end
+return {count, ttl}
+`
+
+/** KEYS: jti-revoked key, family-revoked key, not-before:access. ARGV: iat. Returns 1 when revoked. */
+const IS_REVOKED = `
+if redis.call('EXISTS', KEYS[1]) == 1 or redis.call('EXISTS', KEYS[2]) == 1 then return 1 end
+local nbf = redis.call('GET', KEYS[3])
+if nbf and tonumber(ARGV[1]) < tonumber(nbf) then return 1 end
+return 0
+`
+
+/** KEYS: session:<openid>, session-owner:<userId>. ARGV: sessionKey, openid, ttl ms. */
+const PUT_SESSION = `
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
+redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+return 1
+`
+
+/** KEYS: session-owner:<userId>. ARGV: session key prefix. Returns { openid, sessionKey } or nil. */
+const GET_SESSION = `
+local openid = redis.call('GET', KEYS[1])
+if not openid then return false end
+local sessionKey = redis.call('GET', ARGV[1] .. openid)
+if not sessionKey then return false end
+return {openid, sessionKey}
+`
+
+/**
+ * KEYS: identity key, user-seq. ARGV: user key prefix, then field, JSON pairs (the defaults).
+ * Returns { id, HGETALL of the user }.
+ */
+const FIND_OR_CREATE_USER = `
+local id = redis.call('GET', KEYS[1])
+if not id then
+  id = tostring(redis.call('INCR', KEYS[2]))
+  local userKey = ARGV[1] .. id
+  redis.call('HSET', userKey, 'id', id)
+  for i = 2, #ARGV, 2 do redis.call('HSET', userKey, 'f:' .. ARGV[i], ARGV[i + 1]) end
+  redis.call('SET', KEYS[1], id)
+end
+return {id, redis.call('HGETALL', ARGV[1] .. id)}
+`
+
+/** KEYS: user key. ARGV: triples of op ('s' set / 'd' delete), field, JSON. Returns HGETALL, or nil when no such user. */
+const UPDATE_USER = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+for i = 1, #ARGV, 3 do
+  if ARGV[i] == 's' then redis.call('HSET', KEYS[1], 'f:' .. ARGV[i + 1], ARGV[i + 2])
+  else redis.call('HDEL', KEYS[1], 'f:' .. ARGV[i + 1]) end
+end
+return redis.call('HGETALL', KEYS[1])
+`
+
+type Arg = string | number
+interface ScriptedRedis {
+  weappAuthRotateRefresh(k1: string, k2: string, k3: string, ...argv: Arg[]): Promise<string[]>
+  weappAuthPutRefresh(k1: string, ...argv: Arg[]): Promise<number>
+  weappAuthReleaseLock(k1: string, owner: string): Promise<number>
+  weappAuthHit(k1: string, windowMs: number): Promise<[number, number]>
+  weappAuthIsRevoked(k1: string, k2: string, k3: string, iat: number): Promise<number>
+  weappAuthPutSession(k1: string, k2: string, ...argv: Arg[]): Promise<number>
+  weappAuthGetSession(k1: string, sessionPrefix: string): Promise<[string, string] | null>
+  weappAuthFindOrCreateUser(k1: string, k2: string, ...argv: Arg[]): Promise<[string, string[]]>
+  weappAuthUpdateUser(k1: string, ...argv: Arg[]): Promise<string[] | null>
+}
+
+const SCRIPTS: Record<keyof ScriptedRedis, { numberOfKeys: number; lua: string }> = {
+  weappAuthRotateRefresh: { numberOfKeys: 3, lua: ROTATE_REFRESH },
+  weappAuthPutRefresh: { numberOfKeys: 1, lua: PUT_REFRESH },
+  weappAuthReleaseLock: { numberOfKeys: 1, lua: RELEASE_LOCK },
+  weappAuthHit: { numberOfKeys: 1, lua: HIT },
+  weappAuthIsRevoked: { numberOfKeys: 3, lua: IS_REVOKED },
+  weappAuthPutSession: { numberOfKeys: 2, lua: PUT_SESSION },
+  weappAuthGetSession: { numberOfKeys: 1, lua: GET_SESSION },
+  weappAuthFindOrCreateUser: { numberOfKeys: 2, lua: FIND_OR_CREATE_USER },
+  weappAuthUpdateUser: { numberOfKeys: 1, lua: UPDATE_USER },
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function parseUrl(url: string): URL {
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    throw new ConfigError(`redisStore: ${JSON.stringify(redacted(url))} is not a URL; expected redis://host:port or rediss://host:port`)
+  }
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
+    throw new ConfigError(`redisStore: the URL must start with redis:// or rediss://, got ${parsed.protocol}//`)
+  }
+  return parsed
+}
+
+/** The URL without its password, for messages. */
+function redacted(url: string): string {
+  try {
+    const u = new URL(url)
+    if (u.password) u.password = '***'
+    return u.toString()
+  } catch {
+    return url.replace(/\/\/[^@/]*@/, '//***@')
+  }
+}
+
+function toRecord(reply: string[]): RefreshRecord {
+  return { userId: reply[1], family: reply[2], issuedAt: Number(reply[3]), expiresAt: Number(reply[4]) }
+}
+
+/** HGETALL's flat [field, value, …] of a user hash → StoredUser. */
+function toUser(id: string, flat: string[]): StoredUser {
+  const fields: Record<string, unknown> = {}
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    if (flat[i].startsWith('f:')) fields[flat[i].slice(2)] = JSON.parse(flat[i + 1])
+  }
+  return { id, fields }
+}
+
+export function redisStore(urlOrClient: string | Redis, options: RedisStoreOptions = {}): RedisStore {
+  if (typeof options !== 'object' || options === null) throw new ConfigError('redisStore: options must be an object')
+  const prefix = options.prefix ?? 'weapp-auth:'
+  if (typeof prefix !== 'string') throw new ConfigError(`redisStore: options.prefix must be a string, got ${typeof prefix}`)
+  const commandTimeoutMs = options.commandTimeoutMs ?? 1000
+  if (typeof commandTimeoutMs !== 'number' || !Number.isFinite(commandTimeoutMs) || commandTimeoutMs <= 0) {
+    throw new ConfigError(`redisStore: options.commandTimeoutMs must be a positive number of ms, got ${String(commandTimeoutMs)}`)
+  }
+
+  let client: Redis
+  let owned: boolean
+  let where: string
+  if (typeof urlOrClient === 'string') {
+    const url = parseUrl(urlOrClient)
+    where = redacted(urlOrClient)
+    owned = true
+    client = new Redis(url.toString(), {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      commandTimeout: commandTimeoutMs,
+      connectTimeout: Math.max(commandTimeoutMs, 1000),
+      retryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 10), MAX_RECONNECT_DELAY_MS),
+    })
+  } else if (urlOrClient instanceof Cluster) {
+    throw new ConfigError('redisStore: Redis Cluster is not supported (its scripts touch keys they compute); use one Redis, or Sentinel')
+  } else if (urlOrClient instanceof Redis || (typeof urlOrClient === 'object' && urlOrClient !== null && typeof (urlOrClient as Redis).defineCommand === 'function')) {
+    client = urlOrClient
+    owned = false
+    where = `${client.options.host ?? 'redis'}:${client.options.port ?? ''}`
+  } else {
+    throw new ConfigError(`redisStore: expected a redis:// URL or an ioredis client, got ${urlOrClient === null ? 'null' : typeof urlOrClient}`)
+  }
+
+  for (const [name, definition] of Object.entries(SCRIPTS)) client.defineCommand(name, definition)
+  const scripted = client as unknown as ScriptedRedis
+
+  let lastError: Error | undefined
+  const onError = (err: Error) => {
+    // Keeps a lost connection from being an unhandled 'error' event; the next call reports it.
+    lastError = err
+  }
+  client.on('error', onError)
+  let everReady = client.status === 'ready'
+  const onReady = () => {
+    everReady = true
+    lastError = undefined
+  }
+  client.on('ready', onReady)
+  let closed = false
+
+  /** Before the first connection is up, a call waits for it (bounded); afterwards none waits. */
+  function firstConnection(deadline: number): Promise<void> {
+    if (everReady || client.status === 'wait' || client.status === 'end') return Promise.resolve()
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer)
+        client.off('ready', done)
+        resolve()
+      }
+      const timer = setTimeout(done, Math.max(0, deadline - Date.now()))
+      client.on('ready', done)
+    })
+  }
+
+  function unavailable(method: string, err: unknown): StoreUnavailableError {
+    let reason = err instanceof Error ? err.message : String(err)
+    if (/enableOfflineQueue|Connection is closed|MaxRetriesPerRequest/i.test(reason)) reason = `not connected (status ${client.status}; reconnecting in the background)`
+    const last = lastError && lastError.message !== reason ? ` (last connection error: ${lastError.message})` : ''
+    return new StoreUnavailableError(`Redis at ${where} is unavailable: ${method} failed: ${reason}${last}`, { cause: err })
+  }
+
+  /** Runs one round trip: bounded by commandTimeoutMs, every failure as StoreUnavailableError. */
+  async function run<T>(method: string, call: () => Promise<T>): Promise<T> {
+    if (closed) throw new StoreUnavailableError(`redis store: ${method} called after close()`)
+    const deadline = Date.now() + commandTimeoutMs
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${commandTimeoutMs} ms`)), commandTimeoutMs)
+    })
+    try {
+      return await Promise.race([firstConnection(deadline).then(call), timeout])
+    } catch (err) {
+      throw unavailable(method, err)
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  const k = {
+    refresh: (hash: string) => `${prefix}refresh:${hash}`,
+    familyPrefix: `${prefix}family-revoked:`,
+    family: (family: string) => `${prefix}family-revoked:${family}`,
+    jti: (jti: string) => `${prefix}jti-revoked:${jti}`,
+    notBefore: (kind: 'access' | 'refresh') => `${prefix}not-before:${kind}`,
+    sessionPrefix: `${prefix}session:`,
+    session: (openid: string) => `${prefix}session:${openid}`,
+    sessionOwner: (userId: string) => `${prefix}session-owner:${userId}`,
+    accessToken: (appid: string) => `${prefix}access-token:${appid}`,
+    lock: (name: string) => `${prefix}lock:${name}`,
+    hit: (key: string) => `${prefix}hit:${key}`,
+    identity: (key: string) => `${prefix}identity:${key}`,
+    userPrefix: `${prefix}user:`,
+    user: (id: string) => `${prefix}user:${id}`,
+    userSeq: `${prefix}user-seq`,
+  }
+
+  const store: RedisStore = {
+    kind: 'redis',
+    client,
+
+    async putRefresh(tokenHash, record, ttlSeconds) {
+      checkString('putRefresh', 'tokenHash', tokenHash)
+      const r = checkRecord('putRefresh', 'record', record, true)
+      checkPositive('putRefresh', 'ttlSeconds', ttlSeconds)
+      await run('putRefresh', () => scripted.weappAuthPutRefresh(k.refresh(tokenHash), r.userId, r.family, String(r.issuedAt), String(r.expiresAt), toMs(ttlSeconds)))
+    },
+
+    async rotateRefresh(oldHash, newHash, newRecord, ttlSeconds, nowMs): Promise<RotateResult> {
+      checkString('rotateRefresh', 'oldHash', oldHash)
+      checkString('rotateRefresh', 'newHash', newHash)
+      if (oldHash === newHash) throw new TypeError('store.rotateRefresh: newHash must differ from oldHash')
+      const next = checkRecord('rotateRefresh', 'newRecord', newRecord, false)
+      checkPositive('rotateRefresh', 'ttlSeconds', ttlSeconds)
+      checkFinite('rotateRefresh', 'nowMs', nowMs)
+      const reply = await run('rotateRefresh', () =>
+        scripted.weappAuthRotateRefresh(
+          k.refresh(oldHash),
+          k.refresh(newHash),
+          k.notBefore('refresh'),
+          k.familyPrefix,
+          String(next.issuedAt),
+          String(next.expiresAt),
+          toMs(ttlSeconds),
+          String(nowMs),
+        ),
+      )
+      const status = reply[0]
+      if (status === 'unknown') return { status }
+      if (status === 'rotated' || status === 'reused' || status === 'revoked' || status === 'expired') return { status, record: toRecord(reply) }
+      throw new StoreUnavailableError(`Redis at ${where}: rotateRefresh answered an unexpected status ${JSON.stringify(status)}`)
+    },
+
+    async revokeFamily(family, ttlSeconds) {
+      checkString('revokeFamily', 'family', family)
+      checkPositive('revokeFamily', 'ttlSeconds', ttlSeconds)
+      await run('revokeFamily', () => client.set(k.family(family), '1', 'PX', toMs(ttlSeconds)))
+    },
+
+    async revokeToken(jti, ttlSeconds) {
+      checkString('revokeToken', 'jti', jti)
+      checkPositive('revokeToken', 'ttlSeconds', ttlSeconds)
+      await run('revokeToken', () => client.set(k.jti(jti), '1', 'PX', toMs(ttlSeconds)))
+    },
+
+    async isRevoked(token) {
+      if (typeof token !== 'object' || token === null) throw new TypeError('store.isRevoked: token must be { jti, fam, iat }')
+      checkString('isRevoked', 'token.jti', token.jti)
+      checkString('isRevoked', 'token.fam', token.fam)
+      checkFinite('isRevoked', 'token.iat', token.iat)
+      const reply = await run('isRevoked', () => scripted.weappAuthIsRevoked(k.jti(token.jti), k.family(token.fam), k.notBefore('access'), token.iat))
+      return reply === 1
+    },
+
+    async setNotBefore(kind, epochSeconds) {
+      checkNotBeforeKind(kind)
+      checkFinite('setNotBefore', 'epochSeconds', epochSeconds)
+      await run('setNotBefore', () => client.set(k.notBefore(kind), String(epochSeconds)))
+    },
+
+    async putSession(userId, openid, sessionKey, ttlSeconds) {
+      checkString('putSession', 'userId', userId)
+      checkString('putSession', 'openid', openid)
+      checkString('putSession', 'sessionKey', sessionKey)
+      checkPositive('putSession', 'ttlSeconds', ttlSeconds)
+      await run('putSession', () => scripted.weappAuthPutSession(k.session(openid), k.sessionOwner(userId), sessionKey, openid, toMs(ttlSeconds)))
+    },
+
+    async getSession(userId) {
+      checkString('getSession', 'userId', userId)
+      const reply = await run('getSession', () => scripted.weappAuthGetSession(k.sessionOwner(userId), k.sessionPrefix))
+      return reply ? { openid: reply[0], sessionKey: reply[1] } : null
+    },
+
+    async getAccessToken(appid) {
+      checkString('getAccessToken', 'appid', appid)
+      const raw = await run('getAccessToken', () => client.get(k.accessToken(appid)))
+      if (raw === null) return null
+      try {
+        const value = JSON.parse(raw) as { token?: unknown; expiresAt?: unknown }
+        if (typeof value.token === 'string' && value.token && typeof value.expiresAt === 'number') return { token: value.token, expiresAt: value.expiresAt }
+      } catch {
+        // fall through
+      }
+      // Not what setAccessToken writes: treat it as absent, so the next renewal overwrites it.
+      return null
+    },
+
+    async setAccessToken(appid, value) {
+      checkString('setAccessToken', 'appid', appid)
+      const v = checkAccessTokenValue(value)
+      await run('setAccessToken', () => client.set(k.accessToken(appid), JSON.stringify(v)))
+    },
+
+    async acquireLock(name, owner, ttlMs) {
+      checkString('acquireLock', 'name', name)
+      checkString('acquireLock', 'owner', owner)
+      checkPositive('acquireLock', 'ttlMs', ttlMs)
+      const reply = await run('acquireLock', () => client.set(k.lock(name), owner, 'PX', Math.ceil(ttlMs), 'NX'))
+      return reply === 'OK'
+    },
+
+    async releaseLock(name, owner) {
+      checkString('releaseLock', 'name', name)
+      checkString('releaseLock', 'owner', owner)
+      await run('releaseLock', () => scripted.weappAuthReleaseLock(k.lock(name), owner))
+    },
+
+    async hit(key, windowSeconds) {
+      checkString('hit', 'key', key)
+      checkPositive('hit', 'windowSeconds', windowSeconds)
+      const [count, resetMs] = await run('hit', () => scripted.weappAuthHit(k.hit(key), toMs(windowSeconds)))
+      return { count: Number(count), resetMs: Number(resetMs) }
+    },
+
+    async findOrCreateUser(identityKey, defaults) {
+      checkString('findOrCreateUser', 'identityKey', identityKey)
+      const argv: string[] = [k.userPrefix]
+      for (const [field, json] of checkFields('findOrCreateUser', 'defaults', defaults)) if (json !== undefined) argv.push(field, json)
+      const [id, flat] = await run('findOrCreateUser', () => scripted.weappAuthFindOrCreateUser(k.identity(identityKey), k.userSeq, ...argv))
+      return toUser(String(id), flat)
+    },
+
+    async getUser(id) {
+      checkString('getUser', 'id', id)
+      const flat = await run('getUser', () => client.hgetall(k.user(id)))
+      if (!flat || Object.keys(flat).length === 0) return null
+      const fields: Record<string, unknown> = {}
+      for (const [field, json] of Object.entries(flat)) if (field.startsWith('f:')) fields[field.slice(2)] = JSON.parse(json)
+      return { id, fields }
+    },
+
+    async updateUser(id, patch) {
+      checkString('updateUser', 'id', id)
+      const argv: string[] = []
+      for (const [field, json] of checkFields('updateUser', 'patch', patch)) argv.push(json === undefined ? 'd' : 's', field, json ?? '')
+      const flat = await run('updateUser', () => scripted.weappAuthUpdateUser(k.user(id), ...argv))
+      return flat ? toUser(id, flat) : null
+    },
+
+    async ping() {
+      await run('ping', () => client.ping())
+    },
+
+    async close() {
+      if (closed) return
+      closed = true
+      client.off('ready', onReady)
+      if (!owned) {
+        client.off('error', onError)
+        return
+      }
+      try {
+        await Promise.race([client.quit(), new Promise((resolve) => setTimeout(resolve, commandTimeoutMs).unref())])
+      } catch {
+        // down already: disconnect below
+      } finally {
+        client.disconnect()
+        // A late 'error' from the dying socket must still find a listener.
+        setTimeout(() => client.off('error', onError), 100).unref()
+      }
+    },
+  }
+  return store
+}
