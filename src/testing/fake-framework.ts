@@ -1,0 +1,58 @@
+/**
+ * Fakes of the framework objects `uni` (uni-app) and `Taro`, over the wx fake's engine, for a
+ * mini program build targeting WeChat (wx's shapes, which both frameworks keep on every target):
+ * - `uni`: a call without success/fail/complete returns a promise; `getSystemInfoSync()` reports
+ *   `uniPlatform` (@dcloudio/types);
+ * - `Taro`: every asynchronous call returns a promise besides calling the callbacks, rejecting on
+ *   failure; `Taro.request` returns that promise with `abort()`; `getEnv()` reports the target
+ *   (@tarojs/taro types/api/open-api/login.d.ts, network/request.d.ts).
+ */
+import { createFakeWx, type FakeWx, type FakeWxOptions } from './fake-wx'
+import { asHost, hostObject } from './fake-host'
+
+const ASYNC = ['login', 'checkSession', 'request', 'uploadFile', 'getStorage', 'setStorage', 'removeStorage', 'getSetting', 'authorize', 'openSetting', 'showModal']
+const SYNC = ['getStorageSync', 'setStorageSync', 'removeStorageSync', 'canIUse', 'getAccountInfoSync', 'getAppBaseInfo']
+
+/** Calls `name` on the engine and returns a promise of its outcome (the task's abort kept). */
+function promised(base: FakeWx, name: string, o: any, always: boolean): unknown {
+  const hasCallbacks = !!(o && (o.success || o.fail || o.complete))
+  if (hasCallbacks && !always) return base.wx[name](o)
+  let task: any
+  const p: any = new Promise((resolve, reject) => {
+    task = base.wx[name](
+      Object.assign({}, o, {
+        success: (r: any) => {
+          if (o && o.success) o.success(r)
+          resolve(r)
+        },
+        fail: (e: any) => {
+          if (o && o.fail) o.fail(e)
+          reject(e)
+        },
+      }),
+    )
+  })
+  if (task && typeof task.abort === 'function') p.abort = () => task.abort()
+  return p
+}
+
+export type FakeUni = Omit<FakeWx, 'calls'> & { uni: Record<string, any>; calls: Record<string, number> }
+export type FakeTaro = Omit<FakeWx, 'calls'> & { taro: Record<string, any>; calls: Record<string, number> }
+
+export function createFakeUni(options: FakeWxOptions & { uniPlatform?: string } = {}): FakeUni {
+  const base = createFakeWx(options)
+  const own: Record<string, (o: any) => unknown> = {
+    getSystemInfoSync: () => ({ uniPlatform: options.uniPlatform || 'mp-weixin', SDKVersion: options.baseLibrary || '3.7.0' }),
+  }
+  for (const n of ASYNC) own[n] = (o: any) => promised(base, n, o, false)
+  return asHost(base, 'uni', hostObject(base, SYNC, own, options.missing))
+}
+
+export function createFakeTaro(options: FakeWxOptions & { env?: string } = {}): FakeTaro {
+  const base = createFakeWx(options)
+  const own: Record<string, (o: any) => unknown> = { getEnv: () => options.env || 'WEAPP' }
+  for (const n of ASYNC) own[n] = (o: any) => promised(base, n, o, true)
+  const made = hostObject(base, SYNC, own, options.missing)
+  made.host.ENV_TYPE = { WEAPP: 'WEAPP', QQ: 'QQ', TT: 'TT', ALIPAY: 'ALIPAY', WEB: 'WEB' }
+  return asHost(base, 'taro', made)
+}
