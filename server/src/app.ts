@@ -1,0 +1,176 @@
+/**
+ * The env-configured server's fastify app, apart from the process code (bin.ts) so tests can build
+ * it in-process. `buildApp({ auth, ... })` serves:
+ *
+ * - the plugin's routes under /api/auth (login, refresh, phone, logout);
+ * - `GET  /api/user/me`       (Bearer) → the public user from the users repository;
+ * - `POST /api/user/profile`  (Bearer) `{ nickName?, avatarUrl? }` → the updated public user. The
+ *   nickname (1–20 characters, trimmed) is checked with WeChat's msg_sec_check on the server
+ *   (scene 1, profile), because the client's check can be bypassed: `risky` → 422 content_risky.
+ *   `avatarUrl` must be https (http too in development);
+ * - `GET  /healthz` → 200 `{ ok: true, store }`, or 503 when the store is down;
+ * - with `devEndpoints`: `POST /api/dev/expire-tokens[?refresh=1]`, `GET /api/dev/stats`.
+ *
+ * One JSON log line per request (time, method, route — never the query string —, status, ms,
+ * request id, user id): no token, code, refresh token or query string is ever logged.
+ */
+import { randomUUID } from 'node:crypto'
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import { weappAuthDevEndpoints } from './dev-endpoints'
+import { AuthServerError, BadRequestError } from './errors'
+import { maskPhoneNumber, sendError, weappAuth, weappAuthErrorHandler, type AuthenticatedUser } from './fastify'
+import type { AuthServer, PublicUser } from './types'
+
+export interface AppOptions {
+  auth: AuthServer
+  /** http avatar URLs allowed; dev endpoints possible. */
+  development?: boolean
+  /** Mount POST /api/dev/expire-tokens and GET /api/dev/stats (give the core `revocation: true`). */
+  devEndpoints?: boolean
+  /** fastify's trustProxy (request.ip from X-Forwarded-For): true, or the proxies' addresses/CIDRs. Default false. */
+  trustProxy?: boolean | string
+  /** Where the JSON log lines go. Default stdout; false: no logs. */
+  log?: false | { write(line: string): void }
+}
+
+const PROFILE_BODY_LIMIT = 16 * 1024
+const MAX_NICKNAME = 20
+const MAX_URL = 1024
+
+/** The public view of a user: everything the repository returns, with the phone number masked. */
+function publicView(user: PublicUser): PublicUser {
+  const out: PublicUser = { ...user }
+  for (const secret of ['openid', 'unionid', 'session_key', 'sessionKey']) delete out[secret]
+  if (typeof out.phoneNumber === 'string' && out.phoneNumber) out.phoneNumber = maskPhoneNumber(out.phoneNumber)
+  return out
+}
+
+function loggerOptions(stream: { write(line: string): void }): FastifyServerOptions['logger'] {
+  return {
+    level: 'info',
+    base: null,
+    messageKey: 'msg',
+    timestamp: () => `,"time":"${new Date().toISOString()}"`,
+    formatters: { level: (label: string) => ({ level: label }) },
+    // fastify's own req/res serializers would print the URL with its query string: never.
+    serializers: {
+      req: (req: { method?: string; url?: string }) => ({ method: req.method, url: String(req.url || '').split('?')[0] }),
+      res: (res: { statusCode?: number }) => ({ status: res.statusCode }),
+    },
+    stream,
+  }
+}
+
+export function buildApp(options: AppOptions): FastifyInstance {
+  const { auth } = options
+  const development = !!options.development
+  const stream = options.log === undefined ? process.stdout : options.log
+  const app = Fastify({
+    logger: stream ? loggerOptions(stream) : false,
+    // fastify's own per-request lines are off: the onResponse hook below writes the one line.
+    logController: new LogController({ disableRequestLogging: true }),
+    trustProxy: options.trustProxy ?? false,
+    bodyLimit: PROFILE_BODY_LIMIT,
+    genReqId: () => randomUUID(),
+  })
+
+  app.setErrorHandler(weappAuthErrorHandler)
+  app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: 'not_found', message: `No route ${request.method} ${request.url.split('?')[0]}.` }))
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id)
+  })
+  // Graceful close: requests already in flight finish, and their keep-alive connections close
+  // with the answer (an idle keep-alive connection would otherwise hold close() open).
+  let closing = false
+  app.addHook('preClose', async () => {
+    closing = true
+  })
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (closing) reply.header('connection', 'close')
+    return payload
+  })
+  // The one line per request. Only these fields: no header, body or query string can leak a token.
+  app.addHook('onResponse', async (request, reply) => {
+    const line: Record<string, unknown> = {
+      method: request.method,
+      route: request.routeOptions.url || request.url.split('?')[0],
+      status: reply.statusCode,
+      ms: Math.round(reply.elapsedTime * 10) / 10,
+    }
+    if (request.user) line.userId = request.user.id
+    request.log.info(line, 'request')
+  })
+
+  app.register(weappAuth, {
+    auth,
+    onPhoneNumber: async (userId, info) => {
+      const users = auth.users as { updateUser?: (id: string, patch: Record<string, unknown>) => Promise<unknown> }
+      if (typeof users.updateUser === 'function') await users.updateUser(userId, { phoneNumber: info.purePhoneNumber || info.phoneNumber })
+      return undefined // the default answer: the masked number
+    },
+  })
+  if (options.devEndpoints) app.register(weappAuthDevEndpoints, { auth })
+
+  app.after(() => {
+    app.get('/api/user/me', { preHandler: app.authenticate }, async (request) => {
+      const { id } = request.user as AuthenticatedUser
+      if (typeof auth.users.findById !== 'function') throw new AuthServerError('not_found', 'This server’s users repository has no findById.')
+      const user = await auth.users.findById(id)
+      if (!user) throw new AuthServerError('not_found', 'No such user (the account was removed).')
+      return publicView(user)
+    })
+
+    app.post('/api/user/profile', { preHandler: app.authenticate }, async (request) => {
+      const { id } = request.user as AuthenticatedUser
+      const body = request.body
+      if (!body || typeof body !== 'object' || Array.isArray(body)) throw new BadRequestError('bad_request', 'Send a JSON object { nickName?, avatarUrl? }.')
+      const { nickName, avatarUrl } = body as Record<string, unknown>
+      if (nickName === undefined && avatarUrl === undefined) throw new BadRequestError('bad_request', 'nickName or avatarUrl is required.')
+      const patch: Record<string, unknown> = {}
+      if (nickName !== undefined) {
+        const nick = typeof nickName === 'string' ? nickName.trim() : ''
+        const length = [...nick].length
+        if (length < 1 || length > MAX_NICKNAME) throw new BadRequestError('bad_request', `nickName must be a string of 1–${MAX_NICKNAME} characters (after trimming).`)
+        patch.nickName = nick
+      }
+      if (avatarUrl !== undefined) {
+        let url: URL | null = null
+        if (typeof avatarUrl === 'string' && avatarUrl.length <= MAX_URL) {
+          try {
+            url = new URL(avatarUrl)
+          } catch {
+            url = null
+          }
+        }
+        const allowed = development ? ['https:', 'http:'] : ['https:']
+        if (!url || !allowed.includes(url.protocol)) {
+          throw new BadRequestError('bad_request', `avatarUrl must be an ${development ? 'http(s)' : 'https'} URL of at most ${MAX_URL} characters.`)
+        }
+        patch.avatarUrl = avatarUrl
+      }
+      // The client's nickname review can be bypassed: check on the server too (scene 1: profile).
+      if (typeof patch.nickName === 'string') {
+        const verdict = await auth.checkText(id, patch.nickName, 1)
+        if (verdict.suggest === 'risky') throw new AuthServerError('content_risky', `WeChat's content check refused this nickname (label ${verdict.label}).`)
+      }
+      const users = auth.users as { updateUser?: (id: string, patch: Record<string, unknown>) => Promise<PublicUser | null> }
+      if (typeof users.updateUser !== 'function') throw new AuthServerError('not_found', 'This server’s users repository has no updateUser.')
+      const updated = await users.updateUser(id, patch)
+      if (!updated) throw new AuthServerError('not_found', 'No such user (the account was removed).')
+      return publicView(updated)
+    })
+
+    app.get('/healthz', async (request, reply) => {
+      try {
+        await auth.health()
+        return { ok: true, store: auth.store.kind }
+      } catch (err) {
+        if (!(err instanceof AuthServerError)) return sendError(request, reply, err)
+        return reply.code(503).send({ ok: false, store: auth.store.kind, error: err.code, message: err.message })
+      }
+    })
+  })
+
+  return app
+}

@@ -1,0 +1,105 @@
+#!/usr/bin/env node
+/**
+ * `npx weapp-auth-server`: the kit as a ready-made server, configured from the environment only
+ * (see config.ts and the README's table): PORT, HOST, WX_APPID, WX_SECRET, JWT_SECRET, REDIS_URL,
+ * WX_API_BASE, TOKEN_TTL_SECONDS, REFRESH_TTL_SECONDS, WX_ACCESS_TOKEN_MODE, TRUST_PROXY, NODE_ENV,
+ * WEAPP_AUTH_DEV_ENDPOINTS.
+ *
+ * - A wrong setting: one line on stderr, exit code 1.
+ * - stdout: JSON lines — one when it listens (`"msg":"listening"`, with `url`), one per request.
+ * - SIGTERM / SIGINT: stop accepting, let in-flight requests finish (at most 10 s), close the store,
+ *   exit 0. A second signal exits 1 at once.
+ */
+import { loadConfig, type ServerConfig } from './config'
+import { buildApp } from './app'
+import { ConfigError } from './errors'
+import { createAuthServer, memoryStore, redisStore } from './index'
+
+const DRAIN_TIMEOUT_MS = 10_000
+
+function fatal(message: string): never {
+  process.stderr.write(`weapp-auth-server: ${message.replace(/\s*\n\s*/g, ' ')}\n`)
+  process.exit(1)
+}
+
+async function main(): Promise<void> {
+  let config: ServerConfig
+  try {
+    config = loadConfig(process.env)
+  } catch (err) {
+    if (err instanceof ConfigError) fatal(err.message)
+    throw err
+  }
+  if (config.jwtSecretGenerated) {
+    process.stderr.write(
+      '\n!!! weapp-auth-server: JWT_SECRET is not set; NODE_ENV=development generated a random one.\n' +
+        '!!! Every restart logs every user out, and several instances cannot share tokens. Set JWT_SECRET (openssl rand -base64 48).\n\n',
+    )
+  }
+
+  let auth
+  let store
+  try {
+    store = config.redisUrl ? redisStore(config.redisUrl) : memoryStore()
+    auth = createAuthServer({
+      appid: config.appid,
+      secret: config.secret,
+      jwt: { secret: config.jwtSecret },
+      store,
+      wxApiBase: config.wxApiBase,
+      accessTokenMode: config.accessTokenMode,
+      tokenTtlSeconds: config.tokenTtlSeconds,
+      refreshTtlSeconds: config.refreshTtlSeconds,
+      // The dev endpoints expire access tokens server-side: that needs the revocation check.
+      revocation: config.devEndpoints,
+    })
+  } catch (err) {
+    if (err instanceof ConfigError || err instanceof TypeError) fatal(err.message)
+    throw err
+  }
+
+  const app = buildApp({ auth, development: config.development, devEndpoints: config.devEndpoints, trustProxy: config.trustProxy })
+
+  let address: string
+  try {
+    address = await app.listen({ port: config.port, host: config.host })
+  } catch (err) {
+    await auth.close().catch(() => undefined)
+    await store.close().catch(() => undefined)
+    fatal(`cannot listen on ${config.host}:${config.port}: ${(err as Error).message}`)
+  }
+  app.log.info({ url: address, store: auth.store.kind, devEndpoints: config.devEndpoints }, 'listening')
+
+  let stopping = false
+  const shutdown = (signal: string) => {
+    if (stopping) {
+      process.stderr.write(`weapp-auth-server: ${signal} again, exiting without waiting\n`)
+      process.exit(1)
+    }
+    stopping = true
+    app.log.info({ signal }, 'draining in-flight requests, then closing')
+    const timer = setTimeout(() => {
+      process.stderr.write(`weapp-auth-server: in-flight requests still running after ${DRAIN_TIMEOUT_MS} ms, exiting\n`)
+      process.exit(1)
+    }, DRAIN_TIMEOUT_MS)
+    timer.unref()
+    app
+      .close()
+      .then(() => auth.close())
+      .then(() => store.close())
+      .then(
+        () => {
+          app.log.info('closed')
+          process.exit(0)
+        },
+        (err: Error) => {
+          process.stderr.write(`weapp-auth-server: error while closing: ${err.message}\n`)
+          process.exit(1)
+        },
+      )
+  }
+  process.on('SIGTERM', () => shutdown('SIGTERM'))
+  process.on('SIGINT', () => shutdown('SIGINT'))
+}
+
+main().catch((err: Error) => fatal(`could not start: ${err && err.message ? err.message : String(err)}`))

@@ -1,0 +1,130 @@
+/**
+ * The env-configured server's settings: `loadConfig(process.env)` reads every variable, checks it,
+ * and throws `ConfigError` with one sentence naming the variable when one is wrong. Nothing here
+ * starts anything.
+ */
+import { randomBytes } from 'node:crypto'
+import { ConfigError } from './errors'
+
+export interface ServerConfig {
+  /** PORT, default 3000 (0: a free port). */
+  port: number
+  /** HOST, default 127.0.0.1. Set 0.0.0.0 in a container or behind a proxy on another host. */
+  host: string
+  /** WX_APPID / WX_SECRET (required). */
+  appid: string
+  secret: string
+  /** JWT_SECRET (at least 32 characters); generated at random with NODE_ENV=development when absent. */
+  jwtSecret: string
+  /** True when jwtSecret was generated (every restart then logs everyone out). */
+  jwtSecretGenerated: boolean
+  /** REDIS_URL; absent: the memory store (one process). */
+  redisUrl?: string
+  /** WX_API_BASE; absent: https://api.weixin.qq.com. */
+  wxApiBase?: string
+  /** TOKEN_TTL_SECONDS / REFRESH_TTL_SECONDS; absent: the core's defaults (7 days / 30 days). */
+  tokenTtlSeconds?: number
+  refreshTtlSeconds?: number
+  /** WX_ACCESS_TOKEN_MODE: 'stable' (default) or 'classic'. */
+  accessTokenMode: 'stable' | 'classic'
+  /** TRUST_PROXY: 'true' / 'false', or the proxies' comma-separated addresses/CIDRs; default false. */
+  trustProxy: boolean | string
+  /** NODE_ENV === 'development'. */
+  development: boolean
+  /** WEAPP_AUTH_DEV_ENDPOINTS=1 (needs NODE_ENV=development): POST /api/dev/expire-tokens, GET /api/dev/stats. */
+  devEndpoints: boolean
+}
+
+/** Below this a JWT secret is refused: HS256 wants a key at least as long as its 256-bit hash. */
+export const MIN_JWT_SECRET_LENGTH = 32
+
+function positiveInt(env: NodeJS.ProcessEnv, name: string, max: number): number | undefined {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return undefined
+  if (!/^\d+$/.test(raw.trim()) || Number(raw) < 1 || Number(raw) > max) {
+    throw new ConfigError(`${name} must be a whole number of seconds between 1 and ${max}, got ${JSON.stringify(raw)}.`)
+  }
+  return Number(raw)
+}
+
+function httpUrl(name: string, raw: string, protocols: string[]): string {
+  let url: URL
+  try {
+    url = new URL(raw)
+  } catch {
+    throw new ConfigError(`${name} must be a URL, got ${JSON.stringify(raw)}.`)
+  }
+  if (!protocols.includes(url.protocol)) throw new ConfigError(`${name} must start with ${protocols.map((p) => p + '//').join(' or ')}, got ${JSON.stringify(url.protocol + '//')}.`)
+  return raw
+}
+
+/** Reads the server's settings from `env`. Throws `ConfigError` (one line, names the variable) when one is wrong. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
+  const development = env.NODE_ENV === 'development'
+
+  const portRaw = env.PORT === undefined || env.PORT === '' ? '3000' : env.PORT
+  if (!/^\d{1,5}$/.test(portRaw) || Number(portRaw) > 65535) throw new ConfigError(`PORT must be a port number 0–65535, got ${JSON.stringify(portRaw)}.`)
+  const host = env.HOST === undefined || env.HOST === '' ? '127.0.0.1' : env.HOST
+  if (/\s|\//.test(host)) throw new ConfigError(`HOST must be an address or host name such as 127.0.0.1 or 0.0.0.0, got ${JSON.stringify(host)}.`)
+
+  const appid = env.WX_APPID || ''
+  const secret = env.WX_SECRET || ''
+  if (!appid) throw new ConfigError('WX_APPID is required: the mini program AppID (admin console → Development → Development settings).')
+  if (!secret) throw new ConfigError('WX_SECRET is required: the mini program AppSecret, kept on the server only.')
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(appid)) throw new ConfigError(`WX_APPID must look like wx0123456789abcdef, got ${JSON.stringify(appid.slice(0, 70))}.`)
+
+  let jwtSecret = env.JWT_SECRET || ''
+  let jwtSecretGenerated = false
+  if (!jwtSecret) {
+    if (!development) throw new ConfigError(`JWT_SECRET is required (at least ${MIN_JWT_SECRET_LENGTH} characters; e.g. openssl rand -base64 48). Only NODE_ENV=development generates one.`)
+    jwtSecret = randomBytes(48).toString('base64url')
+    jwtSecretGenerated = true
+  } else if (jwtSecret.length < MIN_JWT_SECRET_LENGTH) {
+    throw new ConfigError(`JWT_SECRET is too short: ${jwtSecret.length} characters, at least ${MIN_JWT_SECRET_LENGTH} needed (e.g. openssl rand -base64 48).`)
+  }
+
+  const redisUrl = env.REDIS_URL ? httpUrl('REDIS_URL', env.REDIS_URL, ['redis:', 'rediss:']) : undefined
+  const wxApiBase = env.WX_API_BASE ? httpUrl('WX_API_BASE', env.WX_API_BASE, ['https:', 'http:']).replace(/\/+$/, '') : undefined
+
+  const tokenTtlSeconds = positiveInt(env, 'TOKEN_TTL_SECONDS', 366 * 24 * 3600)
+  const refreshTtlSeconds = positiveInt(env, 'REFRESH_TTL_SECONDS', 366 * 24 * 3600)
+  if (tokenTtlSeconds !== undefined && refreshTtlSeconds !== undefined && refreshTtlSeconds < tokenTtlSeconds) {
+    throw new ConfigError(`REFRESH_TTL_SECONDS (${refreshTtlSeconds}) must not be shorter than TOKEN_TTL_SECONDS (${tokenTtlSeconds}).`)
+  }
+
+  const mode = env.WX_ACCESS_TOKEN_MODE || 'stable'
+  if (mode !== 'stable' && mode !== 'classic') throw new ConfigError(`WX_ACCESS_TOKEN_MODE must be stable or classic, got ${JSON.stringify(mode)}.`)
+
+  // fastify 5 answers a hop count by trusting no proxy at all (it cannot check the peer), so a
+  // number is refused here rather than silently ignored.
+  let trustProxy: boolean | string = false
+  const tp = (env.TRUST_PROXY || '').trim()
+  if (tp === '' || tp === 'false') trustProxy = false
+  else if (tp === 'true') trustProxy = true
+  else if (/^\d+$/.test(tp)) throw new ConfigError(`TRUST_PROXY=${tp}: a hop count is not supported; give the proxy's address or CIDR (e.g. 127.0.0.1 or 10.0.0.0/8), or true.`)
+  else if (/^[0-9a-fA-F.:/,\s]+$/.test(tp) || /^(loopback|linklocal|uniquelocal)(\s*,\s*(loopback|linklocal|uniquelocal))*$/.test(tp)) trustProxy = tp
+  else throw new ConfigError(`TRUST_PROXY must be true, false, or the proxies' comma-separated addresses/CIDRs, got ${JSON.stringify(tp)}.`)
+
+  const devRaw = env.WEAPP_AUTH_DEV_ENDPOINTS || ''
+  if (!['', '0', '1'].includes(devRaw)) throw new ConfigError(`WEAPP_AUTH_DEV_ENDPOINTS must be 1 or 0, got ${JSON.stringify(devRaw)}.`)
+  const devEndpoints = devRaw === '1'
+  if (devEndpoints && !development) throw new ConfigError('WEAPP_AUTH_DEV_ENDPOINTS=1 needs NODE_ENV=development: those endpoints revoke every token and must never run in production.')
+
+  const config: ServerConfig = {
+    port: Number(portRaw),
+    host,
+    appid,
+    secret,
+    jwtSecret,
+    jwtSecretGenerated,
+    accessTokenMode: mode,
+    trustProxy,
+    development,
+    devEndpoints,
+  }
+  if (redisUrl) config.redisUrl = redisUrl
+  if (wxApiBase) config.wxApiBase = wxApiBase
+  if (tokenTtlSeconds !== undefined) config.tokenTtlSeconds = tokenTtlSeconds
+  if (refreshTtlSeconds !== undefined) config.refreshTtlSeconds = refreshTtlSeconds
+  return config
+}

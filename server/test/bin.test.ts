@@ -1,0 +1,331 @@
+/**
+ * The runnable server, `npx weapp-auth-server`, as a real child process (the built dist/bin.js,
+ * or src/bin.ts through tsx when dist is missing or older than src): configuration errors, the
+ * one-JSON-line-per-request log that never holds a token, graceful SIGTERM, /healthz on a real
+ * Redis, the development endpoints. WeChat is the fake WeChat API over HTTP.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import * as fs from 'node:fs'
+import * as path from 'node:path'
+import { ConfigError } from 'weapp-auth-server'
+import { createFakeWechat, type FakeWechat } from 'weapp-auth-server/testing'
+import { loadConfig } from '../src/config'
+import { startRedis } from './helpers/redis'
+
+const ROOT = path.join(__dirname, '..')
+const APPID = 'wxbintest00000001'
+const SECRET = 'bin-test-app-secret-0000000000000'
+const JWT_SECRET = 'bin-test-jwt-secret-at-least-32-bytes-long'
+
+function newestMtime(dir: string): number {
+  let newest = 0
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, entry.name)
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(p) : fs.statSync(p).mtimeMs)
+  }
+  return newest
+}
+const DIST_BIN = path.join(ROOT, 'dist', 'bin.js')
+const useDist = fs.existsSync(DIST_BIN) && fs.statSync(DIST_BIN).mtimeMs >= newestMtime(path.join(ROOT, 'src'))
+const BIN_ARGS = useDist ? [DIST_BIN] : ['--import', 'tsx', path.join(ROOT, 'src', 'bin.ts')]
+
+const children = new Set<ChildProcess>()
+afterAll(() => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL')
+})
+
+interface Running {
+  child: ChildProcess
+  url: string
+  stdout(): string
+  stderr(): string
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
+}
+
+function run(env: Record<string, string>): { child: ChildProcess; stdout: () => string; stderr: () => string; exited: Running['exited'] } {
+  const child = spawn(process.execPath, BIN_ARGS, {
+    cwd: ROOT,
+    // Only what the test gives: nothing leaks in from the developer's shell.
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  children.add(child)
+  let out = ''
+  let err = ''
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()))
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()))
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })))
+  return { child, stdout: () => out, stderr: () => err, exited }
+}
+
+async function start(env: Record<string, string>): Promise<Running> {
+  const r = run({ PORT: '0', HOST: '127.0.0.1', WX_APPID: APPID, WX_SECRET: SECRET, JWT_SECRET, ...env })
+  const deadline = Date.now() + 20000
+  for (;;) {
+    const m = /"url":"(http:\/\/127\.0\.0\.1:\d+)"[^\n]*"msg":"listening"/.exec(r.stdout())
+    if (m) return { ...r, url: m[1] }
+    if (r.child.exitCode !== null) throw new Error(`the bin exited (${r.child.exitCode}):\n${r.stdout()}\n${r.stderr()}`)
+    if (Date.now() > deadline) throw new Error(`the bin did not listen within 20 s:\n${r.stdout()}\n${r.stderr()}`)
+    await new Promise((res) => setTimeout(res, 20))
+  }
+}
+
+async function call(url: string, init: { method?: string; body?: unknown; token?: string } = {}) {
+  const headers: Record<string, string> = {}
+  if (init.body !== undefined) headers['content-type'] = 'application/json'
+  if (init.token) headers.authorization = 'Bearer ' + init.token
+  const res = await fetch(url, { method: init.method ?? (init.body !== undefined ? 'POST' : 'GET'), headers, body: init.body === undefined ? undefined : JSON.stringify(init.body) })
+  const text = await res.text()
+  return { status: res.status, json: text ? JSON.parse(text) : undefined, text }
+}
+
+let fake: FakeWechat
+beforeAll(async () => {
+  fake = await createFakeWechat({ appid: APPID, secret: SECRET })
+})
+afterAll(async () => {
+  await fake?.close()
+})
+
+describe('configuration', () => {
+  test('a wrong setting: one line on stderr naming it, exit code 1, no stack', async () => {
+    const base = { WX_APPID: APPID, WX_SECRET: SECRET, JWT_SECRET }
+    const cases: Array<[Record<string, string>, RegExp]> = [
+      [{ ...base, WX_APPID: '' }, /WX_APPID is required/],
+      [{ ...base, JWT_SECRET: 'too-short' }, /JWT_SECRET is too short: 9 characters/],
+      [{ WX_APPID: APPID, WX_SECRET: SECRET, NODE_ENV: 'production' }, /JWT_SECRET is required/],
+      [{ ...base, WEAPP_AUTH_DEV_ENDPOINTS: '1' }, /WEAPP_AUTH_DEV_ENDPOINTS=1 needs NODE_ENV=development/],
+      [{ ...base, PORT: 'eighty' }, /PORT must be a port number/],
+      [{ ...base, REDIS_URL: 'http://127.0.0.1:6379' }, /REDIS_URL must start with redis:\/\/ or rediss:\/\//],
+      [{ ...base, TOKEN_TTL_SECONDS: '-5' }, /TOKEN_TTL_SECONDS must be a whole number/],
+    ]
+    await Promise.all(
+      cases.map(async ([env, message]) => {
+        const r = run(env)
+        const { code } = await r.exited
+        const lines = r.stderr().trim().split('\n')
+        expect({ code, lines: lines.length, stdout: r.stdout() }).toEqual({ code: 1, lines: 1, stdout: '' })
+        expect(lines[0]).toMatch(/^weapp-auth-server: /)
+        expect(lines[0]).toMatch(message)
+        expect(r.stderr()).not.toMatch(/\n\s+at /)
+      }),
+    )
+  })
+
+  test('a port already in use: one line, exit 1', async () => {
+    const first = await start({})
+    const port = new URL(first.url).port
+    const second = run({ PORT: port, HOST: '127.0.0.1', WX_APPID: APPID, WX_SECRET: SECRET, JWT_SECRET })
+    expect((await second.exited).code).toBe(1)
+    expect(second.stderr().trim().split('\n')).toEqual([expect.stringMatching(/cannot listen on 127\.0\.0\.1:\d+: .*EADDRINUSE/)])
+    first.child.kill('SIGTERM')
+    expect(await first.exited).toEqual({ code: 0, signal: null })
+  })
+
+  test('loadConfig: defaults, every variable, and the refusals', () => {
+    const base = { WX_APPID: APPID, WX_SECRET: SECRET, JWT_SECRET }
+    expect(loadConfig(base)).toEqual({
+      port: 3000,
+      host: '127.0.0.1',
+      appid: APPID,
+      secret: SECRET,
+      jwtSecret: JWT_SECRET,
+      jwtSecretGenerated: false,
+      accessTokenMode: 'stable',
+      trustProxy: false,
+      development: false,
+      devEndpoints: false,
+    })
+    expect(
+      loadConfig({
+        ...base,
+        PORT: '8080',
+        HOST: '0.0.0.0',
+        REDIS_URL: 'redis://10.0.0.5:6379/2',
+        WX_API_BASE: 'http://127.0.0.1:9999/',
+        TOKEN_TTL_SECONDS: '3600',
+        REFRESH_TTL_SECONDS: '86400',
+        WX_ACCESS_TOKEN_MODE: 'classic',
+        TRUST_PROXY: '10.0.0.0/8, 127.0.0.1',
+        NODE_ENV: 'development',
+        WEAPP_AUTH_DEV_ENDPOINTS: '1',
+      }),
+    ).toEqual({
+      port: 8080,
+      host: '0.0.0.0',
+      appid: APPID,
+      secret: SECRET,
+      jwtSecret: JWT_SECRET,
+      jwtSecretGenerated: false,
+      redisUrl: 'redis://10.0.0.5:6379/2',
+      wxApiBase: 'http://127.0.0.1:9999',
+      tokenTtlSeconds: 3600,
+      refreshTtlSeconds: 86400,
+      accessTokenMode: 'classic',
+      trustProxy: '10.0.0.0/8, 127.0.0.1',
+      development: true,
+      devEndpoints: true,
+    })
+    const dev = loadConfig({ WX_APPID: APPID, WX_SECRET: SECRET, NODE_ENV: 'development' })
+    expect(dev.jwtSecretGenerated).toBe(true)
+    expect(dev.jwtSecret.length).toBeGreaterThanOrEqual(32)
+    expect(loadConfig({ ...base, TRUST_PROXY: 'true' }).trustProxy).toBe(true)
+    for (const [env, message] of [
+      [{ ...base, WX_SECRET: '' }, /WX_SECRET is required/],
+      [{ ...base, WX_ACCESS_TOKEN_MODE: 'fast' }, /WX_ACCESS_TOKEN_MODE must be stable or classic/],
+      [{ ...base, TRUST_PROXY: '2' }, /hop count is not supported/],
+      [{ ...base, TRUST_PROXY: 'everyone' }, /TRUST_PROXY must be/],
+      [{ ...base, WX_API_BASE: 'ftp://x' }, /WX_API_BASE must start with/],
+      [{ ...base, TOKEN_TTL_SECONDS: '7200', REFRESH_TTL_SECONDS: '60' }, /REFRESH_TTL_SECONDS \(60\) must not be shorter/],
+      [{ ...base, PORT: '70000' }, /PORT must be/],
+      [{ ...base, WEAPP_AUTH_DEV_ENDPOINTS: 'yes', NODE_ENV: 'development' }, /WEAPP_AUTH_DEV_ENDPOINTS must be 1 or 0/],
+    ] as const) {
+      expect(() => loadConfig(env)).toThrow(ConfigError)
+      expect(() => loadConfig(env)).toThrow(message)
+    }
+  })
+
+  test('NODE_ENV=development without JWT_SECRET starts, with a loud warning', async () => {
+    const s = await start({ NODE_ENV: 'development', JWT_SECRET: '' })
+    expect(s.stderr()).toMatch(/JWT_SECRET is not set; NODE_ENV=development generated a random one/)
+    s.child.kill('SIGINT')
+    expect((await s.exited).code).toBe(0)
+  })
+})
+
+describe('serving', () => {
+  test('a whole session; one JSON line per request, none holding a token, code or query string; SIGTERM drains an in-flight login', async () => {
+    const s = await start({ WX_API_BASE: fake.url })
+    const secrets: string[] = []
+    let requests = 0
+    const c = async (p: string, init?: Parameters<typeof call>[1]) => {
+      requests++
+      return call(s.url + p, init)
+    }
+
+    const code1 = fake.mintCode('o-carol')
+    const code2 = fake.mintCode('o-carol')
+    const phoneCode = fake.mintPhoneCode('13812345678')
+    const login = await c('/api/auth/login', { body: { code: code1 } })
+    expect(login.status).toBe(200)
+    const viaQuery = await c('/api/auth/login?code=' + code2, { method: 'POST' })
+    expect(viaQuery.status).toBe(200)
+    const { token, refreshToken, user } = login.json
+    secrets.push(code1, code2, phoneCode, token, refreshToken, viaQuery.json.token, viaQuery.json.refreshToken)
+
+    expect((await c('/healthz')).json).toEqual({ ok: true, store: 'memory' })
+    expect((await c('/api/user/me', { token })).json).toEqual({ id: user.id, nickName: '微信用户', avatarUrl: '' })
+    expect((await c('/api/user/me')).status).toBe(401)
+
+    const saved = await c('/api/user/profile', { body: { nickName: '  小明 ', avatarUrl: 'https://cdn.example.com/a.png' }, token })
+    expect(saved.json).toEqual({ id: user.id, nickName: '小明', avatarUrl: 'https://cdn.example.com/a.png' })
+    const risky = await c('/api/user/profile', { body: { nickName: '违规昵称' }, token })
+    expect(risky).toMatchObject({ status: 422, json: { error: 'content_risky' } })
+    expect((await c('/api/user/profile', { body: { nickName: 'x'.repeat(21) }, token })).json.error).toBe('bad_request')
+    expect((await c('/api/user/profile', { body: { avatarUrl: 'http://plain.example.com/a.png' }, token })).json.error).toBe('bad_request')
+    expect((await c('/api/user/profile', { body: {}, token })).status).toBe(400)
+
+    const phone = await c('/api/auth/phone', { body: { code: phoneCode }, token })
+    expect(phone.json).toEqual({ phoneNumber: '138****5678' })
+    expect((await c('/api/user/me', { token })).json.phoneNumber).toBe('138****5678')
+
+    const refreshed = await c('/api/auth/refresh', { body: { refreshToken } })
+    expect(refreshed.status).toBe(200)
+    secrets.push(refreshed.json.token, refreshed.json.refreshToken)
+    expect((await c('/api/auth/refresh?refreshToken=' + refreshed.json.refreshToken, { method: 'POST' })).json.error).toBe('refresh_token_in_query')
+    expect((await c('/api/nothing-here?token=' + token)).status).toBe(404)
+    expect((await c('/api/auth/logout', { method: 'POST', token: refreshed.json.token })).status).toBe(204)
+
+    // SIGTERM while a login waits on a slow WeChat: that login still gets its answer, then exit 0.
+    fake.delay('jscode2session', 1200, { times: 1 })
+    const slowCode = fake.mintCode('o-slow')
+    secrets.push(slowCode)
+    const inFlight = c('/api/auth/login', { body: { code: slowCode } })
+    await new Promise((r) => setTimeout(r, 300))
+    s.child.kill('SIGTERM')
+    const slow = await inFlight
+    expect(slow.status).toBe(200)
+    secrets.push(slow.json.token, slow.json.refreshToken)
+    expect(await s.exited).toEqual({ code: 0, signal: null })
+    await expect(fetch(s.url + '/healthz')).rejects.toThrow() // no longer accepting
+
+    const lines = s.stdout().trim().split('\n')
+    const parsed = lines.map((l) => JSON.parse(l) as Record<string, unknown>)
+    const requestLines = parsed.filter((l) => l.msg === 'request')
+    expect(requestLines).toHaveLength(requests)
+    for (const l of requestLines) {
+      expect(l).toEqual({ level: 'info', time: expect.stringMatching(/^\d{4}-\d\d-\d\dT/), reqId: expect.any(String), msg: 'request', method: expect.any(String), route: expect.any(String), status: expect.any(Number), ms: expect.any(Number), ...(l.userId ? { userId: user.id } : {}) })
+      expect(String(l.route)).not.toContain('?')
+    }
+    expect(requestLines.filter((l) => l.userId === user.id).length).toBeGreaterThanOrEqual(8)
+    expect(requestLines.map((l) => l.route)).toEqual(expect.arrayContaining(['/api/auth/login', '/api/auth/refresh', '/api/user/me', '/api/user/profile', '/api/auth/phone', '/api/auth/logout', '/healthz', '/api/nothing-here']))
+    const all = s.stdout() + s.stderr()
+    for (const secret of secrets) expect(all).not.toContain(secret)
+    expect(all).not.toMatch(/13812345678|refreshToken=|code=|Bearer /)
+    expect(parsed.map((l) => l.msg)).toEqual(expect.arrayContaining(['listening', 'closed']))
+  })
+
+  test('/healthz and the store on a real Redis: 503 fast while it is down, 200 again without a restart', async () => {
+    const redis = await startRedis()
+    try {
+      const s = await start({ WX_API_BASE: fake.url, REDIS_URL: redis.url })
+      expect((await call(s.url + '/healthz')).json).toEqual({ ok: true, store: 'redis' })
+      const login = await call(s.url + '/api/auth/login', { body: { code: fake.mintCode('o-dave') } })
+      expect(login.status).toBe(200)
+
+      await redis.stop()
+      const started = Date.now()
+      const health = await call(s.url + '/healthz')
+      expect(health).toMatchObject({ status: 503, json: { ok: false, store: 'redis', error: 'store_unavailable' } })
+      const refused = await call(s.url + '/api/auth/refresh', { body: { refreshToken: login.json.refreshToken } })
+      expect(refused).toMatchObject({ status: 503, json: { error: 'store_unavailable' } })
+      expect(Date.now() - started).toBeLessThan(3000) // fast: no waiting for the reconnect
+      expect(s.child.exitCode).toBeNull()
+
+      await redis.restart()
+      const deadline = Date.now() + 10000
+      let again = await call(s.url + '/healthz')
+      while (again.status !== 200 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 100))
+        again = await call(s.url + '/healthz')
+      }
+      expect(again.json).toEqual({ ok: true, store: 'redis' })
+      expect((await call(s.url + '/api/auth/login', { body: { code: fake.mintCode('o-dave') } })).status).toBe(200)
+      s.child.kill('SIGTERM')
+      expect((await s.exited).code).toBe(0)
+    } finally {
+      await redis.stop()
+    }
+  })
+
+  test('development endpoints: expire every token, count what happened', async () => {
+    const s = await start({ WX_API_BASE: fake.url, NODE_ENV: 'development', WEAPP_AUTH_DEV_ENDPOINTS: '1' })
+    const login = await call(s.url + '/api/auth/login', { body: { code: fake.mintCode('o-erin') } })
+    expect((await call(s.url + '/api/user/me', { token: login.json.token })).status).toBe(200)
+    expect((await call(s.url + '/api/dev/expire-tokens', { method: 'POST' })).status).toBe(200)
+    expect((await call(s.url + '/api/user/me', { token: login.json.token })).json.error).toBe('token_revoked')
+    const refreshed = await call(s.url + '/api/auth/refresh', { body: { refreshToken: login.json.refreshToken } })
+    expect(refreshed.status).toBe(200)
+    expect((await call(s.url + '/api/user/me', { token: refreshed.json.token })).status).toBe(200)
+    await call(s.url + '/api/dev/expire-tokens?refresh=1', { method: 'POST' })
+    expect((await call(s.url + '/api/auth/refresh', { body: { refreshToken: refreshed.json.refreshToken } })).status).toBe(401)
+    expect((await call(s.url + '/api/dev/stats')).json).toEqual({ logins: 1, refreshes: 1, unauthorized: 1 })
+    s.child.kill('SIGTERM')
+    expect((await s.exited).code).toBe(0)
+
+    // without NODE_ENV=development + WEAPP_AUTH_DEV_ENDPOINTS=1 they do not exist
+    const prod = await start({ WX_API_BASE: fake.url })
+    expect((await call(prod.url + '/api/dev/stats')).status).toBe(404)
+    prod.child.kill('SIGTERM')
+    expect((await prod.exited).code).toBe(0)
+  })
+
+  test('the built bin starts with a node shebang and is executable', () => {
+    expect(fs.readFileSync(path.join(ROOT, 'src', 'bin.ts'), 'utf8').split('\n')[0]).toBe('#!/usr/bin/env node')
+    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'))
+    expect(pkg.bin).toEqual({ 'weapp-auth-server': 'dist/bin.js' })
+    if (!useDist) return // dist is rebuilt by `npm test` before jest; the tsx run covered the behaviour
+    expect(fs.readFileSync(DIST_BIN, 'utf8').split('\n')[0]).toBe('#!/usr/bin/env node')
+    expect(fs.statSync(DIST_BIN).mode & 0o111).not.toBe(0)
+  })
+})
