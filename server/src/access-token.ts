@@ -61,6 +61,11 @@ interface Cached {
 const BEIJING_OFFSET_MS = 8 * 3600 * 1000
 const DAY_MS = 24 * 3600 * 1000
 
+/** The store counter of forced refreshes for `appid` on the Beijing-time day of `nowMs` (WeChat's day). */
+export function forceQuotaKey(appid: string, nowMs: number): string {
+  return `force:${appid}:${Math.floor((nowMs + BEIJING_OFFSET_MS) / DAY_MS)}`
+}
+
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
 export function createAccessTokens(options: AccessTokensOptions): AccessTokens {
@@ -140,8 +145,8 @@ export function createAccessTokens(options: AccessTokensOptions): AccessTokens {
   }
 
   async function get(opts?: { force?: boolean }): Promise<string> {
+    if (opts?.force) return forceRefresh(null)
     const cached = await store.getAccessToken(appid)
-    if (opts?.force) return forceRefresh(cached ? cached.token : '')
     if (isFresh(cached)) return cached.token
     if (!renewing) {
       renewing = renew(cached).finally(() => {
@@ -151,24 +156,29 @@ export function createAccessTokens(options: AccessTokensOptions): AccessTokens {
     return renewing
   }
 
-  function forceRefresh(rejected: string): Promise<string> {
-    let p = forcing.get(rejected)
+  /** `rejected`: the token WeChat refused (40001/42001/40014), or null for an explicit `get({ force: true })`. */
+  function forceRefresh(rejected: string | null): Promise<string> {
+    const key = rejected ?? ''
+    let p = forcing.get(key)
     if (!p) {
-      p = doForce(rejected).finally(() => forcing.delete(rejected))
-      forcing.set(rejected, p)
+      p = doForce(rejected).finally(() => forcing.delete(key))
+      forcing.set(key, p)
     }
     return p
   }
 
-  async function doForce(rejected: string): Promise<string> {
+  async function doForce(rejected: string | null): Promise<string> {
     const cached = await store.getAccessToken(appid)
     // Someone already replaced the rejected token: use theirs.
-    if (cached && cached.token !== rejected && cached.expiresAt > now()) return cached.token
+    if (rejected !== null && cached && cached.token !== rejected && cached.expiresAt > now()) return cached.token
     const owner = randomId()
-    if (!(await store.acquireLock(gapName, owner, forceGapMs))) return awaitReplacement(rejected)
+    if (!(await store.acquireLock(gapName, owner, forceGapMs))) {
+      // Another instance forced within the gap: WeChat would not refresh again anyway ("否则不会刷新").
+      if (rejected === null && cached && cached.expiresAt > now()) return cached.token
+      return awaitReplacement(rejected)
+    }
     // We hold the 30 s gap and never release it early: that IS the gap.
-    const day = Math.floor((now() + BEIJING_OFFSET_MS) / DAY_MS)
-    const { count } = await store.hit(`force:${appid}:${day}`, 86_400)
+    const { count } = await store.hit(forceQuotaKey(appid, now()), 86_400)
     if (count > forceDailyLimit) {
       throw new WechatApiError(tokenApi, 45009, `reach max api daily quota limit (${forceDailyLimit} forced refreshes today; not forcing again)`)
     }
@@ -190,7 +200,7 @@ export function createAccessTokens(options: AccessTokensOptions): AccessTokens {
   }
 
   /** Another instance forced within the gap: wait for its token (bounded), never call WeChat. */
-  async function awaitReplacement(rejected: string): Promise<string> {
+  async function awaitReplacement(rejected: string | null): Promise<string> {
     const deadline = Date.now() + lockTtlMs
     for (;;) {
       const current = await store.getAccessToken(appid)

@@ -1,7 +1,8 @@
 /**
  * Wraps a Store so that whatever it rejects with reaches a client as a typed error: a Store is
  * meant to reject with StoreUnavailableError already, but a custom store or an unexpected driver
- * error (a Redis ReplyError, say) becomes StoreUnavailableError (503) here, never a 500.
+ * error (a Redis ReplyError, say) becomes StoreUnavailableError (503) here, never a 500. A
+ * TypeError (the stores' answer to bad arguments: a bug in the caller) is left as it is.
  */
 import { AuthServerError, StoreUnavailableError } from './errors'
 import type { Store } from './store'
@@ -14,7 +15,8 @@ export function guardStore(store: Store): Store {
       try {
         return await method.apply(store, args)
       } catch (err) {
-        if (err instanceof AuthServerError) throw err
+        // Typed errors pass; so does a TypeError, the stores' answer to a caller's bug (bad arguments).
+        if (err instanceof AuthServerError || err instanceof TypeError) throw err
         throw new StoreUnavailableError(`Store ${name} failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err })
       }
     }

@@ -1,0 +1,244 @@
+/**
+ * `createAuthServer(options)`: the framework-free core. A short facade wiring the modules:
+ * options.ts (checked once), tokens.ts (JWT), refresh-tokens.ts (rotation and reuse detection),
+ * wechat-api.ts (every call to WeChat), access-token.ts (the shared access_token), decrypt.ts,
+ * users.ts (the default user repository), all on one Store.
+ *
+ * Login writes in an order that leaves nothing usable half-written: nothing is stored before
+ * code2Session succeeds; then the user, the session_key, the refresh token, and only then is a
+ * token signed. A store failure at any step fails the login with 503 and hands out no token.
+ */
+import { AuthServerError, BadRequestError, RateLimitError, TokenError, UpstreamError } from './errors'
+import { createAccessTokens } from './access-token'
+import { checkWatermark, decryptWechatData } from './decrypt'
+import { guardStore } from './guarded-store'
+import { memoryStore } from './memory-store'
+import { HOST_PLATFORMS, resolveOptions } from './options'
+import { createRefreshTokens } from './refresh-tokens'
+import { createTokenIssuer, randomId } from './tokens'
+import type { AuthServer, AuthServerEvent, AuthServerOptions, Claims, HostPlatform, HostSession, PhoneInfo, PublicUser, TextCheckResult, TokenSet, UserRepository } from './types'
+import { storeUsers } from './users'
+import { createWechatApi } from './wechat-api'
+
+/** A login or phone code longer than this is refused before anything is called (WeChat's are 32 chars). */
+export const MAX_CODE_LENGTH = 128
+/** msg_sec_check v2 takes at most 2500 characters of content. */
+export const MAX_CHECK_TEXT_LENGTH = 2500
+/** Keys never handed to a client, even if an app's repository returns them. */
+const SECRET_USER_KEYS = ['openid', 'unionid', 'session_key', 'sessionKey']
+
+function checkCode(code: unknown, field = 'code'): string {
+  if (code === undefined || code === null || code === '') throw new BadRequestError('code_required', `${field} is required`)
+  if (typeof code !== 'string') throw new BadRequestError('code_required', `${field} must be a string`)
+  if (code.length > MAX_CODE_LENGTH) throw new BadRequestError('code_too_long', `${field} is longer than ${MAX_CODE_LENGTH} characters`)
+  return code
+}
+
+function checkUserId(userId: unknown): string {
+  if (typeof userId !== 'string' || userId.length === 0 || userId.length > 256) throw new BadRequestError('bad_request', 'userId must be a non-empty string')
+  return userId
+}
+
+function publicUser<U extends PublicUser>(user: U): U {
+  const copy = { ...user } as Record<string, unknown>
+  for (const key of SECRET_USER_KEYS) delete copy[key]
+  return copy as U
+}
+
+export function createAuthServer<U extends PublicUser = PublicUser>(options: AuthServerOptions<U>): AuthServer<U> {
+  const o = resolveOptions(options)
+  const ownsStore = o.store === undefined
+  const rawStore = o.store ?? memoryStore()
+  const store = guardStore(rawStore)
+  const users: UserRepository<U> = o.users ?? (storeUsers(store) as unknown as UserRepository<U>)
+  const { now } = o
+  const emit = (event: AuthServerEvent): void => {
+    if (!o.onEvent) return
+    try {
+      o.onEvent(event)
+    } catch {
+      // a listener's bug must not fail a login
+    }
+  }
+
+  const tokens = createTokenIssuer({ keys: o.keys, issuer: o.issuer, audience: o.audience, ttlSeconds: o.tokenTtlSeconds, now })
+  const refreshTokens = createRefreshTokens({ store, ttlSeconds: o.refreshTtlSeconds, now, emit })
+  const wechat = createWechatApi({ base: o.wxApiBase, timeoutMs: o.upstreamTimeoutMs, fetch: o.fetch, emit })
+  const accessTokens = createAccessTokens({
+    store,
+    appid: o.appid,
+    secret: o.secret,
+    mode: o.accessTokenMode,
+    marginSeconds: o.accessTokenMarginSeconds,
+    wechat,
+    now,
+    emit,
+  })
+
+  /** code2Session: https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/user-login/code2Session.html */
+  async function code2Session(platform: HostPlatform, code: string, anonymousCode?: string): Promise<HostSession> {
+    const provider = o.providers[platform]
+    if (provider) return provider.code2Session(anonymousCode === undefined ? { code } : { code, anonymousCode })
+    if (platform !== 'weixin') throw new BadRequestError('unsupported_platform', `No session provider for platform "${platform}" (pass options.providers.${platform})`)
+    const answer = await wechat.call<{ openid?: unknown; unionid?: unknown; session_key?: unknown }>('sns/jscode2session', {
+      method: 'GET',
+      query: { appid: o.appid, secret: o.secret, js_code: code, grant_type: 'authorization_code' },
+    })
+    if (typeof answer.openid !== 'string' || answer.openid.length === 0 || typeof answer.session_key !== 'string') {
+      throw new UpstreamError('wechat_bad_response', 'sns/jscode2session', 'WeChat sns/jscode2session answered without openid/session_key')
+    }
+    const session: HostSession = { openid: answer.openid, sessionKey: answer.session_key }
+    if (typeof answer.unionid === 'string' && answer.unionid.length > 0) session.unionid = answer.unionid
+    return session
+  }
+
+  async function limitLogins(client: string): Promise<void> {
+    if (!o.loginRateLimit) return
+    const { max, windowSeconds } = o.loginRateLimit
+    const { count, resetMs } = await store.hit(`login:${client}`, windowSeconds)
+    if (count > max) {
+      const retryAfter = Math.max(1, Math.ceil(resetMs / 1000))
+      throw new RateLimitError(`More than ${max} logins from this client within ${windowSeconds} s; retry in ${retryAfter} s`, retryAfter)
+    }
+  }
+
+  async function userOf(userId: string): Promise<U | undefined> {
+    if (!users.findById) return undefined
+    const user = await users.findById(userId)
+    return user ? publicUser(user) : undefined
+  }
+
+  const server: AuthServer<U> = {
+    users,
+    store: rawStore,
+
+    async login(input, context) {
+      if (input === null || typeof input !== 'object') throw new BadRequestError('code_required', 'login expects { code }')
+      const code = checkCode(input.code)
+      const platform = input.platform ?? 'weixin'
+      if (!HOST_PLATFORMS.includes(platform)) throw new BadRequestError('unsupported_platform', `Unknown platform "${String(platform)}" (one of ${HOST_PLATFORMS.join(', ')})`)
+      const anonymousCode = input.anonymousCode === undefined ? undefined : checkCode(input.anonymousCode, 'anonymousCode')
+      if (context?.client !== undefined) await limitLogins(String(context.client))
+
+      const session = await code2Session(platform, code, anonymousCode)
+      if (!session || typeof session.openid !== 'string' || session.openid.length === 0) {
+        throw new UpstreamError('wechat_bad_response', platform, `The ${platform} session provider answered without an openid`)
+      }
+      const identity: { openid: string; unionid?: string; platform: HostPlatform } = { openid: session.openid, platform }
+      if (session.unionid) identity.unionid = session.unionid
+      const user = await users.findOrCreate(identity)
+      if (!user || (typeof user.id !== 'string' && typeof user.id !== 'number') || String(user.id).length === 0) {
+        throw new AuthServerError('internal_error', 'users.findOrCreate must answer a user with an id (string or number)')
+      }
+      const userId = String(user.id)
+      if (session.sessionKey) await store.putSession(userId, session.openid, session.sessionKey, o.sessionKeyTtlSeconds)
+      const family = randomId()
+      const refreshToken = await refreshTokens.issue(userId, family)
+      const { token } = await tokens.sign({ sub: userId, fam: family })
+      emit({ type: 'login', userId, platform })
+      return { token, expiresIn: o.tokenTtlSeconds, refreshToken, user: publicUser(user) }
+    },
+
+    async refresh(refreshToken) {
+      const { token: successor, userId, family } = await refreshTokens.rotate(refreshToken)
+      const { token } = await tokens.sign({ sub: userId, fam: family })
+      emit({ type: 'refresh', userId })
+      const result: TokenSet<U> = { token, expiresIn: o.tokenTtlSeconds, refreshToken: successor }
+      const user = await userOf(userId).catch(() => undefined)
+      if (user) result.user = user
+      return result
+    },
+
+    async verify(token) {
+      const claims = await tokens.verify(token)
+      if (o.revocation && (await store.isRevoked({ jti: claims.jti, fam: claims.fam, iat: claims.iat }))) {
+        throw new TokenError('token_revoked', 'Access token was revoked; log in again')
+      }
+      return claims
+    },
+
+    async logout(claims: Claims) {
+      if (claims === null || typeof claims !== 'object' || typeof claims.fam !== 'string' || typeof claims.jti !== 'string' || typeof claims.exp !== 'number') {
+        throw new BadRequestError('bad_request', 'logout expects the claims verify() answered')
+      }
+      await store.revokeFamily(claims.fam, o.refreshTtlSeconds)
+      if (o.revocation) {
+        const left = claims.exp - Math.floor(now() / 1000)
+        if (left > 0) await store.revokeToken(claims.jti, left)
+      }
+      emit({ type: 'logout', userId: String(claims.sub) })
+    },
+
+    async revokeIssuedBefore(epochSeconds, opts) {
+      if (typeof epochSeconds !== 'number' || !Number.isInteger(epochSeconds) || epochSeconds <= 0) {
+        throw new BadRequestError('bad_request', 'revokeIssuedBefore expects a positive integer epoch in seconds')
+      }
+      await store.setNotBefore('access', epochSeconds)
+      if (opts?.refresh !== false) await store.setNotBefore('refresh', epochSeconds)
+    },
+
+    /** getPhoneNumber: https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/user-info/phone-number/getPhoneNumber.html */
+    async phoneNumber(userId, code) {
+      checkUserId(userId)
+      const phoneCode = checkCode(code)
+      const answer = await accessTokens.withToken((accessToken) =>
+        wechat.call<{ phone_info?: { phoneNumber?: unknown; purePhoneNumber?: unknown; countryCode?: unknown; watermark?: unknown } }>(
+          'wxa/business/getuserphonenumber',
+          { method: 'POST', accessToken, body: { code: phoneCode } },
+        ),
+      )
+      const info = answer.phone_info
+      if (!info || typeof info.phoneNumber !== 'string' || typeof info.purePhoneNumber !== 'string') {
+        throw new UpstreamError('wechat_bad_response', 'wxa/business/getuserphonenumber', 'WeChat getuserphonenumber answered without phone_info')
+      }
+      checkWatermark(info.watermark, o.appid)
+      const phone: PhoneInfo = { phoneNumber: info.phoneNumber, purePhoneNumber: info.purePhoneNumber, countryCode: String(info.countryCode ?? '') }
+      return phone
+    },
+
+    async decrypt<T = Record<string, unknown>>(userId: string, encryptedData: string, iv: string): Promise<T> {
+      checkUserId(userId)
+      const session = await store.getSession(userId)
+      if (!session) throw new AuthServerError('session_key_expired', 'No session_key is kept for this user any more; call wx.login and log in again, then retry')
+      return decryptWechatData({ sessionKey: session.sessionKey, encryptedData, iv, appid: o.appid }) as T
+    },
+
+    accessToken(opts) {
+      return accessTokens.get(opts)
+    },
+
+    /** msgSecCheck v2: https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/sec-center/sec-check/msgSecCheck.html */
+    async checkText(userId, text, scene = 2) {
+      checkUserId(userId)
+      if (typeof text !== 'string' || text.length === 0) throw new BadRequestError('bad_request', 'text must be a non-empty string')
+      if (text.length > MAX_CHECK_TEXT_LENGTH) throw new BadRequestError('bad_request', `text is longer than ${MAX_CHECK_TEXT_LENGTH} characters`)
+      if (scene !== 1 && scene !== 2 && scene !== 3 && scene !== 4) throw new BadRequestError('bad_request', 'scene must be 1 (profile), 2 (comment), 3 (forum) or 4 (social log)')
+      const session = await store.getSession(userId)
+      if (!session) throw new AuthServerError('session_key_expired', 'This user has no recent session (msg_sec_check needs the openid of a user seen within 2 hours); log in again')
+      const answer = await accessTokens.withToken((accessToken) =>
+        wechat.call<{ result?: { suggest?: unknown; label?: unknown }; trace_id?: unknown }>('wxa/msg_sec_check', {
+          method: 'POST',
+          accessToken,
+          body: { version: 2, openid: session.openid, scene, content: text },
+        }),
+      )
+      const suggest = answer.result?.suggest
+      if (suggest !== 'pass' && suggest !== 'review' && suggest !== 'risky') {
+        throw new UpstreamError('wechat_bad_response', 'wxa/msg_sec_check', 'WeChat msg_sec_check answered without result.suggest')
+      }
+      const result: TextCheckResult = { suggest, label: Number(answer.result?.label ?? 0) }
+      if (typeof answer.trace_id === 'string') result.traceId = answer.trace_id
+      return result
+    },
+
+    async health() {
+      await store.ping()
+      return { store: 'ok' }
+    },
+
+    async close() {
+      if (ownsStore) await rawStore.close()
+    },
+  }
+  return server
+}
