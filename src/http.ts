@@ -83,32 +83,24 @@ export function transmit(platform: Platform, spec: TransmitSpec, onSettle?: () =
     const success = (res: { statusCode: number; data: unknown; header?: Record<string, unknown> }): void => {
       finish(() => resolve(toResponse(res, spec)))
     }
+    const common = { url: spec.url, header: spec.header, timeout: spec.timeout, success, fail }
     try {
       if (spec.kind === 'upload') {
         if (!platform.uploadFile) throw new Error('uploadFile is not available')
-        task = platform.uploadFile({
-          url: spec.url,
-          filePath: spec.filePath as string,
-          name: spec.name as string,
-          header: spec.header,
-          formData: spec.formData,
-          timeout: spec.timeout,
-          success,
-          fail,
-        }) as WxRequestTask | undefined
+        task = platform.uploadFile(Object.assign({ filePath: spec.filePath as string, name: spec.name as string, formData: spec.formData }, common)) as WxRequestTask | undefined
       } else {
-        task = platform.request({
-          url: spec.url,
-          method: spec.method as WxRequestOptions['method'],
-          header: spec.header,
-          data: spec.data as WxRequestOptions['data'],
-          timeout: spec.timeout,
-          // Parse here rather than in wx, so a non-JSON body is detected instead of passed on.
-          dataType: 'text',
-          responseType: spec.responseType === 'arraybuffer' ? 'arraybuffer' : 'text',
-          success,
-          fail,
-        }) as WxRequestTask | undefined
+        task = platform.request(
+          Object.assign(
+            {
+              method: spec.method as WxRequestOptions['method'],
+              data: spec.data as WxRequestOptions['data'],
+              // Parse here rather than in wx, so a non-JSON body is detected instead of passed on.
+              dataType: 'text',
+              responseType: spec.responseType === 'arraybuffer' ? ('arraybuffer' as const) : ('text' as const),
+            },
+            common,
+          ),
+        ) as WxRequestTask | undefined
       }
     } catch (err) {
       fail({ errMsg: (err as Error) && (err as Error).message })

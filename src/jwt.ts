@@ -2,17 +2,23 @@
  * Reads the `exp` claim of a JWT as an expiry hint. The token is never verified here (only the
  * server can), and anything odd (not a JWT, bad base64, bad JSON, non-numeric or absurd `exp`)
  * yields `undefined` instead of throwing. Mini programs have no `atob`, so base64url is decoded
- * by hand, and the bytes as UTF-8.
+ * by hand.
  */
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
 /** A payload larger than this is not worth decoding for one number. */
 const MAX_PAYLOAD = 16 * 1024
 
-function base64UrlDecode(input: string): number[] | null {
+/**
+ * base64url → one character per byte (null for anything that is not base64). The bytes are not
+ * decoded as UTF-8: only the ASCII `exp` claim is read, and a multi-byte UTF-8 sequence (only
+ * valid inside a JSON string) stays inside that string as characters U+0080–U+00FF, which
+ * JSON.parse accepts.
+ */
+function base64UrlDecode(input: string): string | null {
   const s = input.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
   if (s.length % 4 === 1) return null
-  const bytes: number[] = []
+  let out = ''
   let buffer = 0
   let bits = 0
   for (let i = 0; i < s.length; i++) {
@@ -22,22 +28,8 @@ function base64UrlDecode(input: string): number[] | null {
     bits += 6
     if (bits >= 8) {
       bits -= 8
-      bytes.push((buffer >> bits) & 0xff)
+      out += String.fromCharCode((buffer >> bits) & 0xff)
     }
-  }
-  return bytes
-}
-
-function utf8Decode(bytes: number[]): string {
-  let out = ''
-  for (let i = 0; i < bytes.length; ) {
-    const b = bytes[i++]
-    let cp: number
-    if (b < 0x80) cp = b
-    else if (b >= 0xc0 && b < 0xe0) cp = ((b & 0x1f) << 6) | (bytes[i++] & 0x3f)
-    else if (b >= 0xe0 && b < 0xf0) cp = ((b & 0x0f) << 12) | ((bytes[i++] & 0x3f) << 6) | (bytes[i++] & 0x3f)
-    else cp = ((b & 0x07) << 18) | ((bytes[i++] & 0x3f) << 12) | ((bytes[i++] & 0x3f) << 6) | (bytes[i++] & 0x3f)
-    out += String.fromCodePoint(cp > 0x10ffff ? 0xfffd : cp)
   }
   return out
 }
@@ -49,11 +41,11 @@ function utf8Decode(bytes: number[]): string {
 export function jwtExpiry(token: string): number | undefined {
   const parts = token.split('.')
   if (parts.length !== 3 || parts[1].length > MAX_PAYLOAD) return undefined
-  const bytes = base64UrlDecode(parts[1])
-  if (!bytes) return undefined
+  const text = base64UrlDecode(parts[1])
+  if (text === null) return undefined
   let payload: unknown
   try {
-    payload = JSON.parse(utf8Decode(bytes))
+    payload = JSON.parse(text)
   } catch (_) {
     return undefined
   }

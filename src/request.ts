@@ -119,24 +119,9 @@ export function createRequester(cfg: ResolvedConfig, machine: SessionMachine, li
       }
     }
     call.sent.token = token
-    return transmit(
-      cfg.platform,
-      {
-        kind: opts.kind,
-        url,
-        method: opts.method,
-        header,
-        data: (opts as RequestOptions).data,
-        dataType: (opts as RequestOptions).dataType,
-        responseType: (opts as RequestOptions).responseType,
-        filePath: (opts as UploadOptions).filePath,
-        name: (opts as UploadOptions).name,
-        formData: (opts as UploadOptions).formData,
-        timeout: opts.timeout || cfg.timeout,
-        signal: opts.signal,
-      },
-      release,
-    )
+    // The call's own options (data, dataType, responseType, filePath, name, formData, signal…)
+    // with the resolved URL, the merged headers and the timeout.
+    return transmit(cfg.platform, Object.assign({}, opts as HookOptions & RequestOptions & UploadOptions, { url, header, timeout: opts.timeout || cfg.timeout }), release)
   }
 
   /**

@@ -11,6 +11,7 @@
  * address (it has a dot or a port): that is a file on someone's server, not on the device.
  */
 import { AuthError } from '../errors'
+import { attempt } from './host'
 import { checkInstance, type AuthInstance } from './instance'
 
 export interface ChooseAvatarEvent {
@@ -30,7 +31,7 @@ const REMOTE = /^https?:\/\/[^/?#]*[.:@]/i
 
 /** Uploads the temp file of a chooseavatar event (or a local path) with the token; resolves with your server's JSON. */
 export function uploadAvatar<T = unknown>(auth: AuthInstance, eventOrPath: ChooseAvatarEvent | string, options: UploadAvatarOptions = {}): Promise<T> {
-  try {
+  return attempt(() => {
     checkInstance(auth, 'uploadAvatar()')
     const path = typeof eventOrPath === 'string' ? eventOrPath : eventOrPath && eventOrPath.detail ? eventOrPath.detail.avatarUrl : undefined
     if (typeof path !== 'string' || !path) throw new AuthError('INVALID_INPUT', 'uploadAvatar() needs the chooseavatar event or its temp file path; it got none.')
@@ -38,7 +39,5 @@ export function uploadAvatar<T = unknown>(auth: AuthInstance, eventOrPath: Choos
       throw new AuthError('INVALID_INPUT', `uploadAvatar() uploads a local file; "${path.slice(0, 60)}" is a remote URL. To save a URL you already host, use updateProfile(auth, { avatarUrl }).`)
     }
     return auth.upload<T>({ url: options.url || '/api/upload/avatar', filePath: path, name: options.name || 'file', formData: options.formData })
-  } catch (err) {
-    return Promise.reject(err)
-  }
+  })
 }

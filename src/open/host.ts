@@ -32,6 +32,11 @@ export function requireApi(platform: Platform, name: keyof Platform, helper: str
   )
 }
 
+/** Runs `fn` now; whatever it throws becomes the rejection (promise-returning helpers never throw). */
+export function attempt<T>(fn: () => T | PromiseLike<T>): Promise<T> {
+  return new Promise<T>((resolve) => resolve(fn()))
+}
+
 /** Promise form of a wx callback API. */
 export function call<R>(fn: (o: { success: (r: R) => void; fail: (e: { errMsg: string; errno?: number }) => void }) => unknown): Promise<R> {
   return new Promise<R>((resolve, reject) => {

@@ -3,6 +3,7 @@
  * the token (never encryptedData/iv, which only the server may decrypt).
  */
 import { AuthError } from '../errors'
+import { attempt } from './host'
 import { checkInstance, type AuthInstance } from './instance'
 
 export interface PhoneNumberEvent {
@@ -37,7 +38,7 @@ function refusal(detail: PhoneNumberEvent['detail']): AuthError | null {
  * without any request.
  */
 export function bindPhoneNumber<T = unknown>(auth: AuthInstance, event: PhoneNumberEvent, options: BindPhoneOptions = {}): Promise<T> {
-  try {
+  return attempt(() => {
     checkInstance(auth, 'bindPhoneNumber()')
     const detail = event && event.detail
     if (!detail || typeof detail !== 'object') {
@@ -51,7 +52,5 @@ export function bindPhoneNumber<T = unknown>(auth: AuthInstance, event: PhoneNum
       return auth.request<T>({ url: url + (url.indexOf('?') >= 0 ? '&' : '?') + 'code=' + encodeURIComponent(code), method: 'POST' })
     }
     return auth.request<T>({ url, method: 'POST', data: { code } })
-  } catch (err) {
-    return Promise.reject(err)
-  }
+  })
 }

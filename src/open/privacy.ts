@@ -5,7 +5,7 @@
  */
 import { AuthError } from '../errors'
 import { hasApi } from '../platform'
-import { call, hostOf, type HostOptions } from './host'
+import { attempt, call, hostOf, type HostOptions } from './host'
 
 export interface PrivacyRequest {
   /** The user agreed in your popup (pass the id of the `agreePrivacyAuthorization` button). */
@@ -18,9 +18,9 @@ export interface PrivacyRequest {
 
 /** Resolves once the privacy terms are agreed (at once when there is nothing to agree to); rejects PRIVACY_DENIED. */
 export function ensurePrivacyAuthorized(options?: HostOptions): Promise<void> {
-  try {
+  return attempt(() => {
     const platform = hostOf(options)
-    if (!hasApi(platform, 'getPrivacySetting') || !hasApi(platform, 'requirePrivacyAuthorize')) return Promise.resolve()
+    if (!hasApi(platform, 'getPrivacySetting') || !hasApi(platform, 'requirePrivacyAuthorize')) return undefined
     return call<{ needAuthorization: boolean }>((o) => platform.getPrivacySetting!(o as never))
       .catch(() => ({ needAuthorization: true }))
       .then((setting) => {
@@ -34,9 +34,7 @@ export function ensurePrivacyAuthorized(options?: HostOptions): Promise<void> {
           },
         )
       })
-  } catch (err) {
-    return Promise.reject(err)
-  }
+  })
 }
 
 /** Lets a page show its own privacy popup: `handler({ agree, disagree, referrer })`, answered once. */

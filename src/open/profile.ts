@@ -2,6 +2,7 @@
  * The nickname check and `updateProfile(auth, { nickName?, avatarUrl? })`, sent with the token.
  */
 import { AuthError } from '../errors'
+import { attempt } from './host'
 import { checkInstance, type AuthInstance } from './instance'
 
 export interface ProfileInput {
@@ -32,7 +33,7 @@ export function normalizeNickname(value: unknown, options: NicknameOptions = {})
 
 /** Sends `{ nickName?, avatarUrl? }` (nickname checked with normalizeNickname) to your profile endpoint. */
 export function updateProfile<T = unknown>(auth: AuthInstance, profile: ProfileInput, options: UpdateProfileOptions = {}): Promise<T> {
-  try {
+  return attempt(() => {
     checkInstance(auth, 'updateProfile()')
     if (!profile || typeof profile !== 'object') throw new AuthError('INVALID_INPUT', 'updateProfile(auth, profile) needs { nickName?, avatarUrl? }.')
     const data: ProfileInput = {}
@@ -43,7 +44,5 @@ export function updateProfile<T = unknown>(auth: AuthInstance, profile: ProfileI
     }
     if (data.nickName === undefined && data.avatarUrl === undefined) throw new AuthError('INVALID_INPUT', 'updateProfile() got neither nickName nor avatarUrl.')
     return auth.request<T>({ url: options.url || '/api/user/profile', method: 'POST', data })
-  } catch (err) {
-    return Promise.reject(err)
-  }
+  })
 }

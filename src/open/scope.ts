@@ -4,7 +4,7 @@
  */
 import { AuthError } from '../errors'
 import type { Platform } from '../platform'
-import { call, hostOf, requireApi, type HostOptions } from './host'
+import { attempt, call, hostOf, requireApi, type HostOptions } from './host'
 
 /** The scopes from WeChat's authorization table, with the API each one guards. */
 export const SCOPES = {
@@ -39,11 +39,7 @@ export interface EnsureScopeOptions extends HostOptions {
 type SettingResult = { authSetting: Record<string, boolean | undefined> }
 
 function readSetting(platform: Platform, helper: string): Promise<AuthSettingMap> {
-  try {
-    requireApi(platform, 'getSetting', helper)
-  } catch (err) {
-    return Promise.reject(err)
-  }
+  requireApi(platform, 'getSetting', helper)
   return call<SettingResult>((o) => platform.getSetting!(o as never)).then(
     (res) => Object.assign({}, res.authSetting) as AuthSettingMap,
     (err) => {
@@ -54,11 +50,7 @@ function readSetting(platform: Platform, helper: string): Promise<AuthSettingMap
 
 /** `{ [scope]: true | false | undefined }` (undefined: never asked). */
 export function getAuthSetting(options?: HostOptions): Promise<AuthSettingMap> {
-  try {
-    return readSetting(hostOf(options), 'getAuthSetting()')
-  } catch (err) {
-    return Promise.reject(err)
-  }
+  return attempt(() => readSetting(hostOf(options), 'getAuthSetting()'))
 }
 
 /** Denied before: explain in a modal, then open the settings page. */
@@ -96,7 +88,7 @@ function askAgain(platform: Platform, scope: string, options: EnsureScopeOptions
  * wx.openSetting. Call it from a tap handler (openSetting only opens from a tap).
  */
 export function ensureScope(scope: Scope | (string & {}), options: EnsureScopeOptions = {}): Promise<'granted' | 'denied'> {
-  try {
+  return attempt(() => {
     if (scope === 'scope.userInfo') {
       throw new AuthError(
         'SCOPE_DEPRECATED',
@@ -107,7 +99,6 @@ export function ensureScope(scope: Scope | (string & {}), options: EnsureScopeOp
       throw new AuthError('INVALID_INPUT', `ensureScope() needs a scope such as 'scope.writePhotosAlbum', got ${String(scope)}.`)
     }
     const platform = hostOf(options)
-    requireApi(platform, 'getSetting', 'ensureScope()')
     requireApi(platform, 'authorize', 'ensureScope()')
     return readSetting(platform, 'ensureScope()').then((setting) => {
       const state = setting[scope]
@@ -122,7 +113,5 @@ export function ensureScope(scope: Scope | (string & {}), options: EnsureScopeOp
       // Denied before: authorize would fail at once without a prompt.
       return askAgain(platform, scope, options)
     })
-  } catch (err) {
-    return Promise.reject(err)
-  }
+  })
 }
