@@ -22,6 +22,10 @@ export interface RedisHandle {
   restart(): Promise<void>
   /** FLUSHALL: empties every database. */
   flushAll(): Promise<void>
+  /** SIGSTOP: the server keeps its connections but answers nothing (a hung Redis). */
+  freeze(): void
+  /** SIGCONT: undoes `freeze()`. */
+  thaw(): void
 }
 
 export interface StartRedisOptions {
@@ -163,6 +167,7 @@ async function launch(port: number, timeoutMs: number): Promise<Running> {
 
 async function terminate(running: Running): Promise<void> {
   if (running.child.exitCode !== null || running.child.signalCode !== null) return
+  running.child.kill('SIGCONT')
   running.child.kill('SIGTERM')
   const timer = setTimeout(() => running.child.kill('SIGKILL'), 2000)
   await running.exited
@@ -209,6 +214,13 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Redis
         }
       }
       throw err
+    },
+    freeze() {
+      if (!current) throw new Error('startRedis: freeze() while stopped')
+      current.child.kill('SIGSTOP')
+    },
+    thaw() {
+      current?.child.kill('SIGCONT')
     },
     async flushAll() {
       const reply = await redisCommand(port, ['FLUSHALL'])

@@ -1,0 +1,597 @@
+/**
+ * One conformance suite for both Store implementations: memoryStore() with a controllable clock,
+ * and redisStore() against a real redis-server (test/helpers/redis.ts), where "several instances"
+ * are several stores with their own ioredis connections. Then the Redis-only faults: Redis stopped,
+ * hung and restarted under a live store.
+ */
+import Redis from 'ioredis'
+import { memoryStore, redisStore, StoreUnavailableError, ConfigError } from 'weapp-auth-server'
+import type { RefreshRecord, RotateResult, Store } from 'weapp-auth-server'
+import { startRedis, type RedisHandle } from './helpers/redis'
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+interface Subject {
+  /** The store under test. */
+  store: Store
+  /** `n` more stores sharing its data (memory: the same one; Redis: separate connections). */
+  instances(n: number): Store[]
+  now(): number
+  /** Lets `ms` pass (memory: moves the clock; Redis: really waits). */
+  advance(ms: number): Promise<void>
+}
+
+interface Kind {
+  name: 'memory' | 'redis'
+  setup(): Promise<void>
+  create(): Promise<Subject>
+  teardown(): Promise<void>
+  /** After the suite: stops what setup started. */
+  dispose(): Promise<void>
+}
+
+const memoryKind = (): Kind => {
+  let subject: Subject | undefined
+  return {
+    name: 'memory',
+    async setup() {},
+    async create() {
+      let t = Date.UTC(2026, 0, 1)
+      const store = memoryStore({ now: () => t })
+      subject = {
+        store,
+        instances: (n) => Array.from({ length: n }, () => store),
+        now: () => t,
+        async advance(ms) {
+          t += ms
+        },
+      }
+      return subject
+    },
+    async teardown() {
+      await subject?.store.close()
+    },
+    async dispose() {},
+  }
+}
+
+const redisKind = (): Kind => {
+  let redis: RedisHandle | undefined
+  let opened: Store[] = []
+  return {
+    name: 'redis',
+    async setup() {
+      redis = await startRedis()
+    },
+    async create() {
+      await redis!.flushAll()
+      const open = () => {
+        const s = redisStore(redis!.url)
+        opened.push(s)
+        return s
+      }
+      return {
+        store: open(),
+        instances: (n) => Array.from({ length: n }, open),
+        now: () => Date.now(),
+        advance: async (ms) => {
+          await sleep(ms)
+        },
+      }
+    },
+    async teardown() {
+      await Promise.all(opened.map((s) => s.close()))
+      opened = []
+    },
+    async dispose() {
+      await redis?.stop()
+    },
+  }
+}
+
+const kinds = [memoryKind(), redisKind()]
+
+function record(s: Subject, over: Partial<RefreshRecord> = {}): RefreshRecord {
+  const issuedAt = s.now()
+  return { userId: 'user-1', family: 'fam-1', issuedAt, expiresAt: issuedAt + 60_000, ...over }
+}
+
+/** What refresh-tokens.ts passes: the store fills in user and family from the spent record. */
+function successor(s: Subject): RefreshRecord {
+  return record(s, { userId: '', family: '' })
+}
+
+describe.each(kinds)('$name store', (kind) => {
+  let s: Subject
+  let store: Store
+  beforeAll(() => kind.setup())
+  afterAll(() => kind.dispose())
+  beforeEach(async () => {
+    s = await kind.create()
+    store = s.store
+  })
+  afterEach(() => kind.teardown())
+
+  test('kind names the implementation', () => {
+    expect(store.kind).toBe(kind.name)
+  })
+
+  describe('refresh families', () => {
+    test('a saved token rotates once; its successor inherits user and family and rotates in turn', async () => {
+      const first = record(s)
+      await store.putRefresh('h1', first, 60)
+      const r1 = await store.rotateRefresh('h1', 'h2', successor(s), 60, s.now())
+      expect(r1).toEqual({ status: 'rotated', record: first })
+      const r2 = await store.rotateRefresh('h2', 'h3', successor(s), 60, s.now())
+      expect(r2.status).toBe('rotated')
+      expect(r2.status !== 'unknown' && r2.record).toMatchObject({ userId: 'user-1', family: 'fam-1' })
+      expect(await store.isRevoked({ jti: 'j', fam: 'fam-1', iat: Math.floor(s.now() / 1000) })).toBe(false)
+    })
+
+    test('replaying a spent token is reuse: the family is revoked and the legitimate successor dies too', async () => {
+      await store.putRefresh('stolen', record(s), 60)
+      expect((await store.rotateRefresh('stolen', 'legit', successor(s), 60, s.now())).status).toBe('rotated')
+      const replay = await store.rotateRefresh('stolen', 'attacker', successor(s), 60, s.now())
+      expect(replay).toMatchObject({ status: 'reused', record: { userId: 'user-1', family: 'fam-1' } })
+      expect((await store.rotateRefresh('legit', 'next', successor(s), 60, s.now())).status).toBe('revoked')
+      // the attacker's would-be successor was never saved
+      expect(await store.rotateRefresh('attacker', 'x', successor(s), 60, s.now())).toEqual({ status: 'unknown' })
+      // the access tokens of that family are revoked as well
+      expect(await store.isRevoked({ jti: 'any', fam: 'fam-1', iat: Math.floor(s.now() / 1000) })).toBe(true)
+      // other families are untouched
+      await store.putRefresh('other', record(s, { family: 'fam-2' }), 60)
+      expect((await store.rotateRefresh('other', 'other2', successor(s), 60, s.now())).status).toBe('rotated')
+    })
+
+    test('unknown, expired by its record, and gone with its key', async () => {
+      expect(await store.rotateRefresh('never-saved', 'n2', successor(s), 60, s.now())).toEqual({ status: 'unknown' })
+      // The record says expired while the key still lives (another instance's clock ran ahead).
+      const stale = record(s, { expiresAt: s.now() - 1 })
+      await store.putRefresh('stale', stale, 60)
+      expect(await store.rotateRefresh('stale', 's2', successor(s), 60, s.now())).toEqual({ status: 'expired', record: stale })
+      expect(await store.rotateRefresh('s2', 's3', successor(s), 60, s.now())).toEqual({ status: 'unknown' })
+      // The key's own TTL: gone afterwards.
+      await store.putRefresh('short', record(s), 0.2)
+      await s.advance(300)
+      expect(await store.rotateRefresh('short', 'short2', successor(s), 60, s.now())).toEqual({ status: 'unknown' })
+    })
+
+    test('a spent marker lives as long as the token would have, so a late replay is still caught', async () => {
+      await store.putRefresh('a', record(s), 0.6)
+      expect((await store.rotateRefresh('a', 'b', successor(s), 60, s.now())).status).toBe('rotated')
+      await s.advance(300)
+      expect((await store.rotateRefresh('a', 'c', successor(s), 60, s.now())).status).toBe('reused')
+      expect((await store.rotateRefresh('b', 'd', successor(s), 60, s.now())).status).toBe('revoked')
+    })
+
+    test('revokeFamily (logout) kills every token of the family, for the given time', async () => {
+      await store.putRefresh('t1', record(s), 60)
+      await store.revokeFamily('fam-1', 0.3)
+      expect((await store.rotateRefresh('t1', 't2', successor(s), 60, s.now())).status).toBe('revoked')
+      await s.advance(400)
+      expect((await store.rotateRefresh('t1', 't2', successor(s), 60, s.now())).status).toBe('rotated')
+    })
+
+    test('the refresh not-before revokes tokens issued before it, and only those', async () => {
+      const nowS = Math.floor(s.now() / 1000)
+      await store.putRefresh('old', record(s, { issuedAt: (nowS - 10) * 1000 }), 60)
+      await store.putRefresh('new', record(s, { issuedAt: (nowS + 1) * 1000, family: 'fam-new' }), 60)
+      await store.setNotBefore('refresh', nowS)
+      expect((await store.rotateRefresh('old', 'old2', successor(s), 60, s.now())).status).toBe('revoked')
+      expect((await store.rotateRefresh('new', 'new2', successor(s), 60, s.now())).status).toBe('rotated')
+      // The access not-before is separate.
+      expect(await store.isRevoked({ jti: 'j', fam: 'f', iat: nowS - 10 })).toBe(false)
+    })
+
+    test('200 concurrent rotations of one token, over 4 instances: exactly one rotated, and its successor dies with the family', async () => {
+      await store.putRefresh('hot', record(s), 60)
+      const instances = s.instances(4)
+      const results: RotateResult[] = await Promise.all(
+        Array.from({ length: 200 }, (_, i) => instances[i % 4].rotateRefresh('hot', `succ-${i}`, successor(s), 60, s.now())),
+      )
+      const counts = results.reduce<Record<string, number>>((acc, r) => ({ ...acc, [r.status]: (acc[r.status] ?? 0) + 1 }), {})
+      expect(counts.rotated).toBe(1)
+      expect(counts.reused).toBeGreaterThanOrEqual(1)
+      expect((counts.reused ?? 0) + (counts.revoked ?? 0)).toBe(199)
+      const winner = results.findIndex((r) => r.status === 'rotated')
+      expect((await store.rotateRefresh(`succ-${winner}`, 'after', successor(s), 60, s.now())).status).toBe('revoked')
+      // No loser's successor was written.
+      const loser = (winner + 1) % 200
+      expect(await store.rotateRefresh(`succ-${loser}`, 'after2', successor(s), 60, s.now())).toEqual({ status: 'unknown' })
+    })
+
+    test('a chain of 50 sequential rotations stays in one family', async () => {
+      await store.putRefresh('c0', record(s), 60)
+      for (let i = 0; i < 50; i++) {
+        const r = await store.rotateRefresh(`c${i}`, `c${i + 1}`, successor(s), 60, s.now())
+        expect(r).toMatchObject({ status: 'rotated', record: { userId: 'user-1', family: 'fam-1' } })
+      }
+    })
+  })
+
+  describe('access-token revocation', () => {
+    test('revokeToken revokes one jti for its TTL; isRevoked checks jti, family and the access not-before', async () => {
+      const iat = Math.floor(s.now() / 1000)
+      expect(await store.isRevoked({ jti: 'a', fam: 'f', iat })).toBe(false)
+      await store.revokeToken('a', 0.3)
+      expect(await store.isRevoked({ jti: 'a', fam: 'f', iat })).toBe(true)
+      expect(await store.isRevoked({ jti: 'b', fam: 'f', iat })).toBe(false)
+      await store.revokeFamily('f', 60)
+      expect(await store.isRevoked({ jti: 'b', fam: 'f', iat })).toBe(true)
+      expect(await store.isRevoked({ jti: 'b', fam: 'g', iat })).toBe(false)
+      await store.setNotBefore('access', iat)
+      expect(await store.isRevoked({ jti: 'b', fam: 'g', iat: iat - 1 })).toBe(true)
+      expect(await store.isRevoked({ jti: 'b', fam: 'g', iat })).toBe(false)
+      await s.advance(400)
+      expect(await store.isRevoked({ jti: 'a', fam: 'g', iat })).toBe(false)
+    })
+
+    test('revocations are seen by every instance', async () => {
+      const [a, b] = s.instances(2)
+      await a.revokeToken('shared', 60)
+      expect(await b.isRevoked({ jti: 'shared', fam: 'x', iat: 1 })).toBe(true)
+    })
+  })
+
+  describe('session_key per openid', () => {
+    test('put, get, overwrite on re-login, unknown user, and expiry', async () => {
+      expect(await store.getSession('u1')).toBeNull()
+      await store.putSession('u1', 'openid-1', 'key-A', 0.3)
+      expect(await store.getSession('u1')).toEqual({ openid: 'openid-1', sessionKey: 'key-A' })
+      await store.putSession('u1', 'openid-1', 'key-B', 0.3)
+      expect(await store.getSession('u1')).toEqual({ openid: 'openid-1', sessionKey: 'key-B' })
+      expect(await store.getSession('u2')).toBeNull()
+      await s.advance(400)
+      expect(await store.getSession('u1')).toBeNull()
+    })
+
+    test('the session_key is kept by openid: a second user id linked to the same openid sees the newest key', async () => {
+      await store.putSession('u1', 'same-openid', 'key-1', 60)
+      await store.putSession('u2', 'same-openid', 'key-2', 60)
+      expect(await store.getSession('u1')).toEqual({ openid: 'same-openid', sessionKey: 'key-2' })
+    })
+  })
+
+  describe('access_token cache and lock', () => {
+    test('get/set the access_token per appid, shared by instances', async () => {
+      const [a, b] = s.instances(2)
+      expect(await a.getAccessToken('wx1')).toBeNull()
+      await a.setAccessToken('wx1', { token: 'AT-1', expiresAt: 123 })
+      expect(await b.getAccessToken('wx1')).toEqual({ token: 'AT-1', expiresAt: 123 })
+      expect(await b.getAccessToken('wx2')).toBeNull()
+    })
+
+    test('lock: of 50 concurrent owners over 4 instances exactly one wins; a non-owner cannot release it', async () => {
+      const instances = s.instances(4)
+      const won = await Promise.all(Array.from({ length: 50 }, (_, i) => instances[i % 4].acquireLock('renew', `owner-${i}`, 5000)))
+      expect(won.filter(Boolean)).toHaveLength(1)
+      const winner = `owner-${won.indexOf(true)}`
+      await store.releaseLock('renew', 'intruder')
+      expect(await store.acquireLock('renew', 'intruder', 5000)).toBe(false)
+      await store.releaseLock('renew', winner)
+      expect(await store.acquireLock('renew', 'next', 5000)).toBe(true)
+    })
+
+    test('compare-and-delete: a stale owner whose lock expired cannot release the lock another owner took since', async () => {
+      expect(await store.acquireLock('L', 'slow', 150)).toBe(true)
+      await s.advance(250)
+      expect(await store.acquireLock('L', 'fresh', 5000)).toBe(true)
+      await store.releaseLock('L', 'slow') // too late: not its lock any more
+      expect(await store.acquireLock('L', 'third', 5000)).toBe(false)
+      await store.releaseLock('L', 'fresh')
+      expect(await store.acquireLock('L', 'third', 5000)).toBe(true)
+    })
+  })
+
+  describe('counters', () => {
+    test('hit counts within a window, reports the time left, and starts over after it', async () => {
+      const first = await store.hit('ip:1', 0.3)
+      expect(first.count).toBe(1)
+      expect(first.resetMs).toBeGreaterThan(0)
+      expect(first.resetMs).toBeLessThanOrEqual(300)
+      expect((await store.hit('ip:1', 0.3)).count).toBe(2)
+      // A later hit does not push the window back.
+      await s.advance(100)
+      const third = await store.hit('ip:1', 0.3)
+      expect(third.count).toBe(3)
+      expect(third.resetMs).toBeLessThanOrEqual(200)
+      expect((await store.hit('ip:2', 0.3)).count).toBe(1)
+      await s.advance(250)
+      expect((await store.hit('ip:1', 0.3)).count).toBe(1)
+    })
+
+    test('100 concurrent hits over 4 instances count 1..100 with no number twice', async () => {
+      const instances = s.instances(4)
+      const hits = await Promise.all(Array.from({ length: 100 }, (_, i) => instances[i % 4].hit('burst', 60)))
+      expect(hits.map((h) => h.count).sort((a, b) => a - b)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1))
+    })
+  })
+
+  describe('users', () => {
+    test('findOrCreateUser racing from 2 instances yields one id; other identities get other ids', async () => {
+      const [a, b] = s.instances(2)
+      const users = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).findOrCreateUser('weixin:openid-1', { nickName: '微信用户', avatarUrl: '' })),
+      )
+      expect(new Set(users.map((u) => u.id)).size).toBe(1)
+      const other = await a.findOrCreateUser('weixin:openid-2', {})
+      expect(other.id).not.toBe(users[0].id)
+      expect(users[0].fields).toEqual({ nickName: '微信用户', avatarUrl: '' })
+    })
+
+    test('defaults apply at creation only; updateUser merges, removes undefined fields, and answers null for no such user', async () => {
+      const created = await store.findOrCreateUser('k', { nickName: 'A', avatarUrl: '', score: 1 })
+      const updated = await store.updateUser(created.id, { nickName: 'B', phoneNumber: '13800000000', score: undefined, tags: ['x', { y: 2 }] })
+      expect(updated).toEqual({ id: created.id, fields: { nickName: 'B', avatarUrl: '', phoneNumber: '13800000000', tags: ['x', { y: 2 }] } })
+      expect(await store.findOrCreateUser('k', { nickName: 'ignored' })).toEqual(updated)
+      expect(await store.getUser(created.id)).toEqual(updated)
+      expect(await store.getUser('no-such-id')).toBeNull()
+      expect(await store.updateUser('no-such-id', { nickName: 'x' })).toBeNull()
+      expect(await store.getUser('no-such-id')).toBeNull()
+    })
+
+    test('a user with no fields still exists; values come back as JSON would give them', async () => {
+      const bare = await store.findOrCreateUser('bare', {})
+      expect(await store.getUser(bare.id)).toEqual({ id: bare.id, fields: {} })
+      const dated = await store.updateUser(bare.id, { at: new Date(0), n: 0, f: false, z: null, s: '' })
+      expect(dated?.fields).toEqual({ at: '1970-01-01T00:00:00.000Z', n: 0, f: false, z: null, s: '' })
+    })
+
+    test('a returned user is a copy: mutating it does not change the stored one', async () => {
+      const u = await store.findOrCreateUser('copy', { list: [1] })
+      ;(u.fields.list as number[]).push(2)
+      u.fields.extra = true
+      expect((await store.getUser(u.id))?.fields).toEqual({ list: [1] })
+    })
+  })
+
+  describe('bad input', () => {
+    test('is refused with a TypeError naming the method and argument, and nothing is written', async () => {
+      await expect(store.putRefresh('', record(s), 60)).rejects.toThrow(/putRefresh: tokenHash must be a non-empty string/)
+      await expect(store.putRefresh('h', record(s), 0)).rejects.toThrow(TypeError)
+      await expect(store.putRefresh('h', record(s), NaN)).rejects.toThrow(/ttlSeconds must be a positive finite number, got NaN/)
+      await expect(store.putRefresh('h', { ...record(s), userId: '' }, 60)).rejects.toThrow(/record.userId/)
+      await expect(store.putRefresh('h', null as unknown as RefreshRecord, 60)).rejects.toThrow(/RefreshRecord/)
+      expect(await store.rotateRefresh('h', 'h2', successor(s), 60, s.now())).toEqual({ status: 'unknown' })
+      await expect(store.rotateRefresh('h', 'h', successor(s), 60, s.now())).rejects.toThrow(/must differ/)
+      await expect(store.rotateRefresh('h', 'h2', successor(s), 60, Infinity)).rejects.toThrow(/nowMs/)
+      await expect(store.acquireLock('l', 'o', -1)).rejects.toThrow(/ttlMs/)
+      await expect(store.hit('k', 0)).rejects.toThrow(/windowSeconds/)
+      await expect(store.setNotBefore('both' as 'access', 1)).rejects.toThrow(/'access' or 'refresh'/)
+      await expect(store.setAccessToken('wx', { token: '', expiresAt: 1 })).rejects.toThrow(/value.token/)
+      await expect(store.findOrCreateUser('k', [] as unknown as Record<string, unknown>)).rejects.toThrow(/plain object/)
+      await expect(store.findOrCreateUser('k', { big: 10n })).rejects.toThrow(/defaults.big cannot be stored as JSON/)
+      await expect(store.updateUser('1', { f: () => 1 })).rejects.toThrow(/patch.f cannot be stored as JSON/)
+      await expect(store.isRevoked(null as unknown as { jti: string; fam: string; iat: number })).rejects.toThrow(TypeError)
+      expect(await store.getUser('1')).toBeNull()
+    })
+  })
+
+  test('ping answers; after close() every call rejects with StoreUnavailableError', async () => {
+    await expect(store.ping()).resolves.toBeUndefined()
+    await store.close()
+    await store.close()
+    await expect(store.ping()).rejects.toBeInstanceOf(StoreUnavailableError)
+    await expect(store.getSession('u')).rejects.toThrow(/after close\(\)/)
+  })
+})
+
+describe('redis store only', () => {
+  let redis: RedisHandle
+  const opened: Store[] = []
+  const open = (...args: Parameters<typeof redisStore>) => {
+    const s = redisStore(...args)
+    opened.push(s)
+    return s
+  }
+  beforeAll(async () => {
+    redis = await startRedis()
+  })
+  afterEach(async () => {
+    redis.thaw()
+    await Promise.all(opened.splice(0).map((s) => s.close()))
+  })
+  afterAll(() => redis.stop())
+
+  /** Every method once, with valid arguments. */
+  const everyMethod = (store: Store): Array<[string, () => Promise<unknown>]> => {
+    const rec = { userId: 'u', family: 'f', issuedAt: Date.now(), expiresAt: Date.now() + 60_000 }
+    return [
+      ['putRefresh', () => store.putRefresh('h', rec, 60)],
+      ['rotateRefresh', () => store.rotateRefresh('h', 'h2', rec, 60, Date.now())],
+      ['revokeFamily', () => store.revokeFamily('f', 60)],
+      ['revokeToken', () => store.revokeToken('j', 60)],
+      ['isRevoked', () => store.isRevoked({ jti: 'j', fam: 'f', iat: 1 })],
+      ['setNotBefore', () => store.setNotBefore('access', 1)],
+      ['putSession', () => store.putSession('u', 'o', 'k', 60)],
+      ['getSession', () => store.getSession('u')],
+      ['getAccessToken', () => store.getAccessToken('wx')],
+      ['setAccessToken', () => store.setAccessToken('wx', { token: 't', expiresAt: 1 })],
+      ['acquireLock', () => store.acquireLock('l', 'o', 1000)],
+      ['releaseLock', () => store.releaseLock('l', 'o')],
+      ['hit', () => store.hit('k', 60)],
+      ['findOrCreateUser', () => store.findOrCreateUser('i', {})],
+      ['getUser', () => store.getUser('1')],
+      ['updateUser', () => store.updateUser('1', { a: 1 })],
+      ['ping', () => store.ping()],
+    ]
+  }
+
+  /** Polls until the store answers again (the client reconnects in the background). */
+  async function untilServing(store: Store, withinMs: number): Promise<number> {
+    const start = Date.now()
+    for (;;) {
+      try {
+        await store.ping()
+        return Date.now() - start
+      } catch (err) {
+        expect(err).toBeInstanceOf(StoreUnavailableError)
+        if (Date.now() - start > withinMs) throw err
+        await sleep(50)
+      }
+    }
+  }
+
+  test('Redis stopped: every method rejects with StoreUnavailableError within 1.5 s; restarted: the same store serves again', async () => {
+    const store = open(redis.url)
+    const peer = open(redis.url)
+    await store.putRefresh('before', { userId: 'u', family: 'f', issuedAt: Date.now(), expiresAt: Date.now() + 60_000 }, 60)
+    await redis.stop()
+    for (const [name, call] of everyMethod(store)) {
+      const started = Date.now()
+      const err = await call().then(
+        () => undefined,
+        (e: unknown) => e,
+      )
+      expect({ name, err }).toEqual({ name, err: expect.any(StoreUnavailableError) })
+      expect((err as StoreUnavailableError).code).toBe('store_unavailable')
+      expect((err as Error).message).toMatch(new RegExp(`Redis at redis://127\\.0\\.0\\.1:${redis.port}/? is unavailable: ${name} failed`))
+      expect(Date.now() - started).toBeLessThan(1500)
+    }
+    await redis.restart()
+    await untilServing(store, 5000)
+    await untilServing(peer, 5000)
+    // The scripts run again although the restarted Redis has an empty script cache (EVALSHA → EVAL).
+    const rec = { userId: 'u', family: 'f', issuedAt: Date.now(), expiresAt: Date.now() + 60_000 }
+    await store.putRefresh('after', rec, 60)
+    const results = await Promise.all([store, peer].map((s, i) => s.rotateRefresh('after', `next-${i}`, rec, 60, Date.now())))
+    expect(results.map((r) => r.status).sort()).toEqual(['reused', 'rotated'])
+    // No persistence: what was written before the restart is gone (and is reported as unknown, not as an error).
+    expect(await store.rotateRefresh('before', 'x', rec, 60, Date.now())).toEqual({ status: 'unknown' })
+  })
+
+  test('Redis hung (SIGSTOP): calls time out with StoreUnavailableError after commandTimeoutMs, then serve again once it answers', async () => {
+    const store = open(redis.url, { commandTimeoutMs: 300 })
+    await store.ping()
+    redis.freeze()
+    const started = Date.now()
+    const results = await Promise.allSettled([store.hit('k', 60), store.acquireLock('l', 'o', 1000), store.getSession('u')])
+    const elapsed = Date.now() - started
+    for (const r of results) {
+      expect(r.status).toBe('rejected')
+      expect((r as PromiseRejectedResult).reason).toBeInstanceOf(StoreUnavailableError)
+    }
+    expect(elapsed).toBeGreaterThanOrEqual(250)
+    expect(elapsed).toBeLessThan(1500)
+    redis.thaw()
+    await untilServing(store, 5000)
+    expect(await store.acquireLock('after-thaw', 'o', 1000)).toBe(true)
+  })
+
+  test('a store created while Redis is down fails fast, then serves once Redis is up, without being recreated', async () => {
+    await redis.stop()
+    const store = open(redis.url, { commandTimeoutMs: 400 })
+    const started = Date.now()
+    await expect(store.ping()).rejects.toBeInstanceOf(StoreUnavailableError)
+    expect(Date.now() - started).toBeLessThan(1500)
+    await redis.restart()
+    await untilServing(store, 5000)
+    expect((await store.hit('fresh', 60)).count).toBe(1)
+  })
+
+  test('a store created on a fresh URL waits for its first connection instead of failing the first call', async () => {
+    const store = open(redis.url)
+    expect((await store.hit('first-call', 60)).count).toBe(1)
+  })
+
+  test('keys live under the prefix, every key the interface gives a lifetime has a TTL, and prefixes do not mix', async () => {
+    await redis.flushAll()
+    const store = open(redis.url, { prefix: 'app-a:' })
+    const other = open(redis.url, { prefix: 'app-b:' })
+    const now = Date.now()
+    await store.putRefresh('h1', { userId: 'u', family: 'f1', issuedAt: now, expiresAt: now + 60_000 }, 60)
+    await store.rotateRefresh('h1', 'h2', { userId: '', family: '', issuedAt: now, expiresAt: now + 60_000 }, 60, now)
+    await store.rotateRefresh('h1', 'h3', { userId: '', family: '', issuedAt: now, expiresAt: now + 60_000 }, 60, now) // reuse → family-revoked
+    await store.revokeToken('j1', 60)
+    await store.putSession('u', 'o', 'sk', 60)
+    await store.acquireLock('l', 'me', 60_000)
+    await store.hit('k', 60)
+    await store.findOrCreateUser('weixin:o', { nickName: 'n' })
+    await store.setAccessToken('wx', { token: 't', expiresAt: now + 7_200_000 })
+    await store.setNotBefore('access', 1)
+
+    const raw = new Redis(redis.url)
+    try {
+      const keys = (await raw.keys('*')).sort()
+      expect(keys.every((key) => key.startsWith('app-a:'))).toBe(true)
+      const withTtl = ['refresh:h1', 'refresh:h2', 'family-revoked:f1', 'jti-revoked:j1', 'session:o', 'session-owner:u', 'lock:l', 'hit:k']
+      const kept = ['identity:weixin:o', 'user:1', 'user-seq', 'access-token:wx', 'not-before:access']
+      expect(keys).toEqual([...withTtl, ...kept].map((key) => `app-a:${key}`).sort())
+      for (const key of withTtl) {
+        const ttl = await raw.pttl(`app-a:${key}`)
+        expect({ key, ok: ttl > 0 && ttl <= 60_000 }).toEqual({ key, ok: true })
+      }
+      for (const key of kept) expect({ key, ttl: await raw.pttl(`app-a:${key}`) }).toEqual({ key, ttl: -1 })
+      // The refresh token's record is a hash; nothing in the store is a usable token.
+      expect(await raw.hgetall('app-a:refresh:h1')).toEqual({ userId: 'u', family: 'f1', issuedAt: String(now), expiresAt: String(now + 60_000), spent: '1' })
+    } finally {
+      raw.disconnect()
+    }
+    expect(await other.getSession('u')).toBeNull()
+    expect(await other.rotateRefresh('h2', 'x', { userId: '', family: '', issuedAt: now, expiresAt: now + 60_000 }, 60, now)).toEqual({ status: 'unknown' })
+    expect(await other.acquireLock('l', 'other', 1000)).toBe(true)
+  })
+
+  test('a client you pass in stays yours: close() does not quit it', async () => {
+    const client = new Redis(redis.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1 })
+    try {
+      await new Promise((resolve) => client.once('ready', resolve))
+      const store = redisStore(client)
+      expect((await store.hit('mine', 60)).count).toBe(1)
+      await store.close()
+      expect(await client.ping()).toBe('PONG')
+      await expect(store.ping()).rejects.toBeInstanceOf(StoreUnavailableError)
+    } finally {
+      client.disconnect()
+    }
+  })
+
+  test('wrong arguments at construction are a ConfigError', () => {
+    expect(() => redisStore('http://localhost:6379')).toThrow(ConfigError)
+    expect(() => redisStore('http://localhost:6379')).toThrow(/redis:\/\/ or rediss:\/\//)
+    expect(() => redisStore('not a url')).toThrow(/is not a URL/)
+    expect(() => redisStore(42 as unknown as string)).toThrow(/expected a redis:\/\/ URL or an ioredis client, got number/)
+    expect(() => redisStore(redis.url, { commandTimeoutMs: 0 })).toThrow(/commandTimeoutMs must be a positive number/)
+    expect(() => redisStore(redis.url, { prefix: 5 as unknown as string })).toThrow(/prefix must be a string/)
+  })
+})
+
+describe('memory store only', () => {
+  test('expired entries are swept, so memory stays bounded for keys nobody reads again', async () => {
+    let t = 0
+    const store = memoryStore({ now: () => t })
+    try {
+      for (let i = 0; i < 500; i++) {
+        await store.putSession(`u${i}`, `o${i}`, 'k', 1)
+        await store.hit(`ip${i}`, 1)
+        await store.revokeToken(`j${i}`, 1)
+        await store.acquireLock(`l${i}`, 'o', 1000)
+      }
+      await store.findOrCreateUser('kept', {})
+      expect(store.size()).toBeGreaterThanOrEqual(2500)
+      t += 1001
+      store.sweep()
+      expect(store.size()).toBe(2) // the user and its identity
+    } finally {
+      await store.close()
+    }
+  })
+
+  test('the sweep timer runs on its own and does not keep the process alive', async () => {
+    let t = 0
+    const store = memoryStore({ now: () => t, sweepIntervalMs: 20 })
+    try {
+      await store.revokeToken('j', 1)
+      t += 2000
+      await sleep(80)
+      expect(store.size()).toBe(0)
+    } finally {
+      await store.close()
+    }
+  })
+
+  test('wrong options are refused', () => {
+    expect(() => memoryStore({ now: 5 as unknown as () => number })).toThrow(/options.now must be a function/)
+    expect(() => memoryStore({ sweepIntervalMs: -1 })).toThrow(/sweepIntervalMs/)
+  })
+})
