@@ -1,44 +1,120 @@
-/** The reference server as a child process on a free loopback port (as `npm run example:server` runs it). */
+/**
+ * The example's server as child processes on free loopback ports, as `npm run example` runs it:
+ * first the kit's fake WeChat API (its standalone process, accepting any wx.login code once, as
+ * FAKE_WECHAT_ACCEPT_ANY_CODE=1 says), then the server pointed at it with WX_API_BASE:
+ *
+ * - `kind: 'example'` (default): the example's own server (example-miniprogram/server, fastify +
+ *   the kit, with the avatar upload), run by tsx;
+ * - `kind: 'bin'`: the bare `weapp-auth-server` bin (server/dist/bin.js, built), with its dev
+ *   endpoints on (NODE_ENV=development, WEAPP_AUTH_DEV_ENDPOINTS=1).
+ *
+ * `kit: 'dist'` loads weapp-auth-server the way an installed package is loaded (the workspace link
+ * to server/, its built dist/ — run `npm run build -w weapp-auth-server` first); `kit: 'src'`
+ * (default) maps it to server/src through the e2e tsconfig's paths, so the jest tests need no build.
+ */
 import { spawn, type ChildProcess } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import * as fs from 'node:fs'
 import * as path from 'node:path'
+
+const REPO = path.join(__dirname, '..', '..')
+const APPID = 'wxexample0000001'
+const SECRET = 'example-app-secret-for-the-fake-wechat'
 
 export interface SpawnedServer {
   url: string
+  /** The fake WeChat API's base URL (its /__fake/stats has the call counts). */
+  wechatUrl: string
   child: ChildProcess
-  /** Everything the server printed so far. */
+  wechat: ChildProcess
+  kind: 'example' | 'bin'
+  /** Everything the server (and the fake WeChat) printed so far. */
   output(): string
+  /** Stops both processes. */
   stop(): void
 }
 
-export function spawnServer(env: Record<string, string> = {}): Promise<SpawnedServer> {
+export interface SpawnOptions {
+  kind?: 'example' | 'bin'
+  kit?: 'src' | 'dist'
+}
+
+function startProcess(name: string, args: string[], env: Record<string, string | undefined>, ready: RegExp, timeoutMs = 20000): Promise<{ child: ChildProcess; url: string; output: () => string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, '..', 'server', 'src', 'main.ts')], {
-      cwd: path.join(__dirname, '..', '..'),
-      env: { ...process.env, PORT: '0', EXAMPLE_DEV_ENDPOINTS: '1', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
+    const child = spawn(process.execPath, args, { cwd: REPO, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
     let out = ''
-    const timer = setTimeout(() => reject(new Error('the example server did not start within 15 s:\n' + out)), 15000)
+    let done = false
+    const timer = setTimeout(() => {
+      done = true
+      child.kill('SIGKILL')
+      reject(new Error(`${name} did not start within ${timeoutMs / 1000} s:\n${out}`))
+    }, timeoutMs)
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString()
-      const m = /example server: (http:\/\/127\.0\.0\.1:\d+)/.exec(out)
-      if (m) {
+      const m = ready.exec(out)
+      if (m && !done) {
+        done = true
         clearTimeout(timer)
-        resolve({
-          url: m[1],
-          child,
-          output: () => out,
-          stop() {
-            child.removeAllListeners('exit')
-            if (child.exitCode === null) child.kill()
-          },
-        })
+        resolve({ child, url: m[1], output: () => out })
       }
     })
     child.stderr!.on('data', (d: Buffer) => (out += d.toString()))
-    child.on('exit', (code) => {
+    child.on('exit', (code, signal) => {
+      if (done) return
+      done = true
       clearTimeout(timer)
-      reject(new Error(`the example server exited (code ${code}) before it started:\n${out}`))
+      reject(new Error(`${name} exited (${signal || 'code ' + code}) before it started:\n${out}`))
     })
   })
+}
+
+function kill(child: ChildProcess): void {
+  child.removeAllListeners('exit')
+  if (child.exitCode === null && child.signalCode === null) child.kill()
+}
+
+export async function spawnServer(env: Record<string, string> = {}, options: SpawnOptions = {}): Promise<SpawnedServer> {
+  const kind = options.kind || 'example'
+  const kit = options.kit || 'src'
+  const serverDist = path.join(REPO, 'server', 'dist')
+  if ((kit === 'dist' || kind === 'bin') && !fs.existsSync(path.join(serverDist, 'bin.js'))) {
+    throw new Error('server/dist is missing: run npm run build -w weapp-auth-server first')
+  }
+  // tsx resolves weapp-auth-server through the e2e tsconfig's paths (server/src) in 'src' mode.
+  const tsx = kit === 'src' ? { TSX_TSCONFIG_PATH: path.join(__dirname, 'tsconfig.json') } : {}
+  const wechatArgs = kit === 'dist' ? [path.join(serverDist, 'testing', 'fake-wechat-main.js')] : ['--import', 'tsx', path.join(REPO, 'server', 'src', 'testing', 'fake-wechat-main.ts')]
+  const wechat = await startProcess('the fake WeChat API', wechatArgs, { PORT: '0', WX_APPID: APPID, WX_SECRET: SECRET, FAKE_WECHAT_ACCEPT_ANY_CODE: '1', ...tsx }, /fake wechat: (http:\/\/127\.0\.0\.1:\d+)/)
+  const common = { PORT: '0', WX_APPID: APPID, WX_SECRET: SECRET, WX_API_BASE: wechat.url }
+  let server: Awaited<ReturnType<typeof startProcess>>
+  try {
+    server =
+      kind === 'bin'
+        ? await startProcess(
+            'weapp-auth-server (bin)',
+            [path.join(serverDist, 'bin.js')],
+            { ...common, HOST: '127.0.0.1', NODE_ENV: 'development', WEAPP_AUTH_DEV_ENDPOINTS: '1', JWT_SECRET: randomBytes(32).toString('hex'), REDIS_URL: '', ...env },
+            /"url":"(http:\/\/127\.0\.0\.1:\d+)"/, // its "listening" line
+          )
+        : await startProcess(
+            'the example server',
+            ['--import', 'tsx', path.join(REPO, 'example-miniprogram', 'server', 'src', 'main.ts')],
+            { ...common, EXAMPLE_DEV_ENDPOINTS: '1', ...tsx, ...env },
+            /example server: (http:\/\/127\.0\.0\.1:\d+)/,
+          )
+  } catch (err) {
+    kill(wechat.child)
+    throw err
+  }
+  return {
+    url: server.url,
+    wechatUrl: wechat.url,
+    child: server.child,
+    wechat: wechat.child,
+    kind,
+    output: () => server.output() + (wechat.output().trim() ? '\n--- fake wechat ---\n' + wechat.output() : ''),
+    stop() {
+      kill(server.child)
+      kill(wechat.child)
+    },
+  }
 }

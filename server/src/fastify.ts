@@ -243,3 +243,7 @@ const plugin: FastifyPluginAsync<WeappAuthOptions> = async (app, options) => {
 /** The fastify plugin: `app.register(weappAuth, { auth, prefix? })`. */
 export const weappAuth = fp(plugin, { fastify: '5.x', name: 'weapp-auth-server' })
 export default weappAuth
+
+/** Development-only endpoints for end-to-end demos (see dev-endpoints.ts): never on a public server. */
+export { weappAuthDevEndpoints } from './dev-endpoints'
+export type { DevEndpointsOptions, DevStats } from './dev-endpoints'
