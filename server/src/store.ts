@@ -6,6 +6,8 @@
  * kept by their SHA-256 hash only, so a dump of the store does not hold a usable token.
  *
  * Every method rejects with `StoreUnavailableError` when the store cannot be reached.
+ * Bad arguments (a caller's bug: an empty hash, a non-positive TTL, fields that are not JSON)
+ * reject with a TypeError naming the method and argument, and nothing is written.
  */
 
 export interface RefreshRecord {
@@ -45,7 +47,8 @@ export interface Store {
    * also kills the successor); rotated (marks it spent, keeping the spent marker until its own
    * expiry so a replay is recognised, and saves `newHash` with `newRecord` in the same family).
    * Of N concurrent calls with the same `oldHash`, across any number of processes, at most one
-   * answers `rotated`.
+   * answers `rotated`. The successor takes `userId` and `family` from the spent record (those of
+   * `newRecord` are ignored); its `issuedAt`/`expiresAt` come from `newRecord`.
    */
   rotateRefresh(oldHash: string, newHash: string, newRecord: RefreshRecord, ttlSeconds: number, nowMs: number): Promise<RotateResult>
   /** Revokes a family for `ttlSeconds` (at least the refresh lifetime). */
@@ -55,7 +58,7 @@ export interface Store {
   revokeToken(jti: string, ttlSeconds: number): Promise<void>
   /** One round trip: is this jti revoked, its family revoked, or `iat` before the access not-before? */
   isRevoked(token: { jti: string; fam: string; iat: number }): Promise<boolean>
-  /** Tokens of `kind` issued before `epochSeconds` stop working. */
+  /** Tokens of `kind` issued before `epochSeconds` stop working. Replaces the previous value (no TTL). */
   setNotBefore(kind: 'access' | 'refresh', epochSeconds: number): Promise<void>
 
   // --- session_key per openid (rule 1: it never leaves the server) ----------------------------
@@ -64,6 +67,7 @@ export interface Store {
   getSession(userId: string): Promise<{ openid: string; sessionKey: string } | null>
 
   // --- access_token (rule 7: cached on the server, shared by every instance) ------------------
+  /** Kept until replaced (no TTL): the caller judges freshness by `expiresAt`. */
   getAccessToken(appid: string): Promise<{ token: string; expiresAt: number } | null>
   setAccessToken(appid: string, value: { token: string; expiresAt: number }): Promise<void>
   /** ATOMIC (SET NX PX). True when `owner` now holds `name` for `ttlMs`. */
@@ -72,7 +76,7 @@ export interface Store {
   releaseLock(name: string, owner: string): Promise<void>
 
   // --- counters (rate limits, WeChat's daily force-refresh quota) ------------------------------
-  /** ATOMIC increment; the window's expiry is set by the first hit. */
+  /** ATOMIC increment; the window's expiry is set by the first hit. `resetMs`: ms until the window resets. */
   hit(key: string, windowSeconds: number): Promise<{ count: number; resetMs: number }>
 
   // --- the default user repository --------------------------------------------------------------
