@@ -234,9 +234,18 @@ function toRecord(reply: string[]): RefreshRecord {
 function toUser(id: string, flat: string[]): StoredUser {
   const fields: Record<string, unknown> = {}
   for (let i = 0; i + 1 < flat.length; i += 2) {
-    if (flat[i].startsWith('f:')) fields[flat[i].slice(2)] = JSON.parse(flat[i + 1])
+    if (flat[i].startsWith('f:')) fields[flat[i].slice(2)] = parseField(id, flat[i].slice(2), flat[i + 1])
   }
   return { id, fields }
+}
+
+/** A user field as written (JSON); anything else was written by someone else: say so, typed. */
+function parseField(id: string, field: string, json: string): unknown {
+  try {
+    return JSON.parse(json)
+  } catch {
+    throw new StoreUnavailableError(`Redis: user ${id} field ${JSON.stringify(field)} is not JSON (written outside weapp-auth-server?)`)
+  }
 }
 
 export function redisStore(urlOrClient: string | Redis, options: RedisStoreOptions = {}): RedisStore {
@@ -475,9 +484,7 @@ export function redisStore(urlOrClient: string | Redis, options: RedisStoreOptio
       checkString('getUser', 'id', id)
       const flat = await run('getUser', () => client.hgetall(k.user(id)))
       if (!flat || Object.keys(flat).length === 0) return null
-      const fields: Record<string, unknown> = {}
-      for (const [field, json] of Object.entries(flat)) if (field.startsWith('f:')) fields[field.slice(2)] = JSON.parse(json)
-      return { id, fields }
+      return toUser(id, Object.entries(flat).flat())
     },
 
     async updateUser(id, patch) {

@@ -5,8 +5,10 @@
  * hung and restarted under a live store.
  */
 import Redis from 'ioredis'
-import { memoryStore, redisStore, StoreUnavailableError, ConfigError } from 'weapp-auth-server'
-import type { RefreshRecord, RotateResult, Store } from 'weapp-auth-server'
+import { memoryStore } from '../src/memory-store'
+import { redisStore } from '../src/redis-store'
+import { StoreUnavailableError, ConfigError } from '../src/errors'
+import type { RefreshRecord, RotateResult, Store } from '../src/store'
 import { startRedis, type RedisHandle } from './helpers/redis'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -530,6 +532,20 @@ describe('redis store only', () => {
     expect(await other.getSession('u')).toBeNull()
     expect(await other.rotateRefresh('h2', 'x', { userId: '', family: '', issuedAt: now, expiresAt: now + 60_000 }, 60, now)).toEqual({ status: 'unknown' })
     expect(await other.acquireLock('l', 'other', 1000)).toBe(true)
+  })
+
+  test('a user field not written by the store is reported as StoreUnavailableError, not a crash', async () => {
+    await redis.flushAll()
+    const store = open(redis.url)
+    const user = await store.findOrCreateUser('weixin:o', { nickName: 'n' })
+    const raw = new Redis(redis.url)
+    try {
+      await raw.hset(`weapp-auth:user:${user.id}`, 'f:nickName', 'not json')
+    } finally {
+      raw.disconnect()
+    }
+    await expect(store.getUser(user.id)).rejects.toThrow(/user 1 field "nickName" is not JSON/)
+    await expect(store.findOrCreateUser('weixin:o', {})).rejects.toBeInstanceOf(StoreUnavailableError)
   })
 
   test('a client you pass in stays yours: close() does not quit it', async () => {
