@@ -360,3 +360,13 @@ test('no response body carried a stack trace, a session_key or an openid', () =>
     expect(text).not.toMatch(/session_?key|openid|unionid/i)
   }
 })
+
+test('every error code the kit can send is in the README’s error table, with its status', async () => {
+  const { ERROR_STATUS } = await import('weapp-auth-server')
+  const readme = (await import('node:fs')).readFileSync(require('node:path').join(__dirname, '..', 'README.md'), 'utf8')
+  const rows = readme.split('\n').filter((l) => /^\| \d{3} \| `/.test(l))
+  for (const [code, status] of Object.entries(ERROR_STATUS)) {
+    const row = rows.find((r) => r.split('|')[2].includes('`' + code + '`'))
+    expect({ code, row: row ? Number(row.split('|')[1]) : 'missing' }).toEqual({ code, row: status })
+  }
+})
