@@ -1,0 +1,190 @@
+/**
+ * Many instances of the runnable server sharing one real Redis, against the fake WeChat API in its
+ * own process: the small version of `npm run bench:server` (bench/multi-instance.ts). Two server
+ * processes, 100 logins and 40 phone calls across one access_token expiry, 50 concurrent
+ * refreshes of one refresh token, a token crossing instances, one instance SIGKILLed under load,
+ * and a Redis restart. The scenarios share one cluster and run in order (the Redis restart last,
+ * since a Redis without persistence comes back empty).
+ */
+import { loginFlow, phoneFlow, runPool, startCluster, type Cluster, type SessionAnswer } from './helpers/cluster'
+
+jest.setTimeout(60000)
+
+let cluster: Cluster
+
+beforeAll(async () => {
+  cluster = await startCluster({ instances: 2 })
+})
+
+afterAll(async () => {
+  await cluster?.stop()
+})
+
+/** Fails with every process's recent output, so a broken server says why. */
+function explain(err: unknown): never {
+  throw new Error(`${(err as Error).stack ?? err}\n${cluster.logs()}`)
+}
+
+test('100 logins and 40 phone calls over 2 instances across an access_token expiry: one stable_token call for the first fetch, exactly one for the expiry, none failed', async () => {
+  const before = await cluster.fake.stats()
+  expect(before.stable_token).toBe(0)
+  const sessions: SessionAnswer[] = []
+  const answeredBy = [0, 0]
+  await runPool(100, 16, async (i) => {
+    const { answer } = await loginFlow(cluster, `openid-load-${i}`)
+    expect(typeof answer.body.token).toBe('string')
+    expect(typeof answer.body.refreshToken).toBe('string')
+    // rule 1 and 3: nothing of WeChat's identity reaches the client
+    expect(JSON.stringify(answer.body)).not.toMatch(/openid|session_?key|unionid/i)
+    sessions[i] = answer.body
+    answeredBy[answer.instance]++
+  }).catch(explain)
+  expect(answeredBy).toEqual([50, 50])
+  expect(new Set(sessions.map((s) => String(s.user?.id))).size).toBe(100)
+
+  // 20 phone calls fetch the access_token once between them (instances race for it) …
+  const phones: string[] = []
+  const phoneCall = async (i: number) => {
+    const number = `1380000${String(i).padStart(4, '0')}`
+    const { answer } = await phoneFlow(cluster, sessions[i].token, number)
+    expect(answer.body.phoneNumber).toBe(`${number.slice(0, 3)}****${number.slice(-4)}`) // masked for the client
+    phones.push(number)
+  }
+  await runPool(20, 20, phoneCall).catch(explain)
+  const afterFirst = await cluster.fake.stats()
+  expect(afterFirst.stable_token - before.stable_token).toBe(1)
+
+  // … then WeChat expires it: the next 20, all at once on both instances, renew it once in total.
+  await cluster.fake.expireAccessToken()
+  await runPool(20, 20, (i) => phoneCall(20 + i)).catch(explain)
+  const after = await cluster.fake.stats()
+  expect(phones).toHaveLength(40)
+  expect(after.stable_token - afterFirst.stable_token).toBe(1)
+  expect(after.token).toBe(before.token) // classic GET /cgi-bin/token never used
+  expect(after.jscode2session - before.jscode2session).toBe(100)
+  // each call once, plus at most one retry for those that met the expired token
+  expect(after.getuserphonenumber - before.getuserphonenumber).toBeGreaterThanOrEqual(40)
+  expect(after.getuserphonenumber - before.getuserphonenumber).toBeLessThanOrEqual(60)
+})
+
+test('a token and a refresh token issued by one instance work on every other', async () => {
+  const { answer } = await loginFlow(cluster, 'openid-crossing')
+  const issuer = answer.instance
+  const other = 1 - issuer
+  for (const instance of [0, 1]) {
+    const me = await cluster.client.call('GET', '/api/user/me', { token: answer.body.token, instance })
+    expect(me.status).toBe(200)
+    expect(String(me.body.id)).toBe(String(answer.body.user?.id))
+  }
+  const refreshed = await cluster.client.call<SessionAnswer>('POST', '/api/auth/refresh', {
+    body: { refreshToken: answer.body.refreshToken },
+    instance: other,
+  })
+  expect(refreshed.status).toBe(200)
+  const me = await cluster.client.call('GET', '/api/user/me', { token: refreshed.body.token, instance: issuer })
+  expect(me.status).toBe(200)
+})
+
+test('50 concurrent refreshes of one refresh token over both instances: exactly one succeeds, and the family is revoked', async () => {
+  const { answer } = await loginFlow(cluster, 'openid-refresh-race')
+  const refreshToken = answer.body.refreshToken
+  const results = await Promise.all(
+    Array.from({ length: 50 }, () => cluster.client.call<SessionAnswer & { error?: string }>('POST', '/api/auth/refresh', { body: { refreshToken } })),
+  )
+  const winners = results.filter((r) => r.status === 200)
+  const losers = results.filter((r) => r.status !== 200)
+  expect(winners).toHaveLength(1)
+  expect(new Set(results.map((r) => r.instance))).toEqual(new Set([0, 1]))
+  for (const loser of losers) {
+    expect(loser.status).toBe(401)
+    expect(['refresh_token_reused', 'invalid_refresh_token']).toContain(loser.body.error)
+  }
+  // the replays revoked the family: the winner's successor is refused on both instances
+  for (const instance of [0, 1]) {
+    const successor = await cluster.client.call<{ error?: string }>('POST', '/api/auth/refresh', {
+      body: { refreshToken: winners[0].body.refreshToken },
+      instance,
+    })
+    expect(successor.status).toBe(401)
+  }
+})
+
+test('SIGKILL one instance under load: the survivor serves every call, and every token and refresh token issued before still works', async () => {
+  const issued: SessionAnswer[] = []
+  await runPool(30, 10, async (i) => {
+    issued.push((await loginFlow(cluster, `openid-before-kill-${i}`)).answer.body)
+  }).catch(explain)
+
+  const victim = cluster.instances[1]
+  const pidBefore = cluster.instances[0].pid
+  // 40 logins in flight, 10 at a time; the victim dies after the 20th answer, mid-stream. A login
+  // cut in flight on it is redone with a fresh code on the survivor (loginFlow counts it).
+  let answered = 0
+  let kill: Promise<void> | undefined
+  let redone = 0
+  await runPool(40, 10, async (i) => {
+    const flow = await loginFlow(cluster, `openid-during-kill-${i}`)
+    redone += flow.redone
+    if (++answered === 20) kill = victim.kill('SIGKILL')
+  }).catch(explain)
+  await kill
+  expect(victim.alive).toBe(false)
+  // afterwards every call lands on the survivor, none fails
+  const after = await Promise.all(Array.from({ length: 20 }, (_, i) => loginFlow(cluster, `openid-after-kill-${i}`)))
+  expect(after.map((f) => f.answer.instance)).toEqual(Array(20).fill(0))
+  expect(redone).toBeLessThanOrEqual(10) // at most the 10 that were in flight
+  expect(cluster.instances[0].pid).toBe(pidBefore)
+
+  for (const session of issued) {
+    const me = await cluster.client.call('GET', '/api/user/me', { token: session.token, idempotent: true })
+    expect(me.status).toBe(200)
+    const refreshed = await cluster.client.call('POST', '/api/auth/refresh', { body: { refreshToken: session.refreshToken } })
+    expect(refreshed.status).toBe(200)
+    expect(refreshed.instance).toBe(0)
+  }
+  // back on its port, it serves tokens the survivor issued meanwhile
+  await victim.restart()
+  const { answer } = await loginFlow(cluster, 'openid-after-restart')
+  const me = await cluster.client.call('GET', '/api/user/me', { token: answer.body.token, instance: 1 })
+  expect(me.status).toBe(200)
+})
+
+test('Redis stops: logins and refreshes fail fast with 503 store_unavailable; once it is back, the same processes serve again', async () => {
+  const { answer } = await loginFlow(cluster, 'openid-before-redis-stop')
+  const pids = cluster.instances.map((i) => i.pid)
+  await cluster.redis.stop()
+  try {
+    for (const instance of [0, 1]) {
+      const code = await cluster.fake.mintCode(`openid-while-down-${instance}`)
+      const login = await cluster.client.call('POST', '/api/auth/login', { body: { code }, instance })
+      expect(login.status).toBe(503)
+      expect(login.body.error).toBe('store_unavailable')
+      const refresh = await cluster.client.call('POST', '/api/auth/refresh', { body: { refreshToken: answer.body.refreshToken }, instance })
+      expect(refresh.status).toBe(503)
+      expect(refresh.body.error).toBe('store_unavailable')
+      // no hang: a down store answers at once, not after some long client timeout
+      expect(login.ms).toBeLessThan(3000)
+      expect(refresh.ms).toBeLessThan(3000)
+    }
+  } finally {
+    await cluster.redis.restart() // stopped already: this starts it again on the same port
+  }
+  // ioredis reconnects by itself; wait (bounded) until each instance's /healthz says so
+  for (const instance of [0, 1]) {
+    const deadline = Date.now() + 15000
+    for (;;) {
+      const health = await cluster.client.call('GET', '/healthz', { instance })
+      if (health.status === 200) break
+      if (Date.now() > deadline) throw new Error(`instance ${instance} still unhealthy after Redis came back: ${JSON.stringify(health.body)}\n${cluster.logs()}`)
+      await new Promise((r) => setTimeout(r, 100))
+    }
+  }
+  for (const instance of [0, 1]) {
+    const code = await cluster.fake.mintCode(`openid-after-redis-${instance}`)
+    const login = await cluster.client.call<SessionAnswer>('POST', '/api/auth/login', { body: { code }, instance })
+    expect(login.status).toBe(200)
+    const me = await cluster.client.call('GET', '/api/user/me', { token: login.body.token, instance: 1 - instance })
+    expect(me.status).toBe(200)
+  }
+  expect(cluster.instances.map((i) => i.pid)).toEqual(pids)
+})
