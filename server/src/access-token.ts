@@ -12,8 +12,11 @@
  *
  * When a call that used the token answers 40001 (invalid credential), 42001 (expired) or 40014
  * (invalid access_token), `withToken` forces one refresh and retries the call once. WeChat allows
- * `force_refresh: true` 20 times a day and at least 30 s apart (same page); the kit keeps both limits
- * in the store, across instances: a `force-gap` lock held for 30 s, and a daily counter. An instance
+ * `force_refresh: true` 20 times a day (same page) and at least 30 s apart
+ * ("连续使用该模式时,请保证调用时间隔至少为30s",
+ * https://developers.weixin.qq.com/minigame/dev/api-backend/open-api/access-token/auth.getStableAccessToken.html).
+ * The kit keeps both limits in the store, across instances: a `force-gap` lock held for 30 s, and a
+ * daily counter per Beijing-time day (`forceQuotaKey`); past 20 it answers 45009 without asking. An instance
  * that finds the gap lock held does not force: another instance just did, so it waits for the
  * cache to hold a token other than the rejected one and retries with that.
  */
