@@ -144,6 +144,7 @@ export function createAuthServer<U extends PublicUser = PublicUser>(options: Aut
       const { token } = await tokens.sign({ sub: userId, fam: family })
       emit({ type: 'refresh', userId })
       const result: TokenSet<U> = { token, expiresIn: o.tokenTtlSeconds, refreshToken: successor }
+      // The rotation is done: losing the new tokens over an optional `user` would end the session.
       const user = await userOf(userId).catch(() => undefined)
       if (user) result.user = user
       return result
