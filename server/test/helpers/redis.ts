@@ -38,18 +38,32 @@ const HOST = '127.0.0.1'
 /** Every redis-server this module started and has not seen exit. */
 const live = new Set<ChildProcess>()
 let exitHookInstalled = false
+function killAll(): void {
+  for (const child of live) {
+    try {
+      child.kill('SIGCONT')
+      child.kill('SIGKILL')
+    } catch {
+      // already gone
+    }
+  }
+}
 function installExitHook(): void {
   if (exitHookInstalled) return
   exitHookInstalled = true
-  process.on('exit', () => {
-    for (const child of live) {
-      try {
-        child.kill('SIGKILL')
-      } catch {
-        // already gone
+  process.on('exit', killAll)
+  // A signal's default action skips 'exit' handlers: kill the servers, then, if nobody else
+  // handles the signal, let it end this process as it would have.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    const onSignal = () => {
+      killAll()
+      if (process.listenerCount(signal) === 1) {
+        process.off(signal, onSignal)
+        process.kill(process.pid, signal)
       }
     }
-  })
+    process.on(signal, onSignal)
+  }
 }
 
 function redisBinary(): string {
