@@ -38,15 +38,30 @@ let server: ChildProcess | null = null
 let spawned: SpawnedServer | null = null
 let failed = false
 function fail(message: string): never {
+  if (!failed) console.error('\n' + red(bold('✗ ' + message)))
   failed = true
-  console.error('\n' + red(bold('✗ ' + message)))
   stop(1)
   throw new Error(message)
 }
+let stopping = false
 function stop(code: number): void {
-  if (spawned) spawned.stop()
-  else if (server && server.exitCode === null) server.kill()
-  process.exit(code)
+  if (stopping) return
+  stopping = true
+  // A step can fail on a connection reset a moment before the server's 'exit' event arrives:
+  // wait for it briefly, so that a dead server is named as the cause.
+  setTimeout(() => {
+    const s = spawned
+    if (code !== 0 && s) {
+      for (const [name, child] of [['the server', s.child], ['the fake WeChat API', s.wechat]] as const) {
+        if (child.exitCode !== null || child.signalCode !== null) {
+          console.error(red(`  cause: ${name} process had exited (${child.signalCode || 'code ' + child.exitCode}). Output:\n`) + s.output().slice(-2000))
+        }
+      }
+    }
+    if (s) s.stop()
+    else if (server && server.exitCode === null) server.kill()
+    process.exit(code)
+  }, code === 0 ? 0 : 200)
 }
 // Watchdog: the whole flow takes a few seconds; never hang.
 setTimeout(() => fail('the run took longer than 45 s: a step is stuck'), 45000).unref()
@@ -83,7 +98,7 @@ async function main() {
   console.log(bold(`weapp-auth example: the whole flow against ${kind === 'bin' ? 'the bare weapp-auth-server bin' : "the example's server (weapp-auth-server + its own routes)"}\n`))
   const started = await startServer()
   const url = started.url
-  log(cyan('server ') + url + dim(` (${kind === 'bin' ? 'server/dist/bin.js' : 'example-miniprogram/server'}, real HTTP over loopback)`))
+  log(cyan('server ') + url + dim(` (${kind === 'bin' ? 'server/dist/bin.js' : 'example-miniprogram/server'}, pid ${started.child.pid}, real HTTP over loopback)`))
   log(cyan('wechat ') + started.wechatUrl + dim(' (the kit\'s fake WeChat API: codes work once, WeChat\'s errcodes)'))
   const api = async (p: string, init?: RequestInit) => (await fetch(url + p, init)).json()
 
