@@ -25,8 +25,8 @@ async function main() {
     uploadDir: process.env.UPLOAD_DIR || undefined,
     maxUploadBytes: Number(process.env.MAX_UPLOAD_BYTES) || undefined,
   })
-  if (fake) s.app.addHook('onClose', async () => fake!.close())
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => s.close().then(() => process.exit(0), () => process.exit(1)))
+  const close = () => s.close().then(() => (fake ? fake.close() : undefined))
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => close().then(() => process.exit(0), () => process.exit(1)))
   console.log(`\nweapp-auth example server: ${s.url}`)
   console.log(`code2Session and the phone number: ${wechat}`)
   console.log('\nIn WeChat DevTools, for this plain-http loopback server during development:')
