@@ -298,9 +298,13 @@ describe('serving', () => {
     }
   })
 
-  test('development endpoints: expire every token, count what happened', async () => {
-    const s = await start({ WX_API_BASE: fake.url, NODE_ENV: 'development', WEAPP_AUTH_DEV_ENDPOINTS: '1' })
+  test('development endpoints: expire every token, count what happened (and TOKEN_TTL_SECONDS, WX_ACCESS_TOKEN_MODE reach the core)', async () => {
+    const s = await start({ WX_API_BASE: fake.url, NODE_ENV: 'development', WEAPP_AUTH_DEV_ENDPOINTS: '1', TOKEN_TTL_SECONDS: '120', WX_ACCESS_TOKEN_MODE: 'classic' })
     const login = await call(s.url + '/api/auth/login', { body: { code: fake.mintCode('o-erin') } })
+    expect(login.json.expiresIn).toBe(120)
+    const before = fake.calls
+    expect((await call(s.url + '/api/auth/phone', { body: { code: fake.mintPhoneCode('13700001111') }, token: login.json.token })).json).toEqual({ phoneNumber: '137****1111' })
+    expect({ token: fake.calls.token - before.token, stable: fake.calls.stable_token - before.stable_token }).toEqual({ token: 1, stable: 0 })
     expect((await call(s.url + '/api/user/me', { token: login.json.token })).status).toBe(200)
     expect((await call(s.url + '/api/dev/expire-tokens', { method: 'POST' })).status).toBe(200)
     expect((await call(s.url + '/api/user/me', { token: login.json.token })).json.error).toBe('token_revoked')
