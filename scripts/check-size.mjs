@@ -7,6 +7,7 @@
  * Bundles are ES2015 (esbuild target es2015, as the package ships) and gzip level 9.
  *
  * Lower a budget for one run to see it fail: `node scripts/check-size.mjs --budget core=5000`.
+ * `--json` prints the measurements as one JSON line instead (bench/run.ts reads it).
  */
 import * as esbuild from 'esbuild'
 import * as fs from 'fs'
@@ -96,6 +97,11 @@ for (const check of checks) {
   if (!ok) failed = true
   const goal = m.gz <= check.goal ? 'met' : `missed by ${m.gz - check.goal} B`
   rows.push([check.name, check.what, String(m.min), String(m.gz), String(budget), ok ? 'ok' : `OVER by ${m.gz - budget} B`, `${check.goal} (${goal})`])
+}
+if (process.argv.indexOf('--json') >= 0) {
+  // For bench/run.ts: the measurements, no table.
+  process.stdout.write(JSON.stringify(rows.map((r) => ({ name: r[0], min: Number(r[2]), gz: Number(r[3]), budget: Number(r[4]), ok: r[5] === 'ok' }))) + '\n')
+  process.exit(failed ? 1 : 0)
 }
 const head = ['check', 'what', 'minified B', 'gzip B', 'budget B', 'result', 'issue 11 goal B']
 const width = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)))

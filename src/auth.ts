@@ -9,7 +9,7 @@ import { createEmitter, type Emitter, type Listener } from './events'
 import { createLimiter } from './limiter'
 import { createLoginFlow } from './login'
 import { isExpiring, type Session } from './login-response'
-import { createRequester, type RequestOptions, type UploadOptions } from './request'
+import { createRequester, type Method, type RequestOptions, type UploadOptions } from './request'
 import { createSessionMachine, type AuthEvents, type Phase } from './session'
 import { createTokenStore } from './token-store'
 
@@ -70,7 +70,10 @@ export function createAuth<U = unknown>(options: AuthOptions<U>): Auth<U> {
   const flow = createLoginFlow(cfg, store, limiter)
   const machine = createSessionMachine({ store, events, marginMs: cfg.expiryMargin, obtain: flow.obtain, refresh: flow.refresh, debug })
   const requester = createRequester(cfg, machine, limiter, debug)
-  const request = requester.request
+  const request = <T>(options: RequestOptions): Promise<T> => requester.request<T>(options)
+  /** get/delete/post/put: the app's options and the shortcut's fields, copied once. */
+  const shortcut = <T>(method: Method, url: string, options: object | undefined, data?: { data: unknown }): Promise<T> =>
+    requester.request<T>(options as RequestOptions, Object.assign({ url, method }, data))
   const isLoggedIn = (): boolean => {
     const s = store.get()
     return !!s && (s.expiresAt === undefined || Date.now() < s.expiresAt)
@@ -106,10 +109,10 @@ export function createAuth<U = unknown>(options: AuthOptions<U>): Auth<U> {
     on: events.on,
     off: events.off,
     request,
-    get: (url, o) => request(Object.assign({}, o, { url, method: 'GET' as const })),
-    delete: (url, o) => request(Object.assign({}, o, { url, method: 'DELETE' as const })),
-    post: (url, data, o) => request(Object.assign({}, o, { url, method: 'POST' as const, data })),
-    put: (url, data, o) => request(Object.assign({}, o, { url, method: 'PUT' as const, data })),
+    get: (url, o) => shortcut('GET', url, o),
+    delete: (url, o) => shortcut('DELETE', url, o),
+    post: (url, data, o) => shortcut('POST', url, o, { data }),
+    put: (url, data, o) => shortcut('PUT', url, o, { data }),
     upload: requester.upload,
     debugState: () => ({
       phase: machine.phase,

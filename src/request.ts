@@ -65,7 +65,7 @@ export interface Hooks {
 }
 
 export interface Requester {
-  request<T = unknown>(options: RequestOptions): Promise<T>
+  request<T = unknown>(options: RequestOptions, extra?: Partial<RequestOptions>): Promise<T>
   upload<T = unknown>(options: UploadOptions): Promise<T>
 }
 
@@ -96,7 +96,7 @@ export function createRequester(cfg: ResolvedConfig, machine: SessionMachine, li
   const basePrefix = cfg.baseURL + '/'
   function isTrusted(url: string): boolean {
     // Fast path: anything under baseURL + '/' has baseURL's origin (the authority ends at that '/').
-    if (url.slice(0, basePrefix.length) === basePrefix) return true
+    if (url.lastIndexOf(basePrefix, 0) === 0) return true
     const origin = parseOrigin(url)
     if (!origin) return false
     for (const t of cfg.trusted) if (sameOrigin(origin, t)) return true
@@ -242,14 +242,14 @@ export function createRequester(cfg: ResolvedConfig, machine: SessionMachine, li
     return loop(null)
   }
 
-  function perform(kind: 'request' | 'upload', input: RequestOptions | UploadOptions): Promise<unknown> {
-    if (!input || typeof input !== 'object' || typeof input.url !== 'string' || !input.url) {
+  /** `extra` (url, method, data of get/post/put/delete) overrides `input`: the options are copied once. */
+  function perform(kind: 'request' | 'upload', input: RequestOptions | UploadOptions | undefined, extra?: Partial<RequestOptions>): Promise<unknown> {
+    const opts = Object.assign({}, input, extra) as HookOptions
+    if (typeof opts.url !== 'string' || !opts.url) {
       return Promise.reject(new TypeError('weapp-auth: ' + kind + '() needs an options object with a non-empty `url`.'))
     }
-    const opts: HookOptions = Object.assign({}, input, {
-      kind,
-      method: kind === 'upload' ? 'POST' : String((input as RequestOptions).method || 'GET').toUpperCase(),
-    })
+    opts.kind = kind
+    opts.method = kind === 'upload' ? 'POST' : String(opts.method || 'GET').toUpperCase()
     // The epoch when the app made the call: a logout() from here on (even during an async
     // beforeRequest hook) makes it reject with LOGGED_OUT instead of logging in again.
     const epoch0 = machine.epoch
@@ -275,7 +275,7 @@ export function createRequester(cfg: ResolvedConfig, machine: SessionMachine, li
   }
 
   return {
-    request: <T>(options: RequestOptions) => perform('request', options) as Promise<T>,
+    request: <T>(options: RequestOptions, extra?: Partial<RequestOptions>) => perform('request', options, extra) as Promise<T>,
     upload: <T>(options: UploadOptions) => perform('upload', options) as Promise<T>,
   }
 }
