@@ -97,12 +97,13 @@ describe('the contract routes', () => {
     const a = await call('/api/auth/login', { body: { code: fake.mintCode('o-alice') } })
     const b = await call('/api/auth/login?code=' + fake.mintCode('o-alice'), { raw: '' })
     const c = await call('/api/auth/login?code=' + fake.mintCode('o-alice'))
-    for (const r of [a, b, c]) {
+    const d = await call('/api/auth/login', { raw: JSON.stringify({ code: fake.mintCode('o-alice') }), type: 'application/json; charset=utf-8' })
+    for (const r of [a, b, c, d]) {
       expect(r.status).toBe(200)
       expect(r.json).toEqual({ token: expect.any(String), expiresIn: 7 * 24 * 3600, refreshToken: expect.any(String), user: expect.objectContaining({ id: expect.any(String) }) })
       expect(r.text).not.toMatch(/openid|session_?key|unionid/i)
     }
-    expect(new Set([a, b, c].map((r) => r.json!.user.id)).size).toBe(1) // one WeChat user, one user
+    expect(new Set([a, b, c, d].map((r) => r.json!.user.id)).size).toBe(1) // one WeChat user, one user
     const me = await call('/api/me', { method: 'GET', token: a.json!.token })
     expect(me.status).toBe(200)
     expect(me.json).toEqual({ id: a.json!.user.id, sub: a.json!.user.id })
