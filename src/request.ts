@@ -4,13 +4,16 @@
  * unauthorized answer shares one renewal with the whole burst and retries at most once.
  * Every call settles: with the body, or with a typed error.
  */
-import { abortError, raceAbort, type AbortSignalLike } from './abort'
-import { AuthError, HttpError, NetworkError, ResponseParseError } from './errors'
-import { transmit, snippet, type RawResponse } from './http'
+import { raceAbort, type AbortSignalLike } from './abort'
 import type { ResolvedConfig } from './config'
+import { createDispatcher, type Call, type Sent } from './dispatch'
+import { AuthError, HttpError, NetworkError, ResponseParseError } from './errors'
+import { hookList, runHooks } from './hooks'
+import { snippet, type RawResponse } from './http'
 import type { Limiter } from './limiter'
 import { loggedOutError, type SessionMachine } from './session'
-import { parseOrigin, resolveUrl, sameOrigin, stripQuery } from './url'
+import { createTrustCheck } from './trust'
+import { resolveUrl, stripQuery } from './url'
 
 /** The methods wx.request supports (it has no PATCH). */
 export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE' | 'HEAD' | 'OPTIONS'
@@ -54,7 +57,7 @@ export interface AuthResponse {
 /** Options after defaults and `beforeRequest` hooks, as the hooks see them. */
 export type HookOptions = (RequestOptions | UploadOptions) & { method: string; kind: 'request' | 'upload' }
 
-type OneOrMany<F> = F | F[]
+export type OneOrMany<F> = F | F[]
 export interface Hooks {
   /** May return changed options (or change them in place). Runs once per call, before the URL is checked for trust. */
   beforeRequest?: OneOrMany<(options: HookOptions) => HookOptions | void | Promise<HookOptions | void>>
@@ -69,123 +72,14 @@ export interface Requester {
   upload<T = unknown>(options: UploadOptions): Promise<T>
 }
 
-/** The token a call's latest attempt carried (null: none). */
-interface Sent {
-  token: string | null
-}
-
-/** One call as the send path sees it. `epoch0`: the session epoch when the app made the call. */
-interface Call {
-  url: string
-  opts: HookOptions
-  withAuth: boolean
-  epoch0: number
-  sent: Sent
-}
-
-function list<F>(h: OneOrMany<F> | undefined): F[] {
-  return !h ? [] : Array.isArray(h) ? h : [h]
-}
-
 /** The request wrapper of one instance. `debug` lines are only built when `cfg.debug` is set. */
 export function createRequester(cfg: ResolvedConfig, machine: SessionMachine, limiter: Limiter, debug: (line: string) => void): Requester {
   const debugging = !!cfg.debug
-  const beforeHooks = list(cfg.hooks.beforeRequest)
-  const afterHooks = list(cfg.hooks.afterResponse)
-  const errorHooks = list(cfg.hooks.beforeError)
-  const basePrefix = cfg.baseURL + '/'
-  function isTrusted(url: string): boolean {
-    // Fast path: anything under baseURL + '/' has baseURL's origin (the authority ends at that '/').
-    if (url.lastIndexOf(basePrefix, 0) === 0) return true
-    const origin = parseOrigin(url)
-    if (!origin) return false
-    for (const t of cfg.trusted) if (sameOrigin(origin, t)) return true
-    return false
-  }
-
-  /** Sends once with `token`, holding the slot that `release` frees; records the token in `sent`. */
-  function send(call: Call, token: string | null, release: () => void): Promise<RawResponse> {
-    const { url, opts } = call
-    const header: Record<string, string> = {}
-    const given = opts.header
-    const names = given ? Object.keys(given) : []
-    for (const k of names) header[k] = (given as Record<string, string>)[k]
-    if (token) {
-      const auth = cfg.authHeader(token)
-      for (const k of Object.keys(auth)) {
-        // Replace any same-named header regardless of case.
-        if (names.length) for (const h of Object.keys(header)) if (h.toLowerCase() === k.toLowerCase()) delete header[h]
-        header[k] = auth[k]
-      }
-    }
-    call.sent.token = token
-    // The call's own options (data, dataType, responseType, filePath, name, formData, signal…)
-    // with the resolved URL, the merged headers and the timeout.
-    return transmit(cfg.platform, Object.assign({}, opts as HookOptions & RequestOptions & UploadOptions, { url, header, timeout: opts.timeout || cfg.timeout }), release)
-  }
-
-  /**
-   * Waits for a usable session (when `withAuth`) and a network slot, then sends once. The
-   * common case (session ready, a slot free) goes out synchronously, with no extra promise.
-   */
-  function sendOnce(call: Call, lastToken: string | null): Promise<RawResponse> {
-    const { opts, withAuth, epoch0 } = call
-    if (!(opts.signal && opts.signal.aborted) && machine.epoch === epoch0) {
-      const cur = withAuth ? machine.usable() : null
-      if (!withAuth || cur) {
-        const release = limiter.tryAcquire()
-        if (release) return send(call, cur ? cur.token : null, release)
-      }
-    }
-    return sendWhenReady(call, lastToken)
-  }
-
-  /** The slow path: waits for the session (when `withAuth`) and a slot, rechecking both once it has the slot. */
-  function sendWhenReady(call: Call, lastToken: string | null): Promise<RawResponse> {
-    const { opts, withAuth, epoch0 } = call
-    const signal = opts.signal
-    const check = (): void => {
-      if (machine.epoch !== epoch0) throw loggedOutError()
-    }
-    // An aborted call starts nothing, not even the login it would wait for.
-    if (signal && signal.aborted) return Promise.reject(abortError(signal))
-    if (machine.epoch !== epoch0) return Promise.reject(loggedOutError())
-    /** The token this call last saw: if it is dropped meanwhile, the call shares that renewal's outcome. */
-    const seen: Promise<string | null> = withAuth
-      ? raceAbort(machine.ensure(lastToken), signal).then((s) => {
-          check()
-          return s.token
-        })
-      : Promise.resolve(lastToken)
-    return seen.then((token) => {
-      const slot = limiter.acquire()
-      return raceAbort(slot.ready, signal).then(
-        (release) => {
-          if (!withAuth) return send(call, null, release)
-          const cur = machine.current()
-          // A login or refresh started while this call waited for its slot: wait for it instead
-          // of sending the token it is about to replace.
-          if (machine.busy() || !cur || machine.epoch !== epoch0) {
-            release()
-            check()
-            return sendWhenReady(call, token)
-          }
-          return send(call, cur.token, release)
-        },
-        (err: unknown) => {
-          slot.cancel()
-          throw err
-        },
-      )
-    })
-  }
-
-  /** Runs hooks in order; each may return a replacement for the value. Async only when hooks exist. */
-  function runHooks<V>(hooks: Array<(value: V, opts: HookOptions) => V | void | Promise<V | void>>, value: V, opts: HookOptions): Promise<V> {
-    let chain = Promise.resolve(value)
-    for (const hook of hooks) chain = chain.then((v) => Promise.resolve(hook(v, opts)).then((next) => next || v))
-    return chain
-  }
+  const beforeHooks = hookList(cfg.hooks.beforeRequest)
+  const afterHooks = hookList(cfg.hooks.afterResponse)
+  const errorHooks = hookList(cfg.hooks.beforeError)
+  const isTrusted = createTrustCheck(cfg.baseURL, cfg.trusted)
+  const sendOnce = createDispatcher(cfg, machine, limiter)
 
   /** One call: send, handle an unauthorized answer with one renewal and one retry, map the result. */
   function attempt(opts: HookOptions, epoch0: number): Promise<unknown> {
