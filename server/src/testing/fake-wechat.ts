@@ -80,7 +80,8 @@ export interface FakeWechatOptions {
   accessTokenTtlSeconds?: number
   /**
    * Accept any unknown login code of 6–128 `[A-Za-z0-9_-]` once (still single-use), for an openid
-   * derived from the code with its last `-…` segment stripped (`alice-1` and `alice-2` are one user);
+   * derived from the code with its last `-…` segment and any numeric counter before it stripped
+   * (`alice-1` and `alice-2` are one user, and so are `code-1-x7` and `code-2-k3`);
    * and any phone code of that shape, for a number derived from it. Default false: only minted codes work.
    */
   acceptAnyCode?: boolean
@@ -315,7 +316,9 @@ export async function createFakeWechat(options: FakeWechatOptions = {}): Promise
     let entry = loginCodes.get(code)
     if (!entry) {
       if (!acceptAnyCode || !CODE_SHAPE.test(code)) return 40029
-      const account = code.includes('-') ? code.slice(0, code.lastIndexOf('-')) : code
+      // The last `-…` segment is the code's own nonce; a numeric counter before it is too (the SDK's
+      // fake wx.login hands out `code-<n>-<nonce>`), so every login of one fake wx is one user.
+      const account = code.replace(/-[^-]*$/, '').replace(/(-\d+)+$/, '')
       entry = { openid: openidForAccount(account || code), mintedAt: now(), used: false }
       loginCodes.set(code, entry)
     }
