@@ -108,6 +108,7 @@ function spawnNode(
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.once('exit', (code, signal) => {
       live.delete(child)
+      keep(`[${name} exited: ${signal ?? `code ${code}`}]`)
       resolve({ code, signal })
     })
   })
@@ -297,11 +298,14 @@ export interface ServerInstance {
   readonly url: string
   readonly port: number
   readonly pid: number
-  /** False from the moment `kill()` is called until `restart()` has it serving again. */
+  /** False from the moment `kill()` is called (or the process died) until `restart()` has it serving again. */
   readonly alive: boolean
-  /** SIGKILL by default: no drain, in-flight requests are cut. */
+  /**
+   * SIGKILL by default: no drain, in-flight requests are cut. The client is NOT told: like a load
+   * balancer, it finds out from the refused connection and moves that call to the next instance.
+   */
   kill(signal?: NodeJS.Signals): Promise<void>
-  /** Starts it again on the same port (same env). */
+  /** Starts it again on the same port (same env); the client sends it calls again. */
   restart(): Promise<void>
   output(): string
 }
@@ -319,6 +323,8 @@ class Instance implements ServerInstance {
     private readonly args: string[],
     private readonly env: Record<string, string>,
     private readonly timeoutMs: number,
+    /** Told when the process dies without `kill()`: a crash the run must not miss. */
+    private readonly onCrash: (what: string) => void,
   ) {}
   get pid(): number {
     return this.proc?.pid ?? -1
@@ -330,6 +336,11 @@ class Instance implements ServerInstance {
     this.port = Number(printed.port)
     this.url = `http://127.0.0.1:${this.port}`
     this.alive = true
+    void proc.exited.then(({ code, signal }) => {
+      if (this.proc !== proc || !this.alive) return
+      this.alive = false
+      this.onCrash(`server #${this.index} (pid ${proc.pid}) died on its own (${signal ?? `code ${code}`}); its output:\n${proc.output()}`)
+    })
   }
   async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     this.alive = false
@@ -375,21 +386,28 @@ export interface CallResult<T = any> extends HttpAnswer<T> {
 }
 
 export interface ClusterClient {
+  /**
+   * Sends the call to the next instance in turn. A refused connection (the instance is gone)
+   * takes that instance out of the rotation, as a load balancer's passive health check does, and
+   * sends the same call to the next one; the instance comes back when it runs as a new process.
+   */
   call<T = any>(method: 'GET' | 'POST', path: string, options?: CallOptions): Promise<CallResult<T>>
-  /** Calls that never reached a server and were sent to the next instance. */
+  /** Calls moved to the next instance after a refused (or, when idempotent, broken) connection. */
   readonly retried: number
 }
 
 function createClient(instances: Instance[]): ClusterClient {
   const agents = instances.map(() => new http.Agent({ keepAlive: true, maxSockets: 32 }))
+  /** index → the pid that refused a connection; skipped while that process is the instance's. */
+  const down = new Map<number, number>()
   let next = 0
   let retried = 0
   const pick = (): Instance => {
     for (let i = 0; i < instances.length; i++) {
       const candidate = instances[next++ % instances.length]
-      if (candidate.alive) return candidate
+      if (down.get(candidate.index) !== candidate.pid) return candidate
     }
-    throw new Error('cluster: no live instance')
+    throw new Error('cluster: every instance refuses connections')
   }
   return {
     get retried() {
@@ -398,18 +416,21 @@ function createClient(instances: Instance[]): ClusterClient {
     async call<T>(method: 'GET' | 'POST', urlPath: string, options: CallOptions = {}): Promise<CallResult<T>> {
       if (options.instance !== undefined) {
         const target = instances[options.instance]
+        if (!target) throw new Error(`cluster: no instance #${options.instance}`)
         const answer = await httpJson<T>(agents[target.index], target.url, method, urlPath, options)
         return { ...answer, instance: target.index, retries: 0 }
       }
       let retries = 0
       for (;;) {
         const target = pick()
+        const pid = target.pid
         try {
           const answer = await httpJson<T>(agents[target.index], target.url, method, urlPath, options)
           return { ...answer, instance: target.index, retries }
         } catch (err) {
-          const retryable = err instanceof ConnectionError && (err.refused || options.idempotent === true)
-          if (!retryable || retries >= instances.length) throw err
+          if (!(err instanceof ConnectionError)) throw err
+          if (err.refused) down.set(target.index, pid)
+          if (!(err.refused || options.idempotent === true) || retries >= instances.length) throw err
           retries++
           retried++
         }
@@ -417,10 +438,6 @@ function createClient(instances: Instance[]): ClusterClient {
     },
   }
 }
-
-// ---------------------------------------------------------------------------------------------
-// the cluster
-// ---------------------------------------------------------------------------------------------
 
 // ---------------------------------------------------------------------------------------------
 // flows a mini program runs (login, phone), as the SDK does them
@@ -533,6 +550,10 @@ export async function runPool(count: number, concurrency: number, task: (i: numb
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// the cluster
+// ---------------------------------------------------------------------------------------------
+
 export interface ClusterOptions {
   /** Server processes. Default 2. */
   instances?: number
@@ -558,6 +579,8 @@ export interface Cluster {
   readonly fake: FakeWechatProcess
   readonly instances: readonly ServerInstance[]
   readonly client: ClusterClient
+  /** Server processes that died without `kill()`, with their output. Empty in a healthy run. */
+  crashes(): string[]
   /** Every process's recent output, for a failure message. */
   logs(): string
   /** Ends every server, the fake and Redis. Safe to call twice. */
@@ -575,6 +598,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   let redis: RedisHandle | undefined
   let fake: FakeWechatProcess | undefined
   const instances: Instance[] = []
+  const crashes: string[] = []
   const stop = async () => {
     await Promise.all(instances.map((i) => i.kill('SIGKILL')))
     await fake?.process.kill('SIGKILL')
@@ -597,7 +621,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       ...options.env,
     }
     const args = entryArgs(runtime, 'bin')
-    for (let i = 0; i < count; i++) instances.push(new Instance(i, args, env, timeoutMs))
+    for (let i = 0; i < count; i++) instances.push(new Instance(i, args, env, timeoutMs, (what) => crashes.push(what)))
     await Promise.all(instances.map((i) => i.start(0)))
   } catch (err) {
     await stop().catch(() => undefined)
@@ -614,6 +638,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     fake,
     instances,
     client,
+    crashes: () => [...crashes],
     logs: () =>
       [`--- fake wechat ---\n${fakeProc.process.output()}`, ...instances.map((i) => `--- server #${i.index} ---\n${i.output()}`)].join('\n'),
     stop,
