@@ -54,6 +54,9 @@ test('miniprogram-ci builds npm and compiles the example; the output runs in the
   // "build npm" put the SDK where the mini program's require finds it
   expect(result.npmIndex).toBe(true)
   expect(result.files.some((n) => /miniprogram_npm\/weapp-auth\/index\.js$/.test(n))).toBe(true)
+  // …with the core chunk index.js requires, and the open abilities' entry the pages require as 'weapp-auth/open'
+  expect(result.files.some((n) => /miniprogram_npm\/weapp-auth\/core\.js$/.test(n))).toBe(true)
+  expect(result.files.some((n) => /miniprogram_npm\/weapp-auth\/open\.js$/.test(n))).toBe(true)
   // every page of app.json (and app.ts) was compiled from TypeScript
   for (const page of ['pages/home/index.js', 'pages/profile/index.js', 'pages/phone/index.js', 'pages/settings/index.js', 'app.js']) {
     expect(result.files.some((n) => n.endsWith(page))).toBe(true)
