@@ -141,9 +141,10 @@ describe('the platform option', () => {
     ;(global as unknown as { wx: unknown }).wx = fake.wx
     fake.scopes[ALBUM] = true
     await expect(ensureScope(ALBUM)).resolves.toBe('granted')
+    await expect(ensureScope(ALBUM, null as never)).resolves.toBe('granted') // null options: the defaults too
     await expect(getAuthSetting()).resolves.toEqual({ [ALBUM]: true })
     await expect(ensurePrivacyAuthorized()).resolves.toBeUndefined()
-    expect(fake.calls.getSetting).toBe(2)
+    expect(fake.calls.getSetting).toBe(3)
   })
 
   test('no global wx and no platform → CONFIG naming the option, as a rejection (never a throw from a promise API)', async () => {

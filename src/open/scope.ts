@@ -87,7 +87,8 @@ function askAgain(platform: Platform, scope: string, options: EnsureScopeOptions
  * Granted → no prompt; never asked → wx.authorize; denied before → rationale modal →
  * wx.openSetting. Call it from a tap handler (openSetting only opens from a tap).
  */
-export function ensureScope(scope: Scope | (string & {}), options: EnsureScopeOptions = {}): Promise<'granted' | 'denied'> {
+export function ensureScope(scope: Scope | (string & {}), options?: EnsureScopeOptions): Promise<'granted' | 'denied'> {
+  const opts = options || {}
   return attempt(() => {
     if (scope === 'scope.userInfo') {
       throw new AuthError(
@@ -98,7 +99,7 @@ export function ensureScope(scope: Scope | (string & {}), options: EnsureScopeOp
     if (typeof scope !== 'string' || scope.indexOf('scope.') !== 0) {
       throw new AuthError('INVALID_INPUT', `ensureScope() needs a scope such as 'scope.writePhotosAlbum', got ${String(scope)}.`)
     }
-    const platform = hostOf(options)
+    const platform = hostOf(opts)
     requireApi(platform, 'authorize', 'ensureScope()')
     return readSetting(platform, 'ensureScope()').then((setting) => {
       const state = setting[scope]
@@ -111,7 +112,7 @@ export function ensureScope(scope: Scope | (string & {}), options: EnsureScopeOp
         )
       }
       // Denied before: authorize would fail at once without a prompt.
-      return askAgain(platform, scope, options)
+      return askAgain(platform, scope, opts)
     })
   })
 }
