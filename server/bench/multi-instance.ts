@@ -22,7 +22,6 @@ import { performance } from 'node:perf_hooks'
 import {
   deviceAddress,
   loginFlow,
-  percentile,
   phoneFlow,
   runPool,
   startCluster,
@@ -72,6 +71,14 @@ function record(route: string, result: { status: number; ms: number }, expected 
 const invariants: { name: string; expected: string; actual: string; pass: boolean }[] = []
 function check(name: string, expected: unknown, actual: unknown): void {
   invariants.push({ name, expected: String(expected), actual: String(actual), pass: expected === actual })
+}
+
+/** The p-th percentile (0–100) of `values`, nearest-rank; NaN for none. */
+function percentile(values: number[], p: number): number {
+  if (values.length === 0) return NaN
+  const sorted = [...values].sort((a, b) => a - b)
+  const rank = Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length)))
+  return sorted[rank - 1]
 }
 
 const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : '-')

@@ -174,9 +174,9 @@ test('Redis stops: logins and refreshes fail fast with 503 store_unavailable; on
       const refresh = await cluster.client.call('POST', '/api/auth/refresh', { body: { refreshToken: answer.body.refreshToken }, instance })
       expect(refresh.status).toBe(503)
       expect(refresh.body.error).toBe('store_unavailable')
-      // no hang: a down store answers at once, not after some long client timeout
-      expect(login.ms).toBeLessThan(3000)
-      expect(refresh.ms).toBeLessThan(3000)
+      // no hang: a down store answers at once (tens of ms), not after the client's 15 s timeout
+      expect(login.ms).toBeLessThan(5000)
+      expect(refresh.ms).toBeLessThan(5000)
     }
   } finally {
     await cluster.redis.restart() // stopped already: this starts it again on the same port

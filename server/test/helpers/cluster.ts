@@ -644,11 +644,3 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     stop,
   }
 }
-
-/** The p-th percentile (0–100) of `values`, nearest-rank; NaN for none. */
-export function percentile(values: number[], p: number): number {
-  if (values.length === 0) return NaN
-  const sorted = [...values].sort((a, b) => a - b)
-  const rank = Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length)))
-  return sorted[rank - 1]
-}
