@@ -69,7 +69,7 @@ export function buildServer(options: ServerOptions = {}): ExampleServer {
     secret,
     wxApiBase: options.wxApiBase || process.env.WX_API_BASE || undefined,
     jwt: { secret: options.jwtSecret || process.env.JWT_SECRET || randomUUID() + randomUUID() },
-    tokenTtlSeconds: options.jwtTtlSeconds ?? (Number(process.env.JWT_TTL_SECONDS) || undefined),
+    tokenTtlSeconds: options.jwtTtlSeconds ?? (Number(process.env.TOKEN_TTL_SECONDS || process.env.JWT_TTL_SECONDS) || undefined),
     store,
     // The dev endpoints expire tokens server-side: that needs the revocation check in verify().
     revocation: devEndpoints,
