@@ -291,9 +291,13 @@ export function redisStore(urlOrClient: string | Redis, options: RedisStoreOptio
   }
   client.on('error', onError)
   let everReady = client.status === 'ready'
+  // Calls made before the first connection wait here: one 'ready' listener for all of them, not
+  // one each (a burst would otherwise trip Node's MaxListenersExceededWarning).
+  const firstWaiters = new Set<() => void>()
   const onReady = () => {
     everReady = true
     lastError = undefined
+    for (const wake of [...firstWaiters]) wake()
   }
   client.on('ready', onReady)
   let closed = false
@@ -304,11 +308,11 @@ export function redisStore(urlOrClient: string | Redis, options: RedisStoreOptio
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer)
-        client.off('ready', done)
+        firstWaiters.delete(done)
         resolve()
       }
       const timer = setTimeout(done, Math.max(0, deadline - Date.now()))
-      client.on('ready', done)
+      firstWaiters.add(done)
     })
   }
 
