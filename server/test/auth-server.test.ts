@@ -6,30 +6,21 @@
  */
 import { ConfigError, createAuthServer, memoryStore, StoreUnavailableError, type Store } from 'weapp-auth-server'
 import { redisCommand } from './helpers/redis'
-import { APPID, JWT_SECRET, SECRET, STORE_KINDS, payloadOf, recording, rejection, startKit, type Kit } from './helpers/kit'
+import { APPID, JWT_SECRET, SECRET, STORE_KINDS, payloadOf, recording, rejection, useKit } from './helpers/kit'
 
-let kit: Kit
-beforeAll(async () => {
-  kit = await startKit()
-})
-afterAll(async () => {
-  await kit.close()
-})
-beforeEach(async () => {
-  await kit.reset()
-})
+const kits = useKit()
 
 describe.each(STORE_KINDS)('login on the %s store', (kind) => {
   test('code → tokens and a public user; openid, unionid and session_key never reach the client', async () => {
-    const server = kit.server(kind)
-    const code = kit.fake.mintCode('openid-alice', { unionid: 'union-alice' })
+    const server = kits.current.server(kind)
+    const code = kits.current.fake.mintCode('openid-alice', { unionid: 'union-alice' })
     const result = await server.login({ code })
 
     expect(result.expiresIn).toBe(7 * 24 * 3600)
     expect(result.refreshToken).toMatch(/^[A-Za-z0-9_-]{43}$/)
     expect(result.user).toEqual({ id: expect.any(String), nickName: '微信用户', avatarUrl: '' })
     const wire = JSON.stringify(result)
-    const sessionKey = kit.fake.sessionKeyOf('openid-alice') as string
+    const sessionKey = kits.current.fake.sessionKeyOf('openid-alice') as string
     expect(sessionKey).toBeTruthy()
     for (const secret of ['openid-alice', 'union-alice', sessionKey]) expect(wire).not.toContain(secret)
     expect(wire).not.toMatch(/openid|unionid|session_?key/i)
@@ -40,35 +31,35 @@ describe.each(STORE_KINDS)('login on the %s store', (kind) => {
     expect(claims.jti).toMatch(/^[A-Za-z0-9_-]{22}$/)
     expect(claims.fam).toMatch(/^[A-Za-z0-9_-]{22}$/)
     expect(payloadOf(result.token)).toEqual({ sub: claims.sub, jti: claims.jti, fam: claims.fam, iat: claims.iat, exp: claims.exp })
-    expect(kit.events).toEqual([{ type: 'login', userId: result.user.id, platform: 'weixin' }])
+    expect(kits.current.events).toEqual([{ type: 'login', userId: result.user.id, platform: 'weixin' }])
   })
 
   test('the same openid logs in as the same user, each login in a new refresh family', async () => {
-    const server = kit.server(kind)
-    const first = await server.login({ code: kit.fake.mintCode('openid-bob') })
-    const second = await server.login({ code: kit.fake.mintCode('openid-bob') })
-    const other = await server.login({ code: kit.fake.mintCode('openid-carol') })
+    const server = kits.current.server(kind)
+    const first = await server.login({ code: kits.current.fake.mintCode('openid-bob') })
+    const second = await server.login({ code: kits.current.fake.mintCode('openid-bob') })
+    const other = await server.login({ code: kits.current.fake.mintCode('openid-carol') })
     expect(second.user.id).toBe(first.user.id)
     expect(other.user.id).not.toBe(first.user.id)
     expect((await server.verify(second.token)).fam).not.toBe((await server.verify(first.token)).fam)
   })
 
   test("WeChat's errcodes come back typed, with their HTTP status", async () => {
-    const server = kit.server(kind)
+    const server = kits.current.server(kind)
     const unknown = await rejection(server.login({ code: 'never-minted-code' }))
     expect(unknown).toMatchObject({ name: 'WechatApiError', code: 'wechat_invalid_code', status: 400, errcode: 40029 })
 
-    const code = kit.fake.mintCode('openid-dave')
+    const code = kits.current.fake.mintCode('openid-dave')
     await server.login({ code })
     expect(await rejection(server.login({ code }))).toMatchObject({ code: 'wechat_code_used', status: 400, errcode: 40163 })
 
-    kit.fake.fail('jscode2session', 45011, { times: 1 })
-    expect(await rejection(server.login({ code: kit.fake.mintCode('openid-dave') }))).toMatchObject({ code: 'wechat_rate_limited', status: 429, errcode: 45011 })
-    kit.fake.fail('jscode2session', -1, { times: 1 })
-    expect(await rejection(server.login({ code: kit.fake.mintCode('openid-dave') }))).toMatchObject({ code: 'wechat_busy', status: 503, errcode: -1 })
-    kit.fake.fail('jscode2session', 40226, { times: 1 })
-    expect(await rejection(server.login({ code: kit.fake.mintCode('openid-dave') }))).toMatchObject({ code: 'wechat_error', status: 502, errcode: 40226 })
-    expect(kit.events.filter((e) => e.type === 'upstream_error').map((e) => (e as { code: string }).code)).toEqual([
+    kits.current.fake.fail('jscode2session', 45011, { times: 1 })
+    expect(await rejection(server.login({ code: kits.current.fake.mintCode('openid-dave') }))).toMatchObject({ code: 'wechat_rate_limited', status: 429, errcode: 45011 })
+    kits.current.fake.fail('jscode2session', -1, { times: 1 })
+    expect(await rejection(server.login({ code: kits.current.fake.mintCode('openid-dave') }))).toMatchObject({ code: 'wechat_busy', status: 503, errcode: -1 })
+    kits.current.fake.fail('jscode2session', 40226, { times: 1 })
+    expect(await rejection(server.login({ code: kits.current.fake.mintCode('openid-dave') }))).toMatchObject({ code: 'wechat_error', status: 502, errcode: 40226 })
+    expect(kits.current.events.filter((e) => e.type === 'upstream_error').map((e) => (e as { code: string }).code)).toEqual([
       'wechat_invalid_code',
       'wechat_code_used',
       'wechat_rate_limited',
@@ -78,32 +69,32 @@ describe.each(STORE_KINDS)('login on the %s store', (kind) => {
   })
 
   test('WeChat unreachable, slow or answering HTML: a typed 502/504 and nothing stored', async () => {
-    const { store, calls } = recording(kit.newStore(kind))
-    const server = kit.server(kind, { upstreamTimeoutMs: 300 }, store)
+    const { store, calls } = recording(kits.current.newStore(kind))
+    const server = kits.current.server(kind, { upstreamTimeoutMs: 300 }, store)
 
-    await kit.fake.stop()
+    await kits.current.fake.stop()
     try {
       expect(await rejection(server.login({ code: 'code-while-down' }))).toMatchObject({ name: 'UpstreamError', code: 'wechat_unreachable', status: 502 })
     } finally {
-      await kit.fake.start()
+      await kits.current.fake.start()
     }
-    kit.fake.delay('jscode2session', 1500, { times: 1 })
-    const slow = await rejection(server.login({ code: kit.fake.mintCode('openid-erin') }))
+    kits.current.fake.delay('jscode2session', 1500, { times: 1 })
+    const slow = await rejection(server.login({ code: kits.current.fake.mintCode('openid-erin') }))
     expect(slow).toMatchObject({ code: 'wechat_timeout', status: 504 })
     expect(slow.message).toContain('300 ms')
-    kit.fake.html('jscode2session', { times: 1 })
-    expect(await rejection(server.login({ code: kit.fake.mintCode('openid-erin') }))).toMatchObject({ code: 'wechat_bad_response', status: 502 })
+    kits.current.fake.html('jscode2session', { times: 1 })
+    expect(await rejection(server.login({ code: kits.current.fake.mintCode('openid-erin') }))).toMatchObject({ code: 'wechat_bad_response', status: 502 })
 
     expect(calls).toEqual([])
     // Redis holds no key at all (reset() emptied it before this test).
-    if (kind === 'redis') expect(await redisCommand(kit.redis!.port, ['DBSIZE'])).toBe(':0')
+    if (kind === 'redis') expect(await redisCommand(kits.current.redis!.port, ['DBSIZE'])).toBe(':0')
     // And it works again once WeChat does.
-    await expect(server.login({ code: kit.fake.mintCode('openid-erin') })).resolves.toMatchObject({ user: { id: expect.any(String) } })
+    await expect(server.login({ code: kits.current.fake.mintCode('openid-erin') })).resolves.toMatchObject({ user: { id: expect.any(String) } })
   })
 
   test('bad input gets a typed 400 before anything is called', async () => {
-    const server = kit.server(kind)
-    const before = kit.fake.calls.jscode2session
+    const server = kits.current.server(kind)
+    const before = kits.current.fake.calls.jscode2session
     expect(await rejection(server.login({ code: '' }))).toMatchObject({ name: 'BadRequestError', code: 'code_required', status: 400 })
     expect(await rejection(server.login({} as never))).toMatchObject({ code: 'code_required' })
     expect(await rejection(server.login({ code: 42 } as never))).toMatchObject({ code: 'code_required' })
@@ -111,27 +102,27 @@ describe.each(STORE_KINDS)('login on the %s store', (kind) => {
     expect(await rejection(server.login({ code: 'x'.repeat(129) }))).toMatchObject({ code: 'code_too_long', status: 400 })
     expect(await rejection(server.login({ code: 'abcdef', platform: 'nowhere' as never }))).toMatchObject({ code: 'unsupported_platform' })
     expect(await rejection(server.login({ code: 'abcdef', platform: 'douyin' }))).toMatchObject({ code: 'unsupported_platform', status: 400 })
-    expect(kit.fake.calls.jscode2session).toBe(before)
+    expect(kits.current.fake.calls.jscode2session).toBe(before)
   })
 
   test('the per-client login limit answers 429 with retryAfter, without spending the code', async () => {
-    const server = kit.server(kind, { loginRateLimit: { max: 2, windowSeconds: 60 } })
-    await server.login({ code: kit.fake.mintCode('openid-frank') }, { client: '203.0.113.7' })
-    await server.login({ code: kit.fake.mintCode('openid-frank') }, { client: '203.0.113.7' })
-    const code = kit.fake.mintCode('openid-frank')
+    const server = kits.current.server(kind, { loginRateLimit: { max: 2, windowSeconds: 60 } })
+    await server.login({ code: kits.current.fake.mintCode('openid-frank') }, { client: '203.0.113.7' })
+    await server.login({ code: kits.current.fake.mintCode('openid-frank') }, { client: '203.0.113.7' })
+    const code = kits.current.fake.mintCode('openid-frank')
     const limited = await rejection(server.login({ code }, { client: '203.0.113.7' }))
     expect(limited).toMatchObject({ name: 'RateLimitError', code: 'rate_limited', status: 429 })
     expect(limited.retryAfter).toBeGreaterThanOrEqual(1)
     expect(limited.retryAfter).toBeLessThanOrEqual(60)
-    expect(kit.fake.calls.jscode2session).toBe(2)
+    expect(kits.current.fake.calls.jscode2session).toBe(2)
     // Another client, or no client (a trusted caller), is not limited; the refused code still works.
     await expect(server.login({ code }, { client: '198.51.100.1' })).resolves.toBeTruthy()
-    await expect(server.login({ code: kit.fake.mintCode('openid-frank') })).resolves.toBeTruthy()
+    await expect(server.login({ code: kits.current.fake.mintCode('openid-frank') })).resolves.toBeTruthy()
   })
 
   test("an app's user repository: its ids, and secret keys it returns are stripped", async () => {
     const seen: unknown[] = []
-    const server = kit.server(kind, {
+    const server = kits.current.server(kind, {
       users: {
         findOrCreate(identity) {
           seen.push(identity)
@@ -139,7 +130,7 @@ describe.each(STORE_KINDS)('login on the %s store', (kind) => {
         },
       },
     })
-    const result = await server.login({ code: kit.fake.mintCode('openid-grace', { unionid: 'union-grace' }) })
+    const result = await server.login({ code: kits.current.fake.mintCode('openid-grace', { unionid: 'union-grace' }) })
     expect(seen).toEqual([{ openid: 'openid-grace', unionid: 'union-grace', platform: 'weixin' }])
     expect(result.user).toEqual({ id: 7, name: 'Grace' })
     expect((await server.verify(result.token)).sub).toBe('7')
@@ -150,7 +141,7 @@ describe.each(STORE_KINDS)('login on the %s store', (kind) => {
   })
 
   test('other hosts log in through their provider, as separate users', async () => {
-    const server = kit.server(kind, {
+    const server = kits.current.server(kind, {
       providers: {
         douyin: {
           platform: 'douyin',
@@ -163,28 +154,28 @@ describe.each(STORE_KINDS)('login on the %s store', (kind) => {
       },
     })
     const dy = await server.login({ code: 'dy-code-1', platform: 'douyin', anonymousCode: 'anon-1' })
-    const wx = await server.login({ code: kit.fake.mintCode('openid-heidi') })
+    const wx = await server.login({ code: kits.current.fake.mintCode('openid-heidi') })
     expect(dy.user.id).not.toBe(wx.user.id)
-    expect(kit.events.filter((e) => e.type === 'login')).toEqual([
+    expect(kits.current.events.filter((e) => e.type === 'login')).toEqual([
       { type: 'login', userId: dy.user.id, platform: 'douyin' },
       { type: 'login', userId: wx.user.id, platform: 'weixin' },
     ])
   })
 
   test('events never carry a token, a refresh token or a session_key', async () => {
-    const server = kit.server(kind)
-    const r = await server.login({ code: kit.fake.mintCode('openid-ivan') })
+    const server = kits.current.server(kind)
+    const r = await server.login({ code: kits.current.fake.mintCode('openid-ivan') })
     const r2 = await server.refresh(r.refreshToken)
     await rejection(server.refresh(r.refreshToken))
     await server.logout(await server.verify(r2.token))
-    const events = JSON.stringify(kit.events)
-    for (const secret of [r.token, r.refreshToken, r2.token, r2.refreshToken, kit.fake.sessionKeyOf('openid-ivan') as string]) expect(events).not.toContain(secret)
-    expect(kit.events.map((e) => e.type)).toEqual(['login', 'refresh', 'refresh_reuse', 'logout'])
+    const events = JSON.stringify(kits.current.events)
+    for (const secret of [r.token, r.refreshToken, r2.token, r2.refreshToken, kits.current.fake.sessionKeyOf('openid-ivan') as string]) expect(events).not.toContain(secret)
+    expect(kits.current.events.map((e) => e.type)).toEqual(['login', 'refresh', 'refresh_reuse', 'logout'])
   })
 
   test('health() answers ok; close() closes only a store the kit created', async () => {
-    const own = kit.newStore(kind)
-    const server = kit.server(kind, {}, own)
+    const own = kits.current.newStore(kind)
+    const server = kits.current.server(kind, {}, own)
     await expect(server.health()).resolves.toEqual({ store: 'ok' })
     await server.close()
     await expect(own.ping()).resolves.toBeUndefined()
@@ -193,9 +184,9 @@ describe.each(STORE_KINDS)('login on the %s store', (kind) => {
 
 describe('Redis goes away and comes back', () => {
   test('requests fail fast with StoreUnavailableError (503), then work again on the same instance', async () => {
-    const redis = kit.redis!
-    const server = kit.server('redis', { loginRateLimit: { max: 100, windowSeconds: 60 } })
-    const before = await server.login({ code: kit.fake.mintCode('openid-judy') })
+    const redis = kits.current.redis!
+    const server = kits.current.server('redis', { loginRateLimit: { max: 100, windowSeconds: 60 } })
+    const before = await server.login({ code: kits.current.fake.mintCode('openid-judy') })
     await redis.stop()
     try {
       const started = Date.now()
@@ -203,11 +194,11 @@ describe('Redis goes away and comes back', () => {
       expect(health).toBeInstanceOf(StoreUnavailableError)
       expect(health).toMatchObject({ code: 'store_unavailable', status: 503 })
       // The rate limit comes first, so the code is not spent on a login that cannot finish.
-      const calls = kit.fake.calls.jscode2session
-      expect(await rejection(server.login({ code: kit.fake.mintCode('openid-judy') }, { client: '192.0.2.1' }))).toBeInstanceOf(StoreUnavailableError)
-      expect(kit.fake.calls.jscode2session).toBe(calls)
+      const calls = kits.current.fake.calls.jscode2session
+      expect(await rejection(server.login({ code: kits.current.fake.mintCode('openid-judy') }, { client: '192.0.2.1' }))).toBeInstanceOf(StoreUnavailableError)
+      expect(kits.current.fake.calls.jscode2session).toBe(calls)
       expect(await rejection(server.refresh(before.refreshToken))).toMatchObject({ code: 'store_unavailable' })
-      expect(await rejection(server.phoneNumber(String(before.user.id), kit.fake.mintPhoneCode('13800138000')))).toMatchObject({ code: 'store_unavailable' })
+      expect(await rejection(server.phoneNumber(String(before.user.id), kits.current.fake.mintPhoneCode('13800138000')))).toMatchObject({ code: 'store_unavailable' })
       // Stateless verify keeps working without the store.
       await expect(server.verify(before.token)).resolves.toMatchObject({ sub: before.user.id })
       expect(Date.now() - started).toBeLessThan(5000)
@@ -223,7 +214,7 @@ describe('Redis goes away and comes back', () => {
       )
     }
     expect(healthy).toBe(true)
-    const after = await server.login({ code: kit.fake.mintCode('openid-judy') }, { client: '192.0.2.1' })
+    const after = await server.login({ code: kits.current.fake.mintCode('openid-judy') }, { client: '192.0.2.1' })
     await expect(server.refresh(after.refreshToken)).resolves.toMatchObject({ expiresIn: 7 * 24 * 3600 })
   })
 
@@ -233,8 +224,8 @@ describe('Redis goes away and comes back', () => {
         throw new Error('disk on fire')
       },
     })
-    const server = kit.server('memory', {}, broken)
-    const err = await rejection(server.login({ code: kit.fake.mintCode('openid-ken') }))
+    const server = kits.current.server('memory', {}, broken)
+    const err = await rejection(server.login({ code: kits.current.fake.mintCode('openid-ken') }))
     expect(err).toBeInstanceOf(StoreUnavailableError)
     expect(err.message).toContain('disk on fire')
   })

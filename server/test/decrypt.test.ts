@@ -4,55 +4,46 @@
  * garbage, no session), phoneNumber() (getuserphonenumber) and checkText() (msg_sec_check v2).
  */
 import { randomBytes } from 'node:crypto'
-import { STORE_KINDS, rejection, startKit, type Kit } from './helpers/kit'
+import { STORE_KINDS, rejection, useKit } from './helpers/kit'
 
-let kit: Kit
-beforeAll(async () => {
-  kit = await startKit()
-})
-afterAll(async () => {
-  await kit.close()
-})
-beforeEach(async () => {
-  await kit.reset()
-})
+const kits = useKit()
 
 describe.each(STORE_KINDS)('on the %s store', (kind) => {
   async function loggedIn(openid: string) {
-    const server = kit.server(kind)
-    const { user } = await server.login({ code: kit.fake.mintCode(openid) })
+    const server = kits.current.server(kind)
+    const { user } = await server.login({ code: kits.current.fake.mintCode(openid) })
     return { server, userId: String(user.id) }
   }
 
   test('decrypt: WeRun data round trip with the session_key kept at login', async () => {
     const { server, userId } = await loggedIn('openid-d1')
     const data = { stepInfoList: [{ timestamp: 1700000000, step: 8123 }, { timestamp: 1700086400, step: 10456 }] }
-    const { encryptedData, iv } = kit.fake.encryptFor('openid-d1', data)
+    const { encryptedData, iv } = kits.current.fake.encryptFor('openid-d1', data)
     const plain = await server.decrypt<typeof data & { watermark: { appid: string } }>(userId, encryptedData, iv)
     expect(plain.stepInfoList).toEqual(data.stepInfoList)
-    expect(plain.watermark.appid).toBe(kit.fake.appid)
+    expect(plain.watermark.appid).toBe(kits.current.fake.appid)
   })
 
   test('decrypt: a newer login replaces the session_key; data for the old key fails cleanly', async () => {
     const { server, userId } = await loggedIn('openid-d2')
-    const old = kit.fake.encryptFor('openid-d2', { n: 1 })
-    await server.login({ code: kit.fake.mintCode('openid-d2') })
+    const old = kits.current.fake.encryptFor('openid-d2', { n: 1 })
+    await server.login({ code: kits.current.fake.mintCode('openid-d2') })
     const err = await rejection(server.decrypt(userId, old.encryptedData, old.iv))
     expect(err).toMatchObject({ name: 'BadRequestError', code: 'decrypt_failed', status: 400 })
-    const fresh = kit.fake.encryptFor('openid-d2', { n: 2 })
+    const fresh = kits.current.fake.encryptFor('openid-d2', { n: 2 })
     await expect(server.decrypt(userId, fresh.encryptedData, fresh.iv)).resolves.toMatchObject({ n: 2 })
   })
 
   test("decrypt: another mini program's watermark is refused", async () => {
     const { server, userId } = await loggedIn('openid-d3')
-    const foreign = kit.fake.encryptFor('openid-d3', { openGId: 'g1' }, { watermarkAppid: 'wxsomeoneelse00001' })
+    const foreign = kits.current.fake.encryptFor('openid-d3', { openGId: 'g1' }, { watermarkAppid: 'wxsomeoneelse00001' })
     expect(await rejection(server.decrypt(userId, foreign.encryptedData, foreign.iv))).toMatchObject({ code: 'watermark_mismatch', status: 400 })
   })
 
   test('decrypt: garbage in, decrypt_failed out, never a crash', async () => {
     const { server, userId } = await loggedIn('openid-d4')
-    const good = kit.fake.encryptFor('openid-d4', { ok: true })
-    const wrongKey = kit.fake.encryptFor('openid-d4', { ok: true }, { sessionKey: randomBytes(16).toString('base64') })
+    const good = kits.current.fake.encryptFor('openid-d4', { ok: true })
+    const wrongKey = kits.current.fake.encryptFor('openid-d4', { ok: true }, { sessionKey: randomBytes(16).toString('base64') })
     const cases: [unknown, unknown][] = [
       ['', good.iv],
       [good.encryptedData, ''],
@@ -75,7 +66,7 @@ describe.each(STORE_KINDS)('on the %s store', (kind) => {
   })
 
   test('decrypt and checkText with no session kept: session_key_expired (409)', async () => {
-    const server = kit.server(kind)
+    const server = kits.current.server(kind)
     const { encryptedData, iv } = { encryptedData: randomBytes(32).toString('base64'), iv: randomBytes(16).toString('base64') }
     expect(await rejection(server.decrypt('no-such-user', encryptedData, iv))).toMatchObject({ code: 'session_key_expired', status: 409 })
     expect(await rejection(server.checkText('no-such-user', 'hello'))).toMatchObject({ code: 'session_key_expired', status: 409 })
@@ -83,18 +74,18 @@ describe.each(STORE_KINDS)('on the %s store', (kind) => {
   })
 
   test('phoneNumber: the number, no watermark; a used code is typed; bad codes never reach WeChat', async () => {
-    const server = kit.server(kind)
-    const code = kit.fake.mintPhoneCode('13912345678')
+    const server = kits.current.server(kind)
+    const code = kits.current.fake.mintPhoneCode('13912345678')
     const info = await server.phoneNumber('u1', code)
     expect(info).toEqual({ phoneNumber: '13912345678', purePhoneNumber: '13912345678', countryCode: '86' })
     expect(await rejection(server.phoneNumber('u1', code))).toMatchObject({ code: 'wechat_invalid_code', errcode: 40029 })
-    const intl = await server.phoneNumber('u1', kit.fake.mintPhoneCode('2025550123', { countryCode: '1' }))
+    const intl = await server.phoneNumber('u1', kits.current.fake.mintPhoneCode('2025550123', { countryCode: '1' }))
     expect(intl).toEqual({ phoneNumber: '+12025550123', purePhoneNumber: '2025550123', countryCode: '1' })
-    const calls = kit.fake.calls.getuserphonenumber
+    const calls = kits.current.fake.calls.getuserphonenumber
     expect(await rejection(server.phoneNumber('u1', ''))).toMatchObject({ code: 'code_required' })
     expect(await rejection(server.phoneNumber('u1', 'p'.repeat(200)))).toMatchObject({ code: 'code_too_long' })
     expect(await rejection(server.phoneNumber(undefined as never, 'abcdef'))).toMatchObject({ code: 'bad_request' })
-    expect(kit.fake.calls.getuserphonenumber).toBe(calls)
+    expect(kits.current.fake.calls.getuserphonenumber).toBe(calls)
   })
 
   test('checkText: pass, review and risky verdicts for the logged-in user', async () => {
@@ -102,7 +93,7 @@ describe.each(STORE_KINDS)('on the %s store', (kind) => {
     await expect(server.checkText(userId, '今天天气不错')).resolves.toMatchObject({ suggest: 'pass', label: 100, traceId: expect.any(String) })
     await expect(server.checkText(userId, 'a review-word here', 1)).resolves.toMatchObject({ suggest: 'review' })
     await expect(server.checkText(userId, '这是违规内容', 1)).resolves.toMatchObject({ suggest: 'risky', label: 20001 })
-    expect(kit.fake.calls).toMatchObject({ msg_sec_check: 3, stable_token: 1 })
+    expect(kits.current.fake.calls).toMatchObject({ msg_sec_check: 3, stable_token: 1 })
   })
 
   test('checkText: bad input is refused before WeChat', async () => {
@@ -112,6 +103,6 @@ describe.each(STORE_KINDS)('on the %s store', (kind) => {
     expect(await rejection(server.checkText(userId, 5 as never))).toMatchObject({ code: 'bad_request' })
     expect(await rejection(server.checkText(userId, 'hi', 9 as never))).toMatchObject({ code: 'bad_request' })
     await expect(server.checkText(userId, 'x'.repeat(2500))).resolves.toMatchObject({ suggest: 'pass' })
-    expect(kit.fake.calls.msg_sec_check).toBe(1)
+    expect(kits.current.fake.calls.msg_sec_check).toBe(1)
   })
 })

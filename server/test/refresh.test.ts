@@ -4,23 +4,14 @@
  * too); of 200 concurrent refreshes of one token exactly one succeeds — in one process, and across
  * 4 createAuthServer instances sharing one Redis.
  */
-import { STORE_KINDS, rejection, startKit, type Kit } from './helpers/kit'
+import { STORE_KINDS, rejection, useKit } from './helpers/kit'
 
-let kit: Kit
-beforeAll(async () => {
-  kit = await startKit()
-})
-afterAll(async () => {
-  await kit.close()
-})
-beforeEach(async () => {
-  await kit.reset()
-})
+const kits = useKit()
 
 describe.each(STORE_KINDS)('refresh on the %s store', (kind) => {
   test('rotation: a new token in the same family, a new refresh token, and the user', async () => {
-    const server = kit.server(kind)
-    const login = await server.login({ code: kit.fake.mintCode('openid-r1') })
+    const server = kits.current.server(kind)
+    const login = await server.login({ code: kits.current.fake.mintCode('openid-r1') })
     const first = await server.verify(login.token)
 
     const r1 = await server.refresh(login.refreshToken)
@@ -34,30 +25,30 @@ describe.each(STORE_KINDS)('refresh on the %s store', (kind) => {
 
     const r2 = await server.refresh(r1.refreshToken)
     expect((await server.verify(r2.token)).fam).toBe(first.fam)
-    expect(kit.events.filter((e) => e.type === 'refresh')).toEqual([
+    expect(kits.current.events.filter((e) => e.type === 'refresh')).toEqual([
       { type: 'refresh', userId: first.sub },
       { type: 'refresh', userId: first.sub },
     ])
   })
 
   test('replaying a spent token: refresh_token_reused, the family dies, the successor is refused', async () => {
-    const server = kit.server(kind)
-    const login = await server.login({ code: kit.fake.mintCode('openid-r2') })
+    const server = kits.current.server(kind)
+    const login = await server.login({ code: kits.current.fake.mintCode('openid-r2') })
     const fam = (await server.verify(login.token)).fam
     const successor = await server.refresh(login.refreshToken)
 
     const replay = await rejection(server.refresh(login.refreshToken))
     expect(replay).toMatchObject({ name: 'TokenError', code: 'refresh_token_reused', status: 401 })
-    expect(kit.events).toContainEqual({ type: 'refresh_reuse', userId: login.user.id, family: fam })
+    expect(kits.current.events).toContainEqual({ type: 'refresh_reuse', userId: login.user.id, family: fam })
     expect(await rejection(server.refresh(successor.refreshToken))).toMatchObject({ code: 'invalid_refresh_token', status: 401 })
     // Another login of the same user is a new family and unaffected.
-    const again = await server.login({ code: kit.fake.mintCode('openid-r2') })
+    const again = await server.login({ code: kits.current.fake.mintCode('openid-r2') })
     await expect(server.refresh(again.refreshToken)).resolves.toBeTruthy()
   })
 
   test('200 concurrent refreshes of one token: exactly one succeeds, and the family is revoked afterwards', async () => {
-    const servers = kind === 'redis' ? [0, 1, 2, 3].map(() => kit.server('redis')) : [kit.server('memory')]
-    const login = await servers[0].login({ code: kit.fake.mintCode('openid-r3') })
+    const servers = kind === 'redis' ? [0, 1, 2, 3].map(() => kits.current.server('redis')) : [kits.current.server('memory')]
+    const login = await servers[0].login({ code: kits.current.fake.mintCode('openid-r3') })
     const results = await Promise.allSettled(Array.from({ length: 200 }, (_, i) => servers[i % servers.length].refresh(login.refreshToken)))
     const won = results.filter((r): r is PromiseFulfilledResult<Awaited<ReturnType<(typeof servers)[0]['refresh']>>> => r.status === 'fulfilled')
     expect(won).toHaveLength(1)
@@ -71,16 +62,16 @@ describe.each(STORE_KINDS)('refresh on the %s store', (kind) => {
   })
 
   test('a refresh token issued by one instance works on another (one store)', async () => {
-    const store = kit.newStore(kind)
-    const a = kit.server(kind, {}, store)
-    const b = kit.server(kind, {}, kind === 'redis' ? kit.newStore('redis') : store)
-    const login = await a.login({ code: kit.fake.mintCode('openid-r4') })
+    const store = kits.current.newStore(kind)
+    const a = kits.current.server(kind, {}, store)
+    const b = kits.current.server(kind, {}, kind === 'redis' ? kits.current.newStore('redis') : store)
+    const login = await a.login({ code: kits.current.fake.mintCode('openid-r4') })
     const r = await b.refresh(login.refreshToken)
     await expect(a.verify(r.token)).resolves.toMatchObject({ sub: login.user.id })
   })
 
   test('malformed, unknown and missing refresh tokens get typed errors', async () => {
-    const server = kit.server(kind)
+    const server = kits.current.server(kind)
     expect(await rejection(server.refresh('A'.repeat(43)))).toMatchObject({ code: 'invalid_refresh_token', status: 401 })
     expect(await rejection(server.refresh('not a token'))).toMatchObject({ code: 'invalid_refresh_token' })
     expect(await rejection(server.refresh('A'.repeat(5000)))).toMatchObject({ code: 'invalid_refresh_token' })
@@ -92,9 +83,9 @@ describe.each(STORE_KINDS)('refresh on the %s store', (kind) => {
   test('an expired refresh token: refresh_token_expired', async () => {
     let clock = Date.now()
     const now = () => clock
-    const store = kit.newStore(kind)
-    const server = kit.server(kind, { now, tokenTtlSeconds: 600, refreshTtlSeconds: 3600 }, store)
-    const login = await server.login({ code: kit.fake.mintCode('openid-r5') })
+    const store = kits.current.newStore(kind)
+    const server = kits.current.server(kind, { now, tokenTtlSeconds: 600, refreshTtlSeconds: 3600 }, store)
+    const login = await server.login({ code: kits.current.fake.mintCode('openid-r5') })
     clock += 3599 * 1000
     const r = await server.refresh(login.refreshToken)
     clock += 3601 * 1000
@@ -104,10 +95,10 @@ describe.each(STORE_KINDS)('refresh on the %s store', (kind) => {
   })
 
   test('logout revokes the family; with revocation, the access token too', async () => {
-    const stateless = kit.server(kind)
-    const withList = kit.server(kind, { revocation: true }, stateless.store)
-    const login = await stateless.login({ code: kit.fake.mintCode('openid-r6') })
-    const other = await stateless.login({ code: kit.fake.mintCode('openid-r7') })
+    const stateless = kits.current.server(kind)
+    const withList = kits.current.server(kind, { revocation: true }, stateless.store)
+    const login = await stateless.login({ code: kits.current.fake.mintCode('openid-r6') })
+    const other = await stateless.login({ code: kits.current.fake.mintCode('openid-r7') })
     const claims = await withList.verify(login.token)
     await withList.logout(claims)
 
@@ -124,15 +115,15 @@ describe.each(STORE_KINDS)('refresh on the %s store', (kind) => {
   test('revokeIssuedBefore: every earlier token stops working; later ones work', async () => {
     let clock = Date.now()
     const now = () => clock
-    const store = kit.newStore(kind)
-    const server = kit.server(kind, { now, revocation: true }, store)
-    const old = await server.login({ code: kit.fake.mintCode('openid-r8') })
+    const store = kits.current.newStore(kind)
+    const server = kits.current.server(kind, { now, revocation: true }, store)
+    const old = await server.login({ code: kits.current.fake.mintCode('openid-r8') })
     clock += 10_000
     await server.revokeIssuedBefore(Math.floor(clock / 1000))
     expect(await rejection(server.verify(old.token))).toMatchObject({ code: 'token_revoked' })
     expect(await rejection(server.refresh(old.refreshToken))).toMatchObject({ code: 'invalid_refresh_token' })
     clock += 2000
-    const fresh = await server.login({ code: kit.fake.mintCode('openid-r8') })
+    const fresh = await server.login({ code: kits.current.fake.mintCode('openid-r8') })
     await expect(server.verify(fresh.token)).resolves.toBeTruthy()
     await expect(server.refresh(fresh.refreshToken)).resolves.toBeTruthy()
     expect(await rejection(server.revokeIssuedBefore(-1))).toMatchObject({ code: 'bad_request' })

@@ -11,6 +11,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as http from 'node:http'
 import * as path from 'node:path'
+import type { FakeWechatCalls } from '../../src/testing/fake-wechat'
 import { startRedis, type RedisHandle } from './redis'
 
 const SERVER_ROOT = path.resolve(__dirname, '..', '..')
@@ -235,15 +236,7 @@ function httpJson<T>(
 // ---------------------------------------------------------------------------------------------
 
 /** The fake's call counts (`GET /__fake/stats`). */
-export interface FakeStats {
-  jscode2session: number
-  stable_token: number
-  stable_token_forced: number
-  token: number
-  getuserphonenumber: number
-  msg_sec_check: number
-  [api: string]: number
-}
+export type FakeStats = FakeWechatCalls & { [api: string]: number }
 
 export interface FakeWechatProcess {
   readonly url: string

@@ -107,3 +107,21 @@ export function payloadOf(token: string): Record<string, unknown> {
 export function headerOf(token: string): Record<string, unknown> {
   return JSON.parse(Buffer.from(token.split('.')[0], 'base64url').toString('utf8'))
 }
+
+/**
+ * One kit per test file: started before the file's tests, closed after them, and reset (Redis
+ * flushed, fake WeChat counters and faults cleared) before each test. Read `.current` inside tests.
+ */
+export function useKit(): { readonly current: Kit } {
+  const holder = {} as { current: Kit }
+  beforeAll(async () => {
+    holder.current = await startKit()
+  })
+  afterAll(async () => {
+    await holder.current.close()
+  })
+  beforeEach(async () => {
+    await holder.current.reset()
+  })
+  return holder
+}
