@@ -79,16 +79,24 @@ export class TokenError extends AuthServerError {
   }
 }
 
-/** WeChat (or another host's API) answered with an errcode. */
+/**
+ * WeChat (or another host's API) answered with an errcode. Other hosts (QQ, Douyin, Alipay:
+ * src/providers/) reuse this class with `host` naming them and `code` mapped from their own
+ * error codes onto the same meanings (a bad login code is `wechat_invalid_code` on every host).
+ */
 export class WechatApiError extends AuthServerError {
   readonly errcode: number
   readonly errmsg: string
   /** Which API answered, e.g. `sns/jscode2session`. */
   readonly api: string
-  constructor(api: string, errcode: number, errmsg: string) {
-    super(wechatCode(errcode), `WeChat ${api} answered errcode ${errcode}: ${errmsg}`)
+  /** Which host answered: 'WeChat' (default), 'QQ', 'Douyin' or 'Alipay'. */
+  readonly host: string
+  constructor(api: string, errcode: number, errmsg: string, options?: { host?: string; code?: ErrorCode }) {
+    const host = options?.host ?? 'WeChat'
+    super(options?.code ?? wechatCode(errcode), `${host} ${api} answered errcode ${errcode}: ${errmsg}`)
     this.name = 'WechatApiError'
     this.api = api
+    this.host = host
     this.errcode = errcode
     this.errmsg = errmsg
   }

@@ -18,6 +18,8 @@ export interface WechatApiOptions {
   timeoutMs: number
   fetch: typeof fetch
   emit: (event: AuthServerEvent) => void
+  /** The host named in error messages. Default 'WeChat'; QQ's provider, whose API keeps WeChat's shapes, passes 'QQ'. */
+  host?: string
 }
 
 export interface WechatRequest {
@@ -41,6 +43,7 @@ export function redactUrl(text: string): string {
 
 export function createWechatApi(options: WechatApiOptions): WechatApi {
   const { base, timeoutMs, emit } = options
+  const host = options.host ?? 'WeChat'
   const doFetch = options.fetch
 
   function fail(err: AuthServerError): never {
@@ -65,31 +68,53 @@ export function createWechatApi(options: WechatApiOptions): WechatApi {
       status = res.status
       text = await res.text()
     } catch (err) {
-      if (isTimeout(err)) return fail(new UpstreamError('wechat_timeout', api, `WeChat ${api} did not answer within ${timeoutMs} ms`, { cause: safeCause(err) }))
-      return fail(new UpstreamError('wechat_unreachable', api, `WeChat ${api} is unreachable (${describe(err)})`, { cause: safeCause(err) }))
+      if (isTimeout(err)) return fail(new UpstreamError('wechat_timeout', api, `${host} ${api} did not answer within ${timeoutMs} ms`, { cause: safeCause(err) }))
+      return fail(new UpstreamError('wechat_unreachable', api, `${host} ${api} is unreachable (${describe(err)})`, { cause: safeCause(err) }))
     }
     let json: unknown
     try {
       json = JSON.parse(text)
     } catch {
-      return fail(new UpstreamError('wechat_bad_response', api, `WeChat ${api} answered HTTP ${status} with something that is not JSON`))
+      return fail(new UpstreamError('wechat_bad_response', api, `${host} ${api} answered HTTP ${status} with something that is not JSON`))
     }
     if (json === null || typeof json !== 'object' || Array.isArray(json)) {
-      return fail(new UpstreamError('wechat_bad_response', api, `WeChat ${api} answered HTTP ${status} with JSON that is not an object`))
+      return fail(new UpstreamError('wechat_bad_response', api, `${host} ${api} answered HTTP ${status} with JSON that is not an object`))
     }
     const body = json as { errcode?: unknown; errmsg?: unknown }
     if (body.errcode !== undefined && body.errcode !== 0) {
       const errcode = typeof body.errcode === 'number' ? body.errcode : Number(body.errcode)
-      if (!Number.isFinite(errcode)) return fail(new UpstreamError('wechat_bad_response', api, `WeChat ${api} answered a non-numeric errcode`))
-      return fail(new WechatApiError(api, errcode, redactUrl(typeof body.errmsg === 'string' ? body.errmsg : '')))
+      if (!Number.isFinite(errcode)) return fail(new UpstreamError('wechat_bad_response', api, `${host} ${api} answered a non-numeric errcode`))
+      return fail(new WechatApiError(api, errcode, redactUrl(typeof body.errmsg === 'string' ? body.errmsg : ''), { host }))
     }
     if (status < 200 || status >= 300) {
-      return fail(new UpstreamError('wechat_bad_response', api, `WeChat ${api} answered HTTP ${status}`))
+      return fail(new UpstreamError('wechat_bad_response', api, `${host} ${api} answered HTTP ${status}`))
     }
     return json as T
   }
 
   return { call }
+}
+
+/**
+ * One HTTP exchange with a host's API, answering its status and raw text, for callers that need
+ * the exact bytes (Alipay's response signature covers a substring of the body). The failures are
+ * the ones `call` maps: wechat_timeout past `timeoutMs` (connect, headers and body), and
+ * wechat_unreachable (refused, reset, DNS), with the URL kept out of the message and the cause.
+ */
+export async function fetchUpstream(
+  doFetch: typeof fetch,
+  url: string,
+  init: RequestInit,
+  target: { api: string; host: string; timeoutMs: number },
+): Promise<{ status: number; text: string }> {
+  const { api, host, timeoutMs } = target
+  try {
+    const res = await doFetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) })
+    return { status: res.status, text: await res.text() }
+  } catch (err) {
+    if (isTimeout(err)) throw new UpstreamError('wechat_timeout', api, `${host} ${api} did not answer within ${timeoutMs} ms`, { cause: safeCause(err) })
+    throw new UpstreamError('wechat_unreachable', api, `${host} ${api} is unreachable (${describe(err)})`, { cause: safeCause(err) })
+  }
 }
 
 function isTimeout(err: unknown): boolean {
