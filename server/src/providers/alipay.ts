@@ -1,0 +1,231 @@
+/**
+ * Alipay mini programs' code exchange: `my.getAuthCode({ scopes: 'auth_base' })` hands the client
+ * an `authCode`; the server calls `alipay.system.oauth.token` on the gateway
+ * (`https://openapi.alipay.com/gateway.do`) with the common parameters `app_id, method, format=JSON,
+ * charset=utf-8, sign_type=RSA2, timestamp ("yyyy-MM-dd HH:mm:ss", Beijing time), version=1.0, sign`
+ * and the business ones `grant_type=authorization_code, code`, and gets
+ * `{ "alipay_system_oauth_token_response": { user_id | open_id, access_token, expires_in,
+ * refresh_token, re_expires_in, auth_start }, "sign": "…" }`, or `{ "error_response": { code, msg,
+ * sub_code, sub_msg }, "sign": "…" }`. Alipay has no session_key: this provider returns no `sessionKey`.
+ * Sources: https://opendocs.alipay.com/open/02xtla (alipay.system.oauth.token; mirror read:
+ * https://www.apifox.cn/apidoc/docs-site/3618910/doc-3309658), its error codes (isv.code-invalid
+ * "授权码(auth_code) 错误、状态不对或过期", isv.unmatched-app-id, isv.grant-type-invalid):
+ * https://zhifubao.apifox.cn/api-127203914; the gateway's common codes (20000 isp/aop.unknow-error,
+ * 40001 isv.missing-*, 40002 isv.invalid-* incl. isv.invalid-signature):
+ * https://open.alitrip.com/docs/doc.htm?articleId=105806&docType=1&treeId=262.
+ *
+ * Signing (https://opendocs.alipay.com/common/02kf5q; read at
+ * https://juejin.cn/post/6844903816484110349): every non-empty parameter except `sign`, sorted by
+ * key, joined `k=v&…` unencoded, SHA256withRSA with the app's private key, base64. Verifying the
+ * answer: Alipay's `sign` covers the exact text of the `…_response` member's value in the body
+ * (https://docs.open.alipay.com/200/106120, as implemented by
+ * https://github.com/fzlee/alipay/commit/0be81bdeb92216db11b299d4627305b75d410194), checked with
+ * Alipay's public key. node:crypto does all of it.
+ *
+ * Errors (WechatApiError, host 'Alipay', errcode = the numeric `code`, errmsg = `sub_code sub_msg`):
+ * isv.code-invalid / isv.unmatched-app-id → wechat_invalid_code (400: a bad, used, expired or foreign
+ * auth code; the client logs in again); 20000 (isp./aop.unknow-error) → wechat_busy (503);
+ * isv.invalid-signature, isv.invalid-app-id and the other gateway complaints about this server's
+ * request (40001, 40002, 40006 insufficient permissions) → wechat_invalid_credential (502: fix the
+ * keys or the app id); others → wechat_error. An answer whose signature does not verify, or that
+ * is unsigned when it claims success, is UpstreamError wechat_bad_response. An unsigned
+ * `error_response` is believed: it can only make a login fail, never let one through.
+ */
+import { createPrivateKey, createPublicKey, createSign, createVerify, type KeyObject } from 'node:crypto'
+import { BadRequestError, ConfigError, UpstreamError, WechatApiError, type ErrorCode } from '../errors'
+import type { HostSession, SessionProvider } from '../types'
+import { fetchUpstream } from '../wechat-api'
+import { topLevelMemberSpans } from './json-value-span'
+import { baseUrl, checkOptionsObject, httpOptions, requiredString, type ProviderHttpOptions } from './provider-options'
+
+export interface AlipayProviderOptions extends ProviderHttpOptions {
+  /** The Alipay mini program's app id (2021…). */
+  appId: string
+  /** The app's private key: PEM (PKCS#1 "RSA PRIVATE KEY" or PKCS#8 "PRIVATE KEY"), or the bare base64 body Alipay's key tool prints. RSA, 2048 bits or more. */
+  privateKey: string
+  /** Alipay's public key for this app ("支付宝公钥", not the app's own): PEM or bare base64 (SPKI). */
+  alipayPublicKey: string
+  /** Default 'https://openapi.alipay.com/gateway.do'; point it at `createFakeAlipay().gateway` in tests. */
+  gateway?: string
+  /** Clock for the request timestamp, for tests. Default Date.now. */
+  now?: () => number
+}
+
+const METHOD = 'alipay.system.oauth.token'
+const RESPONSE_KEY = 'alipay_system_oauth_token_response'
+const BEIJING_OFFSET_MS = 8 * 3600 * 1000
+const INVALID_CODE_SUBCODES = new Set(['isv.code-invalid', 'isv.unmatched-app-id'])
+
+/** `yyyy-MM-dd HH:mm:ss` in Beijing time (UTC+8, no daylight saving), as the gateway wants it. */
+export function alipayTimestamp(ms: number): string {
+  const d = new Date(ms + BEIJING_OFFSET_MS)
+  const p = (n: number) => String(n).padStart(2, '0')
+  return `${d.getUTCFullYear()}-${p(d.getUTCMonth() + 1)}-${p(d.getUTCDate())} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}`
+}
+
+/** The string Alipay signs: non-empty parameters except `sign`, sorted by key, `k=v` joined by `&`, not encoded. */
+export function alipaySignContent(params: Record<string, string | undefined>): string {
+  return Object.keys(params)
+    .filter((k) => k !== 'sign' && params[k] !== undefined && params[k] !== '')
+    .sort()
+    .map((k) => `${k}=${params[k]}`)
+    .join('&')
+}
+
+function base64Body(text: string): Buffer | null {
+  const compact = text.replace(/\s+/g, '')
+  return /^[A-Za-z0-9+/]+={0,2}$/.test(compact) ? Buffer.from(compact, 'base64') : null
+}
+
+function checkRsa(key: KeyObject, name: string): KeyObject {
+  if (key.asymmetricKeyType !== 'rsa') throw new ConfigError(`alipayProvider: ${name} is a ${key.asymmetricKeyType ?? 'non-RSA'} key; RSA2 needs an RSA key`)
+  const bits = key.asymmetricKeyDetails?.modulusLength ?? 0
+  if (bits < 2048) throw new ConfigError(`alipayProvider: ${name} is RSA-${bits}; RSA2 needs 2048 bits or more`)
+  return key
+}
+
+function loadPrivateKey(value: unknown): KeyObject {
+  const text = requiredString('alipayProvider', 'privateKey', value)
+  try {
+    if (text.includes('-----BEGIN')) {
+      if (/-----BEGIN (RSA )?PUBLIC KEY-----/.test(text)) throw new ConfigError('alipayProvider: privateKey is a public key; pass the app\'s private key')
+      return checkRsa(createPrivateKey(text), 'privateKey')
+    }
+    const der = base64Body(text)
+    if (!der) throw new ConfigError('alipayProvider: privateKey is neither a PEM nor a base64 key')
+    for (const type of ['pkcs8', 'pkcs1'] as const) {
+      try {
+        return checkRsa(createPrivateKey({ key: der, format: 'der', type }), 'privateKey')
+      } catch (err) {
+        if (err instanceof ConfigError) throw err
+      }
+    }
+    throw new ConfigError('alipayProvider: privateKey is base64 but not a PKCS#8 or PKCS#1 RSA private key')
+  } catch (err) {
+    if (err instanceof ConfigError) throw err
+    throw new ConfigError(`alipayProvider: privateKey is not a readable private key (${(err as Error).message})`)
+  }
+}
+
+function loadPublicKey(value: unknown): KeyObject {
+  const text = requiredString('alipayProvider', 'alipayPublicKey', value)
+  try {
+    if (text.includes('-----BEGIN')) {
+      if (/PRIVATE KEY-----/.test(text)) throw new ConfigError('alipayProvider: alipayPublicKey is a private key; pass Alipay\'s public key ("支付宝公钥")')
+      return checkRsa(createPublicKey(text), 'alipayPublicKey')
+    }
+    const der = base64Body(text)
+    if (!der) throw new ConfigError('alipayProvider: alipayPublicKey is neither a PEM nor a base64 key')
+    return checkRsa(createPublicKey({ key: der, format: 'der', type: 'spki' }), 'alipayPublicKey')
+  } catch (err) {
+    if (err instanceof ConfigError) throw err
+    throw new ConfigError(`alipayProvider: alipayPublicKey is not a readable public key (${(err as Error).message})`)
+  }
+}
+
+function alipayCode(code: string, subCode: string): ErrorCode {
+  if (INVALID_CODE_SUBCODES.has(subCode)) return 'wechat_invalid_code'
+  if (code === '20000') return 'wechat_busy'
+  if (code === '40001' || code === '40002' || code === '40006' || subCode === 'isv.invalid-signature') return 'wechat_invalid_credential'
+  return 'wechat_error'
+}
+
+function bad(message: string): UpstreamError {
+  return new UpstreamError('wechat_bad_response', METHOD, `Alipay ${METHOD} ${message}`)
+}
+
+function str(value: unknown): string {
+  return typeof value === 'string' ? value : typeof value === 'number' ? String(value) : ''
+}
+
+/** A SessionProvider for `platform: 'alipay'`: `createAuthServer({ providers: { alipay: alipayProvider({ appId, privateKey, alipayPublicKey }) } })`. */
+export function alipayProvider(options: AlipayProviderOptions): SessionProvider {
+  checkOptionsObject('alipayProvider', options)
+  const appId = requiredString('alipayProvider', 'appId', options.appId)
+  const privateKey = loadPrivateKey(options.privateKey)
+  const alipayPublicKey = loadPublicKey(options.alipayPublicKey)
+  if (createPublicKey(privateKey).export({ format: 'der', type: 'spki' }).equals(alipayPublicKey.export({ format: 'der', type: 'spki' }))) {
+    throw new ConfigError("alipayProvider: alipayPublicKey is the app's own public key; pass Alipay's public key (\"支付宝公钥\") from the open platform console")
+  }
+  const gateway = baseUrl('alipayProvider', 'gateway', options.gateway, 'https://openapi.alipay.com/gateway.do')
+  const now = options.now ?? Date.now
+  if (typeof now !== 'function') throw new ConfigError('alipayProvider: now must be a function')
+  const { timeoutMs, fetch } = httpOptions('alipayProvider', options)
+
+  function signedParams(code: string): URLSearchParams {
+    const params: Record<string, string> = {
+      app_id: appId,
+      method: METHOD,
+      format: 'JSON',
+      charset: 'utf-8',
+      sign_type: 'RSA2',
+      timestamp: alipayTimestamp(now()),
+      version: '1.0',
+      grant_type: 'authorization_code',
+      code,
+    }
+    params.sign = createSign('RSA-SHA256').update(alipaySignContent(params), 'utf8').sign(privateKey, 'base64')
+    return new URLSearchParams(params)
+  }
+
+  function verified(text: string, span: { start: number; end: number }, sign: unknown): boolean {
+    if (typeof sign !== 'string' || sign === '') return false
+    return createVerify('RSA-SHA256').update(text.slice(span.start, span.end), 'utf8').verify(alipayPublicKey, sign, 'base64')
+  }
+
+  function failure(value: Record<string, unknown>): WechatApiError {
+    const code = str(value.code)
+    const subCode = str(value.sub_code)
+    const errcode = Number(code)
+    const errmsg = [subCode, str(value.sub_msg) || str(value.msg)].filter(Boolean).join(' ')
+    return new WechatApiError(METHOD, Number.isFinite(errcode) && code !== '' ? errcode : 0, errmsg, { host: 'Alipay', code: alipayCode(code, subCode) })
+  }
+
+  return {
+    platform: 'alipay',
+    async code2Session(input): Promise<HostSession> {
+      const code = input?.code
+      if (typeof code !== 'string' || code === '') throw new BadRequestError('code_required', 'alipay: code (the authCode from my.getAuthCode) is required')
+      const { status, text } = await fetchUpstream(
+        fetch,
+        gateway,
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded;charset=utf-8', accept: 'application/json' },
+          body: signedParams(code).toString(),
+        },
+        { api: METHOD, host: 'Alipay', timeoutMs },
+      )
+      let body: unknown
+      try {
+        body = JSON.parse(text)
+      } catch {
+        throw bad(`answered HTTP ${status} with something that is not JSON`)
+      }
+      if (body === null || typeof body !== 'object' || Array.isArray(body)) throw bad(`answered HTTP ${status} with JSON that is not an object`)
+      const { spans, duplicated } = topLevelMemberSpans(text)
+      if (duplicated.size > 0) throw bad(`answered a body with duplicated members (${[...duplicated].join(', ')})`)
+      const sign = (body as Record<string, unknown>).sign
+      const errorSpan = spans.get('error_response')
+      const responseSpan = spans.get(RESPONSE_KEY)
+      if (!responseSpan) {
+        if (!errorSpan) throw bad(`answered HTTP ${status} without ${RESPONSE_KEY} or error_response`)
+        if (sign !== undefined && !verified(text, errorSpan, sign)) throw bad('answered an error_response whose signature does not verify with alipayPublicKey')
+        const value = JSON.parse(text.slice(errorSpan.start, errorSpan.end)) as unknown
+        if (value === null || typeof value !== 'object') throw bad('answered an error_response that is not an object')
+        throw failure(value as Record<string, unknown>)
+      }
+      if (!verified(text, responseSpan, sign)) {
+        throw bad(sign === undefined ? 'answered without a signature' : 'answered a signature that does not verify with alipayPublicKey (tampered, or the wrong alipayPublicKey)')
+      }
+      // The verified text itself is the source of truth.
+      const value = JSON.parse(text.slice(responseSpan.start, responseSpan.end)) as unknown
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) throw bad(`answered a ${RESPONSE_KEY} that is not an object`)
+      const response = value as Record<string, unknown>
+      if (response.code !== undefined && str(response.code) !== '10000') throw failure(response)
+      const openid = str(response.open_id) || str(response.user_id)
+      if (!openid) throw bad('answered without open_id or user_id')
+      return { openid }
+    },
+  }
+}
