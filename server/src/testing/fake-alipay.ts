@@ -1,0 +1,226 @@
+/**
+ * A fake Alipay open platform gateway over real HTTP: point `alipayProvider({ gateway: fake.gateway })`
+ * at it. It serves `alipay.system.oauth.token` on `/gateway.do` (parameters from the query string
+ * and/or a form-encoded POST body) and keeps the gateway's rules, in its order:
+ *
+ * - Common parameters: `method`, `app_id`, `sign`, `sign_type`, `timestamp`, `version` missing →
+ *   40001 isv.missing-*; an unknown method → 40002 isv.invalid-method; an unknown app_id → 40002
+ *   isv.invalid-app-id; sign_type other than RSA2 → isv.invalid-signature-type; a timestamp not
+ *   "yyyy-MM-dd HH:mm:ss" or more than 15 minutes from now in Beijing time →
+ *   isv.invalid-timestamp (the 15-minute tolerance is the fake's: Alipay's is not documented where
+ *   we read); charset other than utf-8 → isv.invalid-charset.
+ * - The request signature: every non-empty parameter except `sign`, sorted, `k=v&…`, checked
+ *   SHA256withRSA with the app's public key; a mismatch → 40002 isv.invalid-signature.
+ * - `grant_type` other than authorization_code → 40002 isv.grant-type-invalid; a missing,
+ *   unknown, used or expired `code` → 40002 isv.code-invalid (an auth code works once).
+ *
+ * Answers are signed with Alipay's private key over the exact text of the member's value:
+ * `{"alipay_system_oauth_token_response":{…},"sign":"…"}` or `{"error_response":{"code","msg",
+ * "sub_code","sub_msg"},"sign":"…"}` (unsigned when the app is unknown: there is no key to sign for it).
+ * Sources: https://opendocs.alipay.com/open/02xtla (mirror read:
+ * https://www.apifox.cn/apidoc/docs-site/3618910/doc-3309658), error codes
+ * https://zhifubao.apifox.cn/api-127203914 and https://open.alitrip.com/docs/doc.htm?articleId=105806&docType=1&treeId=262,
+ * signing https://juejin.cn/post/6844903816484110349, a code works once and at most 24 hours
+ * (https://www.codeprj.com/zh/blog/ed6a341.html, quoting https://opendocs.alipay.com/support/01rg6z;
+ * the fake's default is 5 minutes, tests pick their own).
+ *
+ * Test controls: `mintCode(id)` (the user's open_id, or user_id with `identity: 'user_id'`),
+ * `fail('oauth_token', subCode)`, `tamper()` (the next answers carry a signature that does not
+ * match their text), `delay`, `html`, `stop`/`start`, `calls`. Over HTTP: `POST /__fake/codes {openid}` → `{code}`.
+ */
+import { createPrivateKey, createPublicKey, createSign, createVerify, generateKeyPairSync, KeyObject, randomBytes } from 'node:crypto'
+import { startFakeHost, type FakeHostControls, type HostAnswer, type HostFaultOptions } from './fake-host'
+import { singleUseCodes } from './single-use-codes'
+
+export type FakeAlipayApi = 'oauth_token'
+
+export interface FakeAlipayOptions {
+  /** Default '2021000000000001'. */
+  appId?: string
+  /** The app's public key (PEM), as uploaded to the open platform: requests must verify with it. */
+  appPublicKey: string | KeyObject
+  /** Alipay's private key (PEM) for signing answers. Default: a new RSA-2048 pair; read `alipayPublicKey`. */
+  alipayPrivateKey?: string | KeyObject
+  /** Which id the response carries: 'open_id' (default, apps on the OpenID scheme) or 'user_id' (2088…). */
+  identity?: 'open_id' | 'user_id'
+  /** 'pretty' writes the body with indentation, so only a verifier that signs the exact text passes. Default 'compact'. */
+  format?: 'compact' | 'pretty'
+  port?: number
+  now?: () => number
+  /** How long an auth code works. Default 300000. */
+  codeTtlMs?: number
+}
+
+export interface FakeAlipay extends FakeHostControls<FakeAlipayApi, string> {
+  /** `url + '/gateway.do'`: what `alipayProvider({ gateway })` takes. */
+  readonly gateway: string
+  readonly appId: string
+  /** Alipay's public key (PEM, SPKI): what `alipayProvider({ alipayPublicKey })` takes. */
+  readonly alipayPublicKey: string
+  /** A new single-use auth code (what `my.getAuthCode` hands the client) for this user id. */
+  mintCode(id: string): string
+  /** The next answers carry a signature that does not match their text (a tampered answer). */
+  tamper(options?: HostFaultOptions): void
+}
+
+const MESSAGES: Record<string, string> = {
+  'isv.missing-method': '缺少方法名参数',
+  'isv.missing-app-id': '缺少appId参数',
+  'isv.missing-signature': '缺少签名参数',
+  'isv.missing-signature-type': '缺少签名类型参数',
+  'isv.missing-timestamp': '缺少时间戳参数',
+  'isv.missing-version': '缺少版本参数',
+  'isv.invalid-method': '不存在的方法名',
+  'isv.invalid-app-id': '无效的AppID参数',
+  'isv.invalid-signature-type': '无效的签名类型',
+  'isv.invalid-timestamp': '非法的时间戳参数',
+  'isv.invalid-charset': '字符集错误',
+  'isv.invalid-signature': '无效签名',
+  'isv.grant-type-invalid': 'grant_type参数不正确',
+  'isv.code-invalid': '授权码code无效',
+  'isp.unknow-error': '服务暂不可用',
+  'aop.unknow-error': '服务暂不可用',
+}
+
+function gatewayCode(subCode: string): { code: string; msg: string } {
+  if (subCode === 'isp.unknow-error' || subCode === 'aop.unknow-error') return { code: '20000', msg: 'Service Currently Unavailable' }
+  if (subCode.startsWith('isv.missing-')) return { code: '40001', msg: 'Missing Required Arguments' }
+  if (subCode.startsWith('isv.')) return { code: '40002', msg: 'Invalid Arguments' }
+  return { code: '40004', msg: 'Business Failed' }
+}
+
+const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$/
+const BEIJING_OFFSET_MS = 8 * 3600 * 1000
+const TIMESTAMP_TOLERANCE_MS = 15 * 60 * 1000
+
+export async function createFakeAlipay(options: FakeAlipayOptions): Promise<FakeAlipay> {
+  if (options === null || typeof options !== 'object') throw new TypeError('createFakeAlipay: options with appPublicKey are required')
+  const appId = options.appId ?? '2021000000000001'
+  const appPublicKey = options.appPublicKey instanceof KeyObject ? createPublicKey(options.appPublicKey) : createPublicKey(options.appPublicKey)
+  const given = options.alipayPrivateKey
+  const alipayPrivateKey = given === undefined ? generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey : given instanceof KeyObject ? given : createPrivateKey(given)
+  if (alipayPrivateKey.type !== 'private') throw new TypeError('createFakeAlipay: alipayPrivateKey must be a private key')
+  const alipayPublicKey = createPublicKey(alipayPrivateKey).export({ format: 'pem', type: 'spki' }).toString()
+  const identity = options.identity ?? 'open_id'
+  const pretty = options.format === 'pretty'
+  const now = options.now ?? Date.now
+  const ttlMs = options.codeTtlMs ?? 300_000
+  if (identity !== 'open_id' && identity !== 'user_id') throw new TypeError("createFakeAlipay: identity must be 'open_id' or 'user_id'")
+  if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new TypeError('createFakeAlipay: codeTtlMs must be a positive number')
+  const codes = singleUseCodes<string>({ ttlMs, now })
+  let tampered: { remaining: number | null } | null = null
+
+  function mintCode(id: string): string {
+    if (typeof id !== 'string' || id === '') throw new TypeError('mintCode: id must be a non-empty string')
+    return codes.mint(id)
+  }
+
+  /** `{"<key>":<value text>,"sign":"…"}` with the signature over exactly `<value text>`. */
+  function signed(key: string, value: Record<string, unknown>, sign: boolean): HostAnswer {
+    const valueText = pretty ? JSON.stringify(value, null, 2) : JSON.stringify(value)
+    if (!sign) return { text: pretty ? `{\n  "${key}": ${valueText}\n}` : `{"${key}":${valueText}}` }
+    let signature = createSign('RSA-SHA256').update(valueText, 'utf8').sign(alipayPrivateKey, 'base64')
+    let sent = valueText
+    if (tampered) {
+      if (tampered.remaining !== null && --tampered.remaining <= 0) tampered = null
+      // The signature of the original text, over a text someone changed on the way.
+      sent = valueText.replace(/"(open_id|user_id|sub_code)": ?"([^"]*)"/, (_m, k: string, v: string) => `"${k}":"${v}x"`)
+      if (sent === valueText) signature = signature.slice(0, -4) + (signature.endsWith('AAA=') ? 'BBB=' : 'AAA=')
+    }
+    const text = pretty ? `{\n  "${key}": ${sent},\n  "sign": "${signature}"\n}` : `{"${key}":${sent},"sign":"${signature}"}`
+    return { text, contentType: 'text/html;charset=utf-8' }
+  }
+
+  function errorResponse(subCode: string, sign = true): HostAnswer {
+    const { code, msg } = gatewayCode(subCode)
+    return signed('error_response', { code, msg, sub_code: subCode, sub_msg: MESSAGES[subCode] ?? '业务处理失败' }, sign)
+  }
+
+  function beijingMs(timestamp: string): number | null {
+    const m = TIMESTAMP.exec(timestamp)
+    if (!m) return null
+    const [, y, mo, d, h, mi, s] = m.map(Number)
+    const ms = Date.UTC(y, mo - 1, d, h, mi, s)
+    const back = new Date(ms)
+    if (back.getUTCMonth() !== mo - 1 || back.getUTCDate() !== d) return null
+    return ms - BEIJING_OFFSET_MS
+  }
+
+  function oauthToken(p: URLSearchParams): HostAnswer {
+    const get = (k: string) => p.get(k) ?? ''
+    if (!get('method')) return errorResponse('isv.missing-method', false)
+    if (!get('app_id')) return errorResponse('isv.missing-app-id', false)
+    if (get('app_id') !== appId) return errorResponse('isv.invalid-app-id', false)
+    if (get('method') !== 'alipay.system.oauth.token') return errorResponse('isv.invalid-method')
+    if (!get('sign')) return errorResponse('isv.missing-signature')
+    if (!get('sign_type')) return errorResponse('isv.missing-signature-type')
+    if (get('sign_type') !== 'RSA2') return errorResponse('isv.invalid-signature-type')
+    if (!get('timestamp')) return errorResponse('isv.missing-timestamp')
+    const at = beijingMs(get('timestamp'))
+    if (at === null || Math.abs(at - now()) > TIMESTAMP_TOLERANCE_MS) return errorResponse('isv.invalid-timestamp')
+    if (!get('version')) return errorResponse('isv.missing-version')
+    if (get('charset') && get('charset').toLowerCase() !== 'utf-8') return errorResponse('isv.invalid-charset')
+    const content = [...new Set(p.keys())]
+      .filter((k) => k !== 'sign' && get(k) !== '')
+      .sort()
+      .map((k) => `${k}=${get(k)}`)
+      .join('&')
+    let ok = false
+    try {
+      ok = createVerify('RSA-SHA256').update(content, 'utf8').verify(appPublicKey, get('sign'), 'base64')
+    } catch {
+      ok = false
+    }
+    if (!ok) return errorResponse('isv.invalid-signature')
+    if (get('grant_type') !== 'authorization_code') return errorResponse('isv.grant-type-invalid')
+    const redeemed = codes.redeem(get('code'))
+    if (!redeemed.ok) return errorResponse('isv.code-invalid')
+    const t = now()
+    const token = () => 'authusrB' + randomBytes(16).toString('hex')
+    const idField = identity === 'open_id' ? { open_id: redeemed.value } : { user_id: redeemed.value }
+    return signed(
+      'alipay_system_oauth_token_response',
+      {
+        access_token: token(),
+        auth_start: new Date(t + BEIJING_OFFSET_MS).toISOString().replace('T', ' ').slice(0, 19),
+        expires_in: 1296000,
+        re_expires_in: 2592000,
+        refresh_token: token(),
+        ...idField,
+      },
+      true,
+    )
+  }
+
+  const host = await startFakeHost<FakeAlipayApi, string>({
+    name: 'createFakeAlipay',
+    apis: ['oauth_token'],
+    port: options.port,
+    route: (path) => (path === '/gateway.do' ? 'oauth_token' : undefined),
+    checkFailure(subCode): asserts subCode is string {
+      if (typeof subCode !== 'string' || !/^[a-z]+\.[a-z0-9.-]+$/i.test(subCode)) throw new TypeError("createFakeAlipay.fail: a sub_code like 'isv.code-invalid' or 'isp.unknow-error'")
+    },
+    failure: (_api, subCode) => errorResponse(subCode),
+    answer(_api, request) {
+      const params = new URLSearchParams(request.query)
+      if (request.method === 'POST' && request.contentType.startsWith('application/x-www-form-urlencoded')) {
+        for (const [k, v] of new URLSearchParams(request.body)) params.set(k, v)
+      }
+      return oauthToken(params)
+    },
+    mintFromControl: (body) => ({ code: mintCode(body.openid as string) }),
+  })
+
+  return Object.assign(host, {
+    get gateway() {
+      return host.url + '/gateway.do'
+    },
+    appId,
+    alipayPublicKey,
+    mintCode,
+    tamper(opts: HostFaultOptions = {}) {
+      if (opts.times !== undefined && (!Number.isInteger(opts.times) || opts.times < 1)) throw new TypeError('createFakeAlipay.tamper: times must be a positive integer')
+      tampered = { remaining: opts.times ?? null }
+    },
+  })
+}
