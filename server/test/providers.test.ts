@@ -23,6 +23,10 @@ import {
   type UserRepository,
 } from 'weapp-auth-server'
 import { createFakeAlipay, createFakeDouyin, createFakeQq, createFakeWechat, type FakeAlipay, type FakeDouyin, type FakeQq, type FakeWechat } from 'weapp-auth-server/testing'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { providersFromEnv } from '../src/providers/from-env'
 import { rejection } from './helpers/kit'
 
 const JWT_SECRET = 'providers-test-jwt-secret-at-least-32-bytes'
@@ -422,5 +426,44 @@ describe('through createAuthServer({ providers }) on the memory store', () => {
     const { status, body } = toHttpBody(await rejection(server.login({ platform: 'alipay', code })))
     expect(status).toBe(400)
     expect(body).toEqual({ error: 'wechat_invalid_code', errcode: 40002, message: 'Alipay alipay.system.oauth.token answered errcode 40002: isv.code-invalid 授权码code无效' })
+  })
+})
+
+describe('providersFromEnv (for the env-configured server)', () => {
+  test('each host whose variables are set gets a working provider; keys inline or as file paths', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'weapp-providers-'))
+    try {
+      const keyFile = join(dir, 'app-private.pem')
+      writeFileSync(keyFile, pem.pkcs1(appKeys.privateKey))
+      const providers = providersFromEnv({
+        QQ_APPID: qq.appid,
+        QQ_SECRET: qq.secret,
+        QQ_API_BASE: qq.url,
+        DOUYIN_APPID: douyin.appid,
+        DOUYIN_SECRET: douyin.secret,
+        DOUYIN_API_BASE: douyin.url,
+        ALIPAY_APP_ID: alipay.appId,
+        ALIPAY_PRIVATE_KEY: keyFile,
+        ALIPAY_PUBLIC_KEY: pem.bare(alipay.alipayPublicKey),
+        ALIPAY_GATEWAY: alipay.gateway,
+      })
+      expect(Object.keys(providers).sort()).toEqual(['alipay', 'douyin', 'qq'])
+      expect(await providers.qq?.code2Session({ code: qq.mintCode('env-qq') })).toMatchObject({ openid: 'env-qq' })
+      expect(await providers.douyin?.code2Session({ code: douyin.mintCode('env-dy') })).toMatchObject({ openid: 'env-dy' })
+      expect(await providers.alipay?.code2Session({ code: alipay.mintCode('env-ali') })).toEqual({ openid: 'env-ali' })
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  test('nothing set → no providers; half a host → a ConfigError naming what is missing; a bad key names its variable', () => {
+    expect(providersFromEnv({})).toEqual({})
+    expect(() => providersFromEnv({ DOUYIN_APPID: 'tt1' })).toThrow(new ConfigError('DOUYIN_SECRET must be set too (DOUYIN_APPID is set)'))
+    expect(() => providersFromEnv({ ALIPAY_APP_ID: '2021' })).toThrow(new ConfigError('ALIPAY_PRIVATE_KEY, ALIPAY_PUBLIC_KEY must be set too (ALIPAY_APP_ID is set)'))
+    expect(() => providersFromEnv({ ALIPAY_APP_ID: '2021', ALIPAY_PRIVATE_KEY: '/no/such/key.pem', ALIPAY_PUBLIC_KEY: alipay.alipayPublicKey })).toThrow(
+      new ConfigError('ALIPAY_PRIVATE_KEY is neither a PEM, a base64 key, nor an existing file'),
+    )
+    expect(() => providersFromEnv({ ALIPAY_APP_ID: '2021', ALIPAY_PRIVATE_KEY: alipay.alipayPublicKey, ALIPAY_PUBLIC_KEY: alipay.alipayPublicKey })).toThrow(/^ALIPAY_\*: alipayProvider: privateKey is a public key/)
+    expect(() => providersFromEnv({ QQ_APPID: '1', QQ_SECRET: 's', QQ_API_BASE: 'not a url' })).toThrow(/^QQ_\*: qqProvider: apiBase must be an http\(s\) URL/)
   })
 })
