@@ -203,7 +203,13 @@ export function alipayProvider(options: AlipayProviderOptions): SessionProvider 
         throw bad(`answered HTTP ${status} with something that is not JSON`)
       }
       if (body === null || typeof body !== 'object' || Array.isArray(body)) throw bad(`answered HTTP ${status} with JSON that is not an object`)
-      const { spans, duplicated } = topLevelMemberSpans(text)
+      let members: ReturnType<typeof topLevelMemberSpans>
+      try {
+        members = topLevelMemberSpans(text)
+      } catch {
+        throw bad(`answered HTTP ${status} with JSON whose members cannot be located`)
+      }
+      const { spans, duplicated } = members
       if (duplicated.size > 0) throw bad(`answered a body with duplicated members (${[...duplicated].join(', ')})`)
       const sign = (body as Record<string, unknown>).sign
       const errorSpan = spans.get('error_response')
