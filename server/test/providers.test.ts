@@ -27,6 +27,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { providersFromEnv } from '../src/providers/from-env'
+import { topLevelMemberSpans } from '../src/providers/json-value-span'
 import { rejection } from './helpers/kit'
 
 const JWT_SECRET = 'providers-test-jwt-secret-at-least-32-bytes'
@@ -465,5 +466,54 @@ describe('providersFromEnv (for the env-configured server)', () => {
     )
     expect(() => providersFromEnv({ ALIPAY_APP_ID: '2021', ALIPAY_PRIVATE_KEY: alipay.alipayPublicKey, ALIPAY_PUBLIC_KEY: alipay.alipayPublicKey })).toThrow(/^ALIPAY_\*: alipayProvider: privateKey is a public key/)
     expect(() => providersFromEnv({ QQ_APPID: '1', QQ_SECRET: 's', QQ_API_BASE: 'not a url' })).toThrow(/^QQ_\*: qqProvider: apiBase must be an http\(s\) URL/)
+  })
+})
+
+describe('the exact text Alipay signed (topLevelMemberSpans)', () => {
+  const valueOf = (text: string, key: string) => {
+    const span = topLevelMemberSpans(text).spans.get(key)
+    return span && text.slice(span.start, span.end)
+  }
+
+  test('finds top-level members only, past strings holding keys, braces, quotes and escapes', () => {
+    const inner = '{ "sub_msg": "a } and a { and \\" quote", "n": [1, {"x": "}"}], "k": "\\\\" }'
+    const text = `{"decoy":"\\"alipay_system_oauth_token_response\\":{}","nested":{"alipay_system_oauth_token_response":{"user_id":"evil"}},\n  "alipay_system_oauth_token_response" : ${inner} , "sign":"abc=","n":-1.5e3,"t":true}`
+    expect(() => JSON.parse(text)).not.toThrow()
+    expect(valueOf(text, 'alipay_system_oauth_token_response')).toBe(inner)
+    expect(valueOf(text, 'sign')).toBe('"abc="')
+    expect(valueOf(text, 'n')).toBe('-1.5e3')
+    expect(valueOf(text, 't')).toBe('true')
+    expect(topLevelMemberSpans(text).duplicated.size).toBe(0)
+  })
+
+  test('a duplicated member is reported (the provider refuses such a body)', () => {
+    const text = '{"alipay_system_oauth_token_response":{"user_id":"a"},"alipay_system_oauth_token_response":{"user_id":"b"},"sign":"x"}'
+    expect([...topLevelMemberSpans(text).duplicated]).toEqual(['alipay_system_oauth_token_response'])
+    expect(valueOf(text, 'alipay_system_oauth_token_response')).toBe('{"user_id":"a"}')
+    expect(topLevelMemberSpans('{}').spans.size).toBe(0)
+    expect(() => topLevelMemberSpans('[1]')).toThrow(SyntaxError)
+  })
+})
+
+describe('alipayProvider against a man in the middle (a fetch that rewrites genuine signed answers)', () => {
+  function rewriting(rewrite: (text: string) => string): typeof fetch {
+    return (async (input: Parameters<typeof fetch>[0], init?: Parameters<typeof fetch>[1]) => {
+      const res = await fetch(input, init)
+      return new Response(rewrite(await res.text()), { status: res.status, headers: res.headers })
+    }) as typeof fetch
+  }
+
+  test('a second response member appended after the signed one → refused, whichever a JSON parser would pick', async () => {
+    const provider = alipayOf({ fetch: rewriting((t) => t.replace(/}$/, ',"alipay_system_oauth_token_response":{"open_id":"evil"}}')) })
+    const err = await upstreamError(provider.code2Session({ code: alipay.mintCode('alipay-genuine') }))
+    expect(err).toMatchObject({ code: 'wechat_bad_response' })
+    expect(err.message).toMatch(/duplicated members/)
+  })
+
+  test('the signature stripped → refused; a success turned into an unsigned error → the error is believed (a login can only fail)', async () => {
+    const unsigned = alipayOf({ fetch: rewriting((t) => t.replace(/,"sign":"[^"]*"/, '')) })
+    expect((await upstreamError(unsigned.code2Session({ code: alipay.mintCode('alipay-s') }))).message).toMatch(/answered without a signature/)
+    const downgraded = alipayOf({ fetch: rewriting(() => '{"error_response":{"code":"40002","msg":"Invalid Arguments","sub_code":"isv.code-invalid","sub_msg":"授权码code无效"}}') })
+    expect(await hostError(downgraded.code2Session({ code: alipay.mintCode('alipay-d') }))).toMatchObject({ code: 'wechat_invalid_code' })
   })
 })
