@@ -114,10 +114,13 @@ export function createAuthServer<U extends PublicUser = PublicUser>(options: Aut
 
     async login(input, context) {
       if (input === null || typeof input !== 'object') throw new BadRequestError('code_required', 'login expects { code }')
-      const code = checkCode(input.code)
       const platform = input.platform ?? 'weixin'
       if (!HOST_PLATFORMS.includes(platform)) throw new BadRequestError('unsupported_platform', `Unknown platform "${String(platform)}" (one of ${HOST_PLATFORMS.join(', ')})`)
       const anonymousCode = input.anonymousCode === undefined ? undefined : checkCode(input.anonymousCode, 'anonymousCode')
+      // Douyin hands a user who is not logged in to the Douyin app only an anonymousCode (tt.login
+      // with force: false): a guest login, so the code may then be empty.
+      const guest = platform === 'douyin' && anonymousCode !== undefined && (input.code === undefined || input.code === '')
+      const code = guest ? '' : checkCode(input.code)
       if (context?.client !== undefined) await limitLogins(String(context.client))
 
       const session = await code2Session(platform, code, anonymousCode)

@@ -367,6 +367,18 @@ describe('through createAuthServer({ providers }) on the memory store', () => {
     }
   })
 
+  test('a Douyin guest (anonymousCode, empty code) logs in through login(); elsewhere an empty code is still code_required', async () => {
+    const users = recordingUsers()
+    const server = serverWith(allProviders(), users)
+    const guest = await server.login({ platform: 'douyin', code: '', anonymousCode: douyin.mintAnonymousCode('dy-guest') })
+    expect((await server.verify(guest.token)).sub).toBe('u1')
+    expect(users.identities).toEqual([{ openid: DOUYIN_GUEST_PREFIX + 'dy-guest', platform: 'douyin' }])
+    expect(JSON.stringify(guest)).not.toMatch(/dy-guest|anonymous/)
+    for (const input of [{ platform: 'qq' as const, code: '', anonymousCode: 'x'.repeat(8) }, { platform: 'douyin' as const, code: '' }]) {
+      await expect(server.login(input)).rejects.toMatchObject({ code: 'code_required' })
+    }
+  })
+
   test('the same openid on two hosts is two users (identity keyed by platform), on the default store-backed users too', async () => {
     const server = serverWith(allProviders())
     const onWechat = await server.login({ code: wechat.mintCode('shared-openid') })
