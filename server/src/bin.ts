@@ -3,7 +3,7 @@
  * `npx weapp-auth-server`: the kit as a ready-made server, configured from the environment only
  * (see config.ts and the README's table): PORT, HOST, WX_APPID, WX_SECRET, JWT_SECRET, REDIS_URL,
  * WX_API_BASE, TOKEN_TTL_SECONDS, REFRESH_TTL_SECONDS, WX_ACCESS_TOKEN_MODE, TRUST_PROXY, NODE_ENV,
- * WEAPP_AUTH_DEV_ENDPOINTS.
+ * WEAPP_AUTH_DEV_ENDPOINTS, and the other hosts' QQ_*, DOUYIN_*, ALIPAY_* (providers/from-env.ts).
  *
  * - A wrong setting: one line on stderr, exit code 1.
  * - stdout: JSON lines — one when it listens (`"msg":"listening"`, with `url`), one per request.
@@ -14,6 +14,7 @@ import { loadConfig, type ServerConfig } from './config'
 import { buildApp } from './app'
 import { ConfigError } from './errors'
 import { createAuthServer, memoryStore, redisStore } from './index'
+import { providersFromEnv } from './providers/from-env'
 
 const DRAIN_TIMEOUT_MS = 10_000
 
@@ -52,6 +53,8 @@ async function main(): Promise<void> {
       refreshTtlSeconds: config.refreshTtlSeconds,
       // The dev endpoints expire access tokens server-side: that needs the revocation check.
       revocation: config.devEndpoints,
+      // Other hosts' code exchanges, from QQ_*, DOUYIN_*, ALIPAY_* (absent: WeChat only).
+      providers: providersFromEnv(process.env),
     })
   } catch (err) {
     if (err instanceof ConfigError || err instanceof TypeError) fatal(err.message)

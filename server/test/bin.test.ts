@@ -98,6 +98,7 @@ describe('configuration', () => {
       [{ ...base, PORT: 'eighty' }, /PORT must be a port number/],
       [{ ...base, REDIS_URL: 'http://127.0.0.1:6379' }, /REDIS_URL must start with redis:\/\/ or rediss:\/\//],
       [{ ...base, TOKEN_TTL_SECONDS: '-5' }, /TOKEN_TTL_SECONDS must be a whole number/],
+      [{ ...base, QQ_APPID: '1112345678' }, /QQ_SECRET/],
     ]
     await Promise.all(
       cases.map(async ([env, message]) => {
