@@ -5,8 +5,8 @@
  * `start()` on the same port, and two controls for other processes (`GET /__fake/stats`,
  * `POST /__fake/codes`). Each host's rules and error shapes live in its own fake.
  */
+import { createListener } from './listener'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
 
 export interface HostRequest {
   method: string
@@ -85,12 +85,11 @@ function checkPort(name: string, port: unknown): number {
 
 export async function startFakeHost<Api extends string, Failure>(setup: FakeHostSetup<Api, Failure>): Promise<FakeHostControls<Api, Failure>> {
   const { name, apis } = setup
-  let port = checkPort(name, setup.port)
+  const port = checkPort(name, setup.port)
   const zero = () => Object.fromEntries(apis.map((a) => [a, 0])) as Record<Api, number>
   let calls = zero()
   const answerFaults = new Map<Api, Fault<Failure>>()
   const delayFaults = new Map<Api, { ms: number; remaining: number | null }>()
-  const pendingDelays = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>()
 
   function checkApi(api: unknown, method: string): asserts api is Api {
     if (!apis.includes(api as Api)) throw new TypeError(`${name}.${method}: api must be one of ${apis.join(', ')}`)
@@ -105,18 +104,6 @@ export async function startFakeHost<Api extends string, Failure>(setup: FakeHost
     if (!fault) return undefined
     if (fault.remaining !== null && --fault.remaining <= 0) map.delete(api)
     return fault
-  }
-  function sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const entry = {
-        timer: setTimeout(() => {
-          pendingDelays.delete(entry)
-          resolve()
-        }, ms),
-        resolve,
-      }
-      pendingDelays.add(entry)
-    })
   }
 
   function send(res: ServerResponse, answer: HostAnswer): void {
@@ -186,46 +173,17 @@ export async function startFakeHost<Api extends string, Failure>(setup: FakeHost
   })
   server.on('clientError', (_err, socket) => socket.destroy())
 
-  let listening = false
-  let closed = false
-  let stopping: Promise<void> = Promise.resolve()
+  const listener = createListener(server, port, name)
+  const { stop, sleep } = listener
 
-  function listen(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const onError = (err: Error) => reject(err)
-      server.once('error', onError)
-      server.listen(port, '127.0.0.1', () => {
-        server.off('error', onError)
-        port = (server.address() as AddressInfo).port
-        listening = true
-        resolve()
-      })
-    })
-  }
-
-  function stop(): Promise<void> {
-    if (!listening) return stopping
-    listening = false
-    stopping = new Promise((resolve) => {
-      server.close(() => resolve())
-      server.closeAllConnections()
-      for (const pending of pendingDelays) {
-        clearTimeout(pending.timer)
-        pending.resolve()
-      }
-      pendingDelays.clear()
-    })
-    return stopping
-  }
-
-  await listen()
+  await listener.listen()
 
   return {
     get url() {
-      return `http://127.0.0.1:${port}`
+      return `http://127.0.0.1:${listener.port}`
     },
     get port() {
-      return port
+      return listener.port
     },
     get calls() {
       return { ...calls }
@@ -252,14 +210,7 @@ export async function startFakeHost<Api extends string, Failure>(setup: FakeHost
       delayFaults.clear()
     },
     stop,
-    async start() {
-      if (closed) throw new Error(`${name}: start after close`)
-      await stopping
-      if (!listening) await listen()
-    },
-    async close() {
-      closed = true
-      await stop()
-    },
+    start: listener.start,
+    close: listener.close,
   }
 }

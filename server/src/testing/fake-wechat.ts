@@ -57,8 +57,8 @@
  * Any other path answers 404 JSON.
  */
 import { createCipheriv, createHash, randomBytes } from 'node:crypto'
+import { createListener } from './listener'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
 
 /** The WeChat APIs the fake serves; faults and counts are kept per API. */
 export type FakeWechatApi = 'jscode2session' | 'stable_token' | 'token' | 'getuserphonenumber' | 'msg_sec_check'
@@ -284,7 +284,6 @@ export async function createFakeWechat(options: FakeWechatOptions = {}): Promise
   let calls = zeroCalls()
   const answerFaults = new Map<FakeWechatApi, AnswerFault>()
   const delayFaults = new Map<FakeWechatApi, DelayFault>()
-  const pendingDelays = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>()
   let tokenSeq = 0
 
   // ---- codes and users -------------------------------------------------------------------
@@ -462,18 +461,6 @@ export async function createFakeWechat(options: FakeWechatOptions = {}): Promise
     return fault
   }
 
-  function sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const entry = {
-        timer: setTimeout(() => {
-          pendingDelays.delete(entry)
-          resolve()
-        }, ms),
-        resolve,
-      }
-      pendingDelays.add(entry)
-    })
-  }
 
   // ---- HTTP ------------------------------------------------------------------------------
 
@@ -736,48 +723,18 @@ export async function createFakeWechat(options: FakeWechatOptions = {}): Promise
   })
   server.on('clientError', (_err, socket) => socket.destroy())
 
-  let port = options.port ?? 0
-  let listening = false
-  let closed = false
+  const port = options.port ?? 0
+  const listener = createListener(server, port, 'fake WeChat')
+  const { stop, sleep } = listener
 
-  function listen(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const onError = (err: Error) => reject(err)
-      server.once('error', onError)
-      server.listen(port, '127.0.0.1', () => {
-        server.off('error', onError)
-        port = (server.address() as AddressInfo).port
-        listening = true
-        resolve()
-      })
-    })
-  }
-
-  let stopping: Promise<void> = Promise.resolve()
-
-  function stop(): Promise<void> {
-    if (!listening) return stopping
-    listening = false
-    stopping = new Promise((resolve) => {
-      server.close(() => resolve())
-      server.closeAllConnections()
-      for (const pending of pendingDelays) {
-        clearTimeout(pending.timer)
-        pending.resolve()
-      }
-      pendingDelays.clear()
-    })
-    return stopping
-  }
-
-  await listen()
+  await listener.listen()
 
   return {
     get url() {
-      return `http://127.0.0.1:${port}`
+      return `http://127.0.0.1:${listener.port}`
     },
     get port() {
-      return port
+      return listener.port
     },
     appid,
     secret,
@@ -797,14 +754,7 @@ export async function createFakeWechat(options: FakeWechatOptions = {}): Promise
     html,
     clearFaults,
     stop,
-    async start() {
-      if (closed) throw new Error('start: this fake WeChat was closed')
-      await stopping
-      if (!listening) await listen()
-    },
-    async close() {
-      closed = true
-      await stop()
-    },
+    start: listener.start,
+    close: listener.close,
   }
 }
