@@ -8,6 +8,7 @@ import { AuthError } from './errors'
 import type { SessionInput } from './login-response'
 import { defaultPlatform, type Platform } from './platform'
 import type { AuthResponse, Hooks } from './request'
+import type { Migration, SessionStorage } from './storage-io'
 import { isLoopback, parseOrigin, resolveUrl, stripQuery, type Origin } from './url'
 
 export interface LoginOptions<U = unknown> {
@@ -41,10 +42,13 @@ export interface AuthOptions<U = unknown> {
   platform?: Platform
   /** Storage key of the session record. Default `'weapp-auth'`. Use different keys for separate instances. */
   storageKey?: string
-  /** Keep the record in WeChat's encrypted storage (base library 2.21.3+; falls back to plain storage with a warning). */
-  encryptStorage?: boolean
-  /** Moves a plain token stored by older code under this key (e.g. `'token'`) into the SDK's record, once. */
-  legacyTokenKey?: string
+  /**
+   * Where the record is kept. Default: plain sync storage. `encryptedStorage()` from
+   * `weapp-auth/storage` keeps it in WeChat's encrypted storage (base library 2.21.3+).
+   */
+  storage?: SessionStorage
+  /** Runs once when no record is stored, e.g. `legacyToken('token')` from `weapp-auth/storage` moves a token stored by older code. */
+  migrate?: Migration
   /** Treat a token as expired this many milliseconds before its expiry. Default 60 000. */
   expiryMargin?: number
   /** Allow `http://` to non-loopback hosts. Never do this in a release build. */
@@ -86,8 +90,8 @@ export interface ResolvedConfig {
   /** Absent when no refresh endpoint is configured. */
   refresh?: { url: string; parse?: Parse }
   storageKey: string
-  encryptStorage: boolean
-  legacyTokenKey?: string
+  storage?: SessionStorage
+  migrate?: Migration
   expiryMargin: number
   timeout: number
   maxConcurrent: number
@@ -98,50 +102,49 @@ export interface ResolvedConfig {
   debug?: (line: string) => void
 }
 
-const KNOWN: Record<string, string[]> = {
-  '': ['baseURL', 'login', 'refresh', 'platform', 'storageKey', 'encryptStorage', 'legacyTokenKey', 'expiryMargin', 'allowInsecure', 'timeout', 'maxConcurrent', 'trustedOrigins', 'authHeader', 'isUnauthorized', 'hooks', 'debug'],
-  'login.': ['url', 'codeIn', 'method', 'data', 'parse', 'timeout'],
-  'refresh.': ['url', 'parse'],
-  'hooks.': ['beforeRequest', 'afterResponse', 'beforeError'],
+/** Each object's option names, space-separated (`''`: the top level). */
+const KNOWN: Record<string, string> = {
+  '': 'baseURL login refresh platform storageKey storage migrate expiryMargin allowInsecure timeout maxConcurrent trustedOrigins authHeader isUnauthorized hooks debug',
+  'login.': 'url codeIn method data parse timeout',
+  'refresh.': 'url parse',
+  'hooks.': 'beforeRequest afterResponse beforeError',
+}
+
+/** Options of earlier versions, and what replaced them. */
+const MOVED: Record<string, string> = {
+  encryptStorage: 'storage: encryptedStorage()',
+  legacyTokenKey: "migrate: legacyToken('token')",
 }
 
 function configError(message: string): AuthError {
   return new AuthError('CONFIG', 'createAuth: ' + message)
 }
 
-/** Throws for a key that is not an option, suggesting the spelling that differs only in case. */
+/** Throws for a key that is not an option, naming the spelling that differs only in case, or what replaced it. */
 function checkKeys(obj: object, where: string): void {
-  const known = KNOWN[where]
+  const known = KNOWN[where].split(' ')
   for (const k of Object.keys(obj)) {
-    if (known.indexOf(k) < 0) {
-      const hint = known.filter((n) => n.toLowerCase() === k.toLowerCase())[0]
-      throw configError(`unknown option ${where}${k}${hint ? ` (did you mean ${where}${hint}?)` : ''}.`)
-    }
+    if (known.indexOf(k) >= 0) continue
+    const hint = MOVED[k] && !where ? `; it is now ${MOVED[k]}, imported from 'weapp-auth/storage'` : known.filter((n) => n.toLowerCase() === k.toLowerCase()).map((n) => ` (did you mean ${where}${n}?)`)[0]
+    throw configError(`unknown option ${where}${k}${hint || ''}.`)
   }
 }
 
-function positive(value: unknown, name: string, fallback: number): number {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !(value > 0) || !isFinite(value)) throw configError(`${name} must be a positive number of milliseconds, got ${String(value)}.`)
+/** `value`, or `fallback` when undefined; throws `must …` unless `ok(value)`. */
+function check<T>(value: T | undefined, name: string, must: string, ok: (v: T) => boolean, fallback?: T): T {
+  if (value === undefined) return fallback as T
+  if (!ok(value)) throw configError(`${name} must be ${must}, got ${typeof value === 'string' ? `"${value}"` : String(value)}.`)
   return value
 }
 
-function optionalFn<F>(value: F | undefined, name: string): F | undefined {
-  if (value !== undefined && typeof value !== 'function') throw configError(`${name} must be a function.`)
-  return value
-}
+const positive = (value: unknown, name: string, fallback: number): number =>
+  check(value as number, name, 'a positive number of milliseconds', (v) => typeof v === 'number' && v > 0 && isFinite(v), fallback)
+const fn = <F>(value: F | undefined, name: string): F | undefined => check(value, name, 'a function', (v) => typeof v === 'function')
 
-function nonEmpty(value: unknown, name: string): string | undefined {
-  if (value !== undefined && (typeof value !== 'string' || !value)) throw configError(`${name} must be a non-empty string.`)
-  return value
-}
-
-/** The origin of an http(s) URL; plain http only to loopback hosts unless `allowInsecure`. */
+/** An absolute http(s) URL; plain http only to loopback hosts unless `allowInsecure`. */
 function secureOrigin(url: string, name: string, allowInsecure: boolean): Origin {
   const origin = parseOrigin(url)
-  if (!origin || (origin.protocol !== 'https:' && origin.protocol !== 'http:')) {
-    throw configError(`${name} must be an absolute http(s) URL such as "https://api.example.com", got "${url}".`)
-  }
+  if (!origin || !/^https?:$/.test(origin.protocol)) throw configError(`${name} must be an absolute http(s) URL such as "https://api.example.com", got "${url}".`)
   if (origin.protocol === 'http:' && !allowInsecure && !isLoopback(origin)) {
     throw configError(
       `${name} "${stripQuery(url)}" is plain http. WeChat requires HTTPS for every request outside development; use https://, a loopback host for local testing, or allowInsecure: true (never in a release).`,
@@ -150,33 +153,27 @@ function secureOrigin(url: string, name: string, allowInsecure: boolean): Origin
   return origin
 }
 
-function resolveLogin(login: LoginOptions | undefined, baseURL: string, allowInsecure: boolean): ResolvedConfig['login'] {
-  if (!login || typeof login !== 'object' || typeof login.url !== 'string' || !login.url) {
-    throw configError('login.url is required: your server endpoint that exchanges the wx.login code, e.g. { url: "/api/auth/login" }.')
-  }
-  checkKeys(login, 'login.')
-  const { codeIn = 'body', method = 'POST' } = login
-  if (codeIn !== 'body' && codeIn !== 'query') throw configError(`login.codeIn must be 'body' or 'query', got ${String(codeIn)}.`)
-  if (method !== 'POST' && method !== 'GET') throw configError(`login.method must be 'POST' or 'GET'.`)
-  if (method === 'GET' && codeIn !== 'query') throw configError(`login.method 'GET' has no body: use codeIn: 'query'.`)
-  const url = resolveUrl(baseURL, login.url)
-  secureOrigin(url, 'login.url', allowInsecure)
-  return { url, method, codeIn, data: login.data || {}, parse: optionalFn(login.parse, 'login.parse'), timeout: positive(login.timeout, 'login.timeout', 10000) }
+/** `login` or `refresh`: the keys checked, the URL resolved against baseURL and checked for HTTPS. */
+function endpoint<E extends { url: string; parse?: Parse }>(given: E | undefined, name: string, baseURL: string, allowInsecure: boolean, example: string): E {
+  if (!given || typeof given.url !== 'string' || !given.url) throw configError(`${name}.url is required: ${example}.`)
+  checkKeys(given, name + '.')
+  const url = resolveUrl(baseURL, given.url)
+  secureOrigin(url, name + '.url', allowInsecure)
+  return Object.assign({}, given, { url, parse: fn(given.parse, name + '.parse') })
 }
 
-function resolveRefresh(refresh: RefreshOptions | undefined, baseURL: string, allowInsecure: boolean): ResolvedConfig['refresh'] {
-  if (refresh === undefined) return undefined
-  if (!refresh || typeof refresh.url !== 'string' || !refresh.url) throw configError('refresh.url is required when refresh is set.')
-  checkKeys(refresh, 'refresh.')
-  const url = resolveUrl(baseURL, refresh.url)
-  secureOrigin(url, 'refresh.url', allowInsecure)
-  return { url, parse: optionalFn(refresh.parse, 'refresh.parse') }
+function resolveLogin(given: LoginOptions | undefined, baseURL: string, allowInsecure: boolean): ResolvedConfig['login'] {
+  const login = endpoint(given, 'login', baseURL, allowInsecure, 'your server endpoint that exchanges the wx.login code, e.g. { url: "/api/auth/login" }')
+  const codeIn = check<'body' | 'query'>(login.codeIn, 'login.codeIn', "'body' or 'query'", (v) => v === 'body' || v === 'query', 'body')
+  const method = check<'POST' | 'GET'>(login.method, 'login.method', "'POST' or 'GET'", (v) => v === 'POST' || v === 'GET', 'POST')
+  if (method === 'GET' && codeIn !== 'query') throw configError(`login.method 'GET' has no body: use codeIn: 'query'.`)
+  return { url: login.url, method, codeIn, data: login.data || {}, parse: login.parse, timeout: positive(login.timeout, 'login.timeout', 10000) }
 }
 
 function resolvePlatform(given: Platform | undefined): Platform {
   const platform = given || defaultPlatform()
-  for (const fn of ['login', 'request', 'getStorageSync', 'setStorageSync', 'removeStorageSync'] as const) {
-    if (typeof platform[fn] !== 'function') throw configError(`platform.${fn} is missing: pass the mini program's wx (or createFakeWx().wx in tests).`)
+  for (const name of ['login', 'request', 'getStorageSync', 'setStorageSync', 'removeStorageSync'] as const) {
+    if (typeof platform[name] !== 'function') throw configError(`platform.${name} is missing: pass the mini program's wx (or createFakeWx().wx in tests).`)
   }
   return platform
 }
@@ -190,34 +187,26 @@ export function resolveConfig(options: AuthOptions<unknown>): ResolvedConfig {
   const trusted = [secureOrigin(options.baseURL, 'baseURL', allowInsecure)]
   const baseURL = options.baseURL.replace(/\/+$/, '')
   const login = resolveLogin(options.login, baseURL, allowInsecure)
-  const refresh = resolveRefresh(options.refresh, baseURL, allowInsecure)
-  const origins = options.trustedOrigins || []
-  if (!Array.isArray(origins)) throw configError('trustedOrigins must be an array of origins.')
-  for (const o of origins) {
-    if (typeof o !== 'string') throw configError('trustedOrigins must contain strings.')
-    trusted.push(secureOrigin(o, 'trustedOrigins entry', allowInsecure))
-  }
+  const refresh = options.refresh === undefined ? undefined : endpoint(options.refresh, 'refresh', baseURL, allowInsecure, 'your refresh endpoint, e.g. { url: "/api/auth/refresh" }')
+  const origins = check(options.trustedOrigins, 'trustedOrigins', 'an array of origins', Array.isArray, [])
+  for (const o of origins) trusted.push(secureOrigin(check(o, 'a trustedOrigins entry', 'a string', (v) => typeof v === 'string'), 'trustedOrigins entry', allowInsecure))
   const hooks = options.hooks || {}
   checkKeys(hooks, 'hooks.')
-  const { expiryMargin = 60000, maxConcurrent = 10 } = options
-  if (typeof expiryMargin !== 'number' || expiryMargin < 0 || !isFinite(expiryMargin)) throw configError('expiryMargin must be a number of milliseconds ≥ 0.')
-  if (typeof maxConcurrent !== 'number' || maxConcurrent < 1 || Math.floor(maxConcurrent) !== maxConcurrent) {
-    throw configError('maxConcurrent must be a whole number ≥ 1.')
-  }
+  const nonEmpty = (v: unknown) => typeof v === 'string' && !!v
   return {
     baseURL,
     trusted,
     login,
-    refresh,
+    refresh: refresh && { url: refresh.url, parse: refresh.parse },
     hooks,
-    expiryMargin,
-    maxConcurrent,
-    authHeader: optionalFn(options.authHeader, 'authHeader') || ((token) => ({ Authorization: 'Bearer ' + token })),
-    isUnauthorized: optionalFn(options.isUnauthorized, 'isUnauthorized') || ((res) => res.statusCode === 401),
-    debug: optionalFn(options.debug, 'debug'),
-    storageKey: nonEmpty(options.storageKey, 'storageKey') || 'weapp-auth',
-    legacyTokenKey: nonEmpty(options.legacyTokenKey, 'legacyTokenKey'),
-    encryptStorage: options.encryptStorage === true,
+    expiryMargin: check(options.expiryMargin, 'expiryMargin', 'a number of milliseconds ≥ 0', (v) => typeof v === 'number' && v >= 0 && isFinite(v), 60000),
+    maxConcurrent: check(options.maxConcurrent, 'maxConcurrent', 'a whole number ≥ 1', (v) => typeof v === 'number' && v >= 1 && Math.floor(v) === v, 10),
+    authHeader: fn(options.authHeader, 'authHeader') || ((token) => ({ Authorization: 'Bearer ' + token })),
+    isUnauthorized: fn(options.isUnauthorized, 'isUnauthorized') || ((res) => res.statusCode === 401),
+    debug: fn(options.debug, 'debug'),
+    storageKey: check(options.storageKey, 'storageKey', 'a non-empty string', nonEmpty, 'weapp-auth'),
+    storage: fn(options.storage, 'storage'),
+    migrate: fn(options.migrate, 'migrate'),
     timeout: positive(options.timeout, 'timeout', 60000),
     platform: resolvePlatform(options.platform),
   }

@@ -18,3 +18,4 @@ export {
 } from './errors'
 export type { AuthErrorCode, ErrorCode } from './errors'
 export type { Platform } from './platform'
+export type { Migration, SessionStorage, StorageIO, StorageFailure } from './storage-io'

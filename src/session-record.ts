@@ -1,7 +1,7 @@
 /**
  * The stored form of a session: `{ v: 1, token, expiresAt?, issuedAt?, refreshToken?, user? }`,
  * and reading it back, strictly: anything else is 'corrupt', so a foreign or half-written value is
- * never taken for a session. Also the legacy form (a bare token string under another key).
+ * never taken for a session.
  */
 import { jwtExpiry } from './jwt'
 import type { Session } from './login-response'
@@ -51,15 +51,5 @@ export function fromStored(value: unknown): Session | 'empty' | 'corrupt' {
   if (r.issuedAt !== undefined) s.issuedAt = r.issuedAt as number
   if (r.refreshToken !== undefined) s.refreshToken = r.refreshToken as string
   if (r.user !== undefined) s.user = r.user
-  return s
-}
-
-/** A legacy plain-string token (the seed stored `wx.setStorageSync('token', …)`) as a Session, or null. */
-export function fromLegacy(value: unknown): Session | null {
-  if (typeof value !== 'string' || !value.trim() || /\s/.test(value.trim())) return null
-  const token = value.trim()
-  const s: Session = { token }
-  const exp = jwtExpiry(token)
-  if (exp !== undefined) s.expiresAt = exp
   return s
 }

@@ -1,8 +1,8 @@
 /**
  * The storage calls of the token store, each failure reported (STORAGE_FAILED through
- * `onError`) and never thrown: the SDK then works in memory. Plain mode uses the sync API; with
- * encryption (base library 2.21.3+) the record is written with `wx.setStorage({ encrypt: true })`,
- * which has no sync form, so writes are chained and the last one wins.
+ * `onError`) and never thrown: the SDK then works in memory. The core keeps the record in plain
+ * sync storage; `encryptedStorage()` (weapp-auth/storage) is another `SessionStorage` that an
+ * app passes as `createAuth({ storage })`, so apps that do not use it do not bundle it.
  */
 import { AuthError } from './errors'
 import type { Session } from './login-response'
@@ -10,68 +10,43 @@ import type { Platform } from './platform'
 import { toRecord } from './session-record'
 
 export interface StorageIO {
-  /** Whether the record really goes to encrypted storage (false after a fallback). */
-  readonly encrypted: boolean
-  /** A sync read; '' when it fails. */
+  /** A sync read of any key; '' when it fails. */
   read(key: string): unknown
+  /** A sync removal of any key. */
   remove(key: string): void
   /** Writes (or, with null, removes) the session record. */
   write(session: Session | null): void
-  /** The encrypted record's raw value; '' when missing or unreadable. */
-  readEncrypted(): Promise<unknown>
+  /** Async storage only: resolves with the record's raw value ('' when missing or unreadable). */
+  load?(): Promise<unknown>
 }
 
-function errText(err: unknown): string {
-  const e = err as { errMsg?: string; message?: string } | null
-  return (e && (e.errMsg || e.message)) || String(err)
+/** Reports a failed storage call as STORAGE_FAILED. */
+export type StorageFailure = (what: string, err: unknown) => void
+
+/** Runs when no session record is stored: a session found elsewhere (e.g. `legacyToken('token')`), or null. */
+export type Migration = (io: StorageIO, storageKey: string) => Session | null
+
+/** Where the session record is kept: `createAuth({ storage })`. Default: plain sync storage. */
+export type SessionStorage = (platform: Platform, key: string, fail: StorageFailure) => StorageIO
+
+/** The `fail` of a store: STORAGE_FAILED through `onError`. */
+export function storageFailure(key: string, onError: (err: AuthError) => void): StorageFailure {
+  return (what, err) => {
+    const e = err as { errMsg?: string; message?: string } | null
+    onError(new AuthError('STORAGE_FAILED', `Storage ${what} for "${key}" failed (${(e && (e.errMsg || e.message)) || String(err)}); the session is kept in memory only.`, { cause: err }))
+  }
 }
 
-/** Encrypted storage exists on base library 2.21.3+. */
-function supportsEncryption(platform: Platform): boolean {
-  if (!platform.getStorage || !platform.setStorage) return false
-  if (platform.canIUse) {
+/** Plain sync storage (`wx.getStorageSync` / `setStorageSync` / `removeStorageSync`). */
+export const plainStorage: SessionStorage = (platform, key, fail) => {
+  const remove = (k: string): void => {
     try {
-      return platform.canIUse('setStorage.object.encrypt')
-    } catch (_) {
-      return false
+      platform.removeStorageSync(k)
+    } catch (err) {
+      fail('remove', err)
     }
   }
-  return true
-}
-
-export function createStorageIO(platform: Platform, key: string, encrypt: boolean, onError: (err: AuthError) => void): StorageIO {
-  const encrypted = encrypt && supportsEncryption(platform)
-  if (encrypt && !encrypted) {
-    console.warn('[weapp-auth] encryptStorage: this base library has no encrypted storage (needs 2.21.3+); the session is kept in plain storage.')
-  }
-  /** Encrypted writes are async: chain them so the last write wins. */
-  let writes: Promise<void> = Promise.resolve()
-  const fail = (what: string, err: unknown): void => {
-    onError(new AuthError('STORAGE_FAILED', `Storage ${what} for "${key}" failed (${errText(err)}); the session is kept in memory only.`, { cause: err }))
-  }
-
-  function writeEncrypted(session: Session | null): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const done = (): void => resolve()
-      const onFail = (err: unknown): void => {
-        fail(session ? 'write' : 'remove', err)
-        resolve()
-      }
-      try {
-        if (session) platform.setStorage!({ key, data: JSON.stringify(toRecord(session)), encrypt: true, success: done, fail: onFail })
-        else if (platform.removeStorage) platform.removeStorage({ key, success: done, fail: onFail })
-        else {
-          platform.removeStorageSync(key)
-          done()
-        }
-      } catch (err) {
-        onFail(err)
-      }
-    })
-  }
-
   return {
-    encrypted,
     read(k) {
       try {
         return platform.getStorageSync(k)
@@ -80,40 +55,14 @@ export function createStorageIO(platform: Platform, key: string, encrypt: boolea
         return ''
       }
     },
-    remove(k) {
-      try {
-        platform.removeStorageSync(k)
-      } catch (err) {
-        fail('remove', err)
-      }
-    },
+    remove,
     write(session) {
-      if (encrypted) {
-        writes = writes.then(() => writeEncrypted(session))
-        return
-      }
+      if (!session) return remove(key)
       try {
-        if (session) platform.setStorageSync(key, toRecord(session))
-        else platform.removeStorageSync(key)
+        platform.setStorageSync(key, toRecord(session))
       } catch (err) {
-        fail(session ? 'write' : 'remove', err)
+        fail('write', err)
       }
-    },
-    readEncrypted() {
-      return new Promise((resolve) => {
-        try {
-          platform.getStorage!({
-            key,
-            encrypt: true,
-            success: (res) => resolve(res.data),
-            // A missing key and a plain (unencrypted) value both fail here.
-            fail: () => resolve(''),
-          })
-        } catch (err) {
-          fail('read', err)
-          resolve('')
-        }
-      })
     },
   }
 }

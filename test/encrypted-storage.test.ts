@@ -1,10 +1,11 @@
 /**
- * Issue 7: `encryptStorage: true`. The record lives in WeChat's encrypted storage (async only,
+ * Issue 7: `storage: encryptedStorage()` (weapp-auth/storage; issue 11 made it an opt-in import). The record lives in WeChat's encrypted storage (async only,
  * base library 2.21.3+); it loads inside checkAndLogin() and before the first request, so
  * getToken() is null until then. Older base libraries fall back to plain storage with one
  * warning. A plain record from an earlier launch is migrated.
  */
 import { createAuth, type Auth, type AuthOptions } from 'weapp-auth'
+import { encryptedStorage, legacyToken } from 'weapp-auth/storage'
 import { createFakeAuthServer, createFakeWx, type FakeWx } from 'weapp-auth/testing'
 import { BASE } from './helpers/setup'
 
@@ -17,7 +18,7 @@ function world(wxOptions: Parameters<typeof createFakeWx>[0] = {}) {
   fake.setHandler(server.handler)
   const errors: Error[] = []
   const launch = (extra: Partial<AuthOptions> = {}): Auth => {
-    const auth = createAuth(Object.assign({ baseURL: BASE, login: { url: '/api/auth/login' }, platform: fake.wx as never, encryptStorage: true }, extra) as AuthOptions)
+    const auth = createAuth(Object.assign({ baseURL: BASE, login: { url: '/api/auth/login' }, platform: fake.wx as never, storage: encryptedStorage() }, extra) as AuthOptions)
     auth.on('error', (e) => errors.push(e))
     return auth
   }
@@ -58,7 +59,7 @@ describe('the fake models encrypted storage', () => {
   })
 })
 
-describe('encryptStorage: true on base library 2.21.3+', () => {
+describe('encryptedStorage() on base library 2.21.3+', () => {
   test('the record is written encrypted; nothing readable in plain storage', async () => {
     const { fake, launch } = world()
     const auth = launch()
@@ -139,7 +140,7 @@ describe('encryptStorage: true on base library 2.21.3+', () => {
 describe('switching between launches', () => {
   test('plain → encrypted: the plain record is migrated (no login) and no plain copy remains', async () => {
     const { fake, launch } = world()
-    const plain = launch({ encryptStorage: false })
+    const plain = launch({ storage: undefined })
     const s = await plain.checkAndLogin()
     expect(fake.storageSnapshot()[KEY]).toMatchObject({ v: 1, token: s.token })
     fake.resetCounters()
@@ -161,7 +162,7 @@ describe('switching between launches', () => {
   test('legacy plain token → encrypted record', async () => {
     const { fake, launch } = world()
     fake.wx.setStorageSync('token', 'legacy-tok-123')
-    const auth = launch({ legacyTokenKey: 'token' })
+    const auth = launch({ migrate: legacyToken('token') })
     expect(auth.getToken()).toBeNull()
     await auth.checkAndLogin()
     expect(auth.getToken()).toBe('legacy-tok-123')
@@ -173,7 +174,7 @@ describe('switching between launches', () => {
     const { fake, launch, errors } = world()
     await launch().checkAndLogin()
     await sleep(5)
-    const plain = launch({ encryptStorage: false })
+    const plain = launch({ storage: undefined })
     expect(plain.getToken()).toBeNull()
     expect(errors.map((e) => (e as { code?: string }).code)).toEqual(['STORAGE_CORRUPT'])
     await plain.checkAndLogin()
@@ -195,7 +196,7 @@ describe('fallback on older base libraries', () => {
       await auth.login()
       auth.logout()
       await auth.login()
-      const warnings = warn.mock.calls.filter((c) => String(c[0]).includes('encryptStorage'))
+      const warnings = warn.mock.calls.filter((c) => String(c[0]).includes('encryptedStorage()'))
       expect(warnings).toHaveLength(1)
       expect(String(warnings[0][0])).toMatch(/2\.21\.3/)
       expect(fake.storageSnapshot()[KEY]).toMatchObject({ v: 1, token: auth.getToken() })

@@ -1,9 +1,10 @@
 /**
  * Issue 7: hostile input. Look-alike URLs never receive the token (with and without the `URL`
  * global), odd JWTs are only an expiry hint and never throw, secrets never appear in errors,
- * `error` events or debug lines, and `legacyTokenKey` migrates the seed's plain token once.
+ * `error` events or debug lines, and `migrate: legacyToken(key)` migrates the seed's plain token once.
  */
 import { createAuth, type Auth, type AuthOptions } from 'weapp-auth'
+import { legacyToken } from 'weapp-auth/storage'
 import { createFakeAuthServer, createFakeWx, type FakeRequest, type FakeWx } from 'weapp-auth/testing'
 import { BASE, b64url, jwt } from './helpers/setup'
 
@@ -227,9 +228,9 @@ describe('secrets never appear in errors, error events or debug lines', () => {
   })
 })
 
-describe('legacyTokenKey: the seed stored wx.setStorageSync("token", token)', () => {
+describe('legacyToken(key): the seed stored wx.setStorageSync("token", token)', () => {
   const launch = (fake: FakeWx, extra: Partial<AuthOptions> = {}): Auth =>
-    createAuth(Object.assign({ baseURL: BASE, login: { url: '/api/auth/login' }, platform: fake.wx as never, legacyTokenKey: 'token' }, extra) as AuthOptions)
+    createAuth(Object.assign({ baseURL: BASE, login: { url: '/api/auth/login' }, platform: fake.wx as never, migrate: legacyToken('token') }, extra) as AuthOptions)
 
   test('an old plain token is moved into the record once and the old key removed', async () => {
     const fake = createFakeWx()
@@ -289,7 +290,7 @@ describe('legacyTokenKey: the seed stored wx.setStorageSync("token", token)', ()
     expect(launch(fake).getToken()).toBe('current')
   })
 
-  test('legacyTokenKey equal to storageKey is ignored', () => {
+  test('a legacy key equal to storageKey is ignored', () => {
     const fake = createFakeWx()
     fake.wx.setStorageSync('token', 'plain')
     const events: Error[] = []
@@ -297,5 +298,21 @@ describe('legacyTokenKey: the seed stored wx.setStorageSync("token", token)', ()
     auth.on('error', (e) => events.push(e))
     expect(auth.getToken()).toBeNull()
     expect(events.map((e) => (e as { code?: string }).code)).toEqual(['STORAGE_CORRUPT'])
+  })
+})
+
+describe('options replaced in issue 11 name their replacement', () => {
+  test.each([
+    ['encryptStorage', true, /encryptStorage; it is now storage: encryptedStorage\(\), imported from 'weapp-auth\/storage'/],
+    ['legacyTokenKey', 'token', /legacyTokenKey; it is now migrate: legacyToken\('token'\), imported from 'weapp-auth\/storage'/],
+  ])('%s → CONFIG naming the import', (name, value, message) => {
+    const fake = createFakeWx()
+    expect(() => createAuth({ baseURL: BASE, login: { url: '/l' }, platform: fake.wx as never, [name]: value } as never)).toThrow(
+      expect.objectContaining({ code: 'CONFIG', message: expect.stringMatching(message) }),
+    )
+  })
+
+  test('legacyToken() without a key is a CONFIG error', () => {
+    expect(() => legacyToken('' as never)).toThrow(expect.objectContaining({ code: 'CONFIG' }))
   })
 })

@@ -31,8 +31,9 @@ describe('npm pack', () => {
       'package.json', 'LICENSE', 'README.md',
       'dist/index.cjs', 'dist/index.mjs', 'dist/index.d.ts', 'dist/core.mjs', 'dist/core.cjs',
       'dist/open.cjs', 'dist/open.mjs', 'dist/open/index.d.ts',
+      'dist/storage.cjs', 'dist/storage.mjs', 'dist/storage/index.d.ts',
       'dist/testing.cjs', 'dist/testing/index.d.ts',
-      'miniprogram_dist/index.js', 'miniprogram_dist/core.js', 'miniprogram_dist/open.js',
+      'miniprogram_dist/index.js', 'miniprogram_dist/core.js', 'miniprogram_dist/open.js', 'miniprogram_dist/storage.js',
     ]) {
       expect(files).toContain(f)
     }

@@ -17,8 +17,10 @@ import {
   type AuthEventName,
   type AuthOptions,
   type ErrorCode,
+  type Migration,
   type Platform,
   type Session,
+  type SessionStorage,
 } from 'weapp-auth'
 import {
   bindPhoneNumber,
@@ -31,6 +33,7 @@ import {
   uploadAvatar,
   type AuthSettingMap,
 } from 'weapp-auth/open'
+import { encryptedStorage, legacyToken } from 'weapp-auth/storage'
 import { createFakeWx } from 'weapp-auth/testing'
 
 declare const platform: Platform
@@ -91,8 +94,11 @@ createAuth({ ...base, hooks: { afterRequest: () => undefined } })
 createAuth({ ...base, login: { url: '/login', codeIn: 'header' } })
 // @ts-expect-error login is required
 createAuth({ baseURL: 'https://api.example.com', platform })
-expectTypeOf<AuthOptions>().toHaveProperty('encryptStorage').toEqualTypeOf<boolean | undefined>()
-expectTypeOf<AuthOptions>().toHaveProperty('legacyTokenKey').toEqualTypeOf<string | undefined>()
+expectTypeOf<AuthOptions>().toHaveProperty('storage').toEqualTypeOf<SessionStorage | undefined>()
+expectTypeOf<AuthOptions>().toHaveProperty('migrate').toEqualTypeOf<Migration | undefined>()
+createAuth({ ...base, storage: encryptedStorage(), migrate: legacyToken('token') })
+// @ts-expect-error encryptStorage was replaced by storage: encryptedStorage()
+createAuth({ ...base, encryptStorage: true })
 
 // ── errors narrow by code ───────────────────────────────────────────────────────────────────────
 declare const err: unknown

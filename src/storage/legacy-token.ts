@@ -1,0 +1,25 @@
+/**
+ * `legacyToken(key)`: moves a plain token stored by older code (the seed stored
+ * `wx.setStorageSync('token', token)`) into the SDK's record, once, and removes the old key.
+ */
+import { AuthError } from '../errors'
+import { jwtExpiry } from '../jwt'
+import type { Session } from '../login-response'
+import type { Migration } from '../storage-io'
+
+/** Pass as `createAuth({ migrate: legacyToken('token') })`. */
+export function legacyToken(legacyKey: string): Migration {
+  if (typeof legacyKey !== 'string' || !legacyKey) throw new AuthError('CONFIG', 'legacyToken(key): key must be a non-empty string.')
+  return (io, storageKey) => {
+    if (legacyKey === storageKey) return null
+    const value = io.read(legacyKey)
+    if (value === '' || value === undefined || value === null) return null
+    io.remove(legacyKey)
+    const token = typeof value === 'string' ? value.trim() : ''
+    if (!token || /\s/.test(token)) return null
+    const s: Session = { token }
+    const exp = jwtExpiry(token)
+    if (exp !== undefined) s.expiresAt = exp
+    return s
+  }
+}
