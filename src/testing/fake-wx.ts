@@ -14,6 +14,7 @@
  *   `dataType: 'json'` (the default), falling back to the raw string, as wx does.
  * - `uploadFile` needs an existing temp file (`addTempFile`) and always answers a string body.
  * - callbacks are always asynchronous.
+ * - every request and upload is timed: its `timeout`, else `networkTimeout` (60 000 ms, as wx).
  */
 
 import { createFakeOpenAbilities, type FakeOpenAbilities } from './fake-open-abilities'
@@ -58,6 +59,8 @@ export interface FakeWxOptions {
   missing?: string[]
   /** `'record'` (default) counts tasks over the limit of 10; `'fail'` fails them like old base libraries did. */
   taskLimit?: 'record' | 'fail'
+  /** app.json's `networkTimeout`: ms before a request or upload without its own `timeout` fails. Default 60 000, as in wx. */
+  networkTimeout?: number
 }
 
 export interface FakeBehavior {
@@ -167,6 +170,7 @@ export function createFakeWx(options: FakeWxOptions = {}): FakeWx {
   let latency = options.latency || 0
   const baseLibrary = options.baseLibrary || '3.7.0'
   const missing = options.missing || []
+  const networkTimeout = options.networkTimeout || 60000
   const storage = new Map<string, StoredEntry>()
   const files = new Map<string, string>()
   const issued = new Map<string, { at: number; used: boolean }>()
@@ -224,9 +228,9 @@ export function createFakeWx(options: FakeWxOptions = {}): FakeWx {
       }
       req.file = { path: o.filePath, content, size: content.length }
     }
-    if (typeof o.timeout === 'number' && o.timeout > 0) {
-      timer = setTimeout(() => finish(() => failWith(o, `${prefix}:fail timeout`)), o.timeout)
-    }
+    // wx always times a network task: `timeout`, else app.json's networkTimeout, 60 000 ms by default
+    // (https://developers.weixin.qq.com/miniprogram/dev/reference/configuration/app.html#networkTimeout).
+    timer = setTimeout(() => finish(() => failWith(o, `${prefix}:fail timeout`)), typeof o.timeout === 'number' && o.timeout > 0 ? o.timeout : networkTimeout)
     requests.push(req)
     const delay = delayFor(req)
     Promise.resolve()
