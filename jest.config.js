@@ -9,6 +9,7 @@ module.exports = {
     '^weapp-auth/testing$': '<rootDir>/src/testing/index.ts',
     '^weapp-auth/open$': '<rootDir>/src/open/index.ts',
     '^weapp-auth/storage$': '<rootDir>/src/storage/index.ts',
+    '^weapp-auth/jwt$': '<rootDir>/src/jwt/index.ts',
     // jsdom tests that start the example server would otherwise get jose's browser build.
     '^jose$': '<rootDir>/node_modules/jose/dist/node/cjs/index.js',
   },

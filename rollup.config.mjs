@@ -21,9 +21,9 @@ const banner = '/*! weapp-auth | MIT */'
 const readable = terser({ ecma: 2015, compress: false, mangle: false, format: { beautify: true, comments: /^!/ } })
 const minified = terser({ ecma: 2015, module: false, format: { comments: /^!/ } })
 
-const inputs = { index: 'src/index.ts', open: 'src/open/index.ts', storage: 'src/storage/index.ts', testing: 'src/testing/index.ts' }
-// Every module outside src/open, src/storage and src/testing goes to one shared chunk, `core`: the entries import it.
-const coreChunk = (id) => (/[\\/]src[\\/](open|storage|testing)[\\/]/.test(id) || !/[\\/]src[\\/]/.test(id) ? undefined : 'core')
+const inputs = { index: 'src/index.ts', open: 'src/open/index.ts', storage: 'src/storage/index.ts', jwt: 'src/jwt/index.ts', testing: 'src/testing/index.ts' }
+// Every module outside src/open, src/storage, src/jwt and src/testing goes to one shared chunk, `core`: the entries import it.
+const coreChunk = (id) => (/[\\/]src[\\/](open|storage|jwt|testing)[\\/]/.test(id) || !/[\\/]src[\\/]/.test(id) ? undefined : 'core')
 
 export default [
   {
@@ -41,7 +41,7 @@ export default [
     output: [{ dir: 'dist', format: 'cjs', entryFileNames: '[name].cjs', chunkFileNames: '[name].cjs', manualChunks: coreChunk, banner, exports: 'named', plugins: [readable] }],
   },
   {
-    input: { index: 'src/index.ts', open: 'src/open/index.ts', storage: 'src/storage/index.ts' },
+    input: { index: 'src/index.ts', open: 'src/open/index.ts', storage: 'src/storage/index.ts', jwt: 'src/jwt/index.ts' },
     plugins: [ts()],
     output: { dir: 'miniprogram_dist', format: 'cjs', entryFileNames: '[name].js', chunkFileNames: '[name].js', manualChunks: coreChunk, banner, exports: 'named', plugins: [minified] },
   },

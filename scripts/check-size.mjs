@@ -61,7 +61,7 @@ async function bundle(entry) {
     target: 'es2015',
     logLevel: 'silent',
     // Resolve the package by its name, from the built files, as an app would.
-    alias: { 'weapp-auth/open': path.join(root, 'dist/open.mjs'), 'weapp-auth/storage': path.join(root, 'dist/storage.mjs'), 'weapp-auth': path.join(root, 'dist/index.mjs') },
+    alias: { 'weapp-auth/open': path.join(root, 'dist/open.mjs'), 'weapp-auth/storage': path.join(root, 'dist/storage.mjs'), 'weapp-auth/jwt': path.join(root, 'dist/jwt.mjs'), 'weapp-auth': path.join(root, 'dist/index.mjs') },
     nodePaths: [path.join(root, 'node_modules')],
   })
   const bytes = result.outputFiles[0].contents

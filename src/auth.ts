@@ -84,11 +84,11 @@ export function createAuth<U = unknown>(options: AuthOptions<U>): Auth<U> {
       const cur = store.get()
       if (machine.busy() || !cur) return machine.login()
       if (isExpiring(cur, Date.now(), cfg.expiryMargin)) {
-        debug('stored token expired: renewing')
+        debug('stored token expiring: renewing')
         return machine.renew(cur.token)
       }
       return flow.checkSession().then((ok) => {
-        if (!ok) debug('wx.checkSession failed (session_key expired): logging in again')
+        if (!ok) debug('checkSession failed: logging in')
         const now = machine.current()
         return ok && now ? now : machine.login()
       })

@@ -49,6 +49,12 @@ export interface AuthOptions<U = unknown> {
   storage?: SessionStorage
   /** Runs once when no record is stored, e.g. `legacyToken('token')` from `weapp-auth/storage` moves a token stored by older code. */
   migrate?: Migration
+  /**
+   * Reads an expiry from the token when the server's answer states none: `jwtExpiry` from
+   * `weapp-auth/jwt` reads a JWT's `exp`. Default: none (a token without a stated expiry is used
+   * until the server refuses it).
+   */
+  expiryFromToken?: (token: string) => number | undefined
   /** Treat a token as expired this many milliseconds before its expiry. Default 60 000. */
   expiryMargin?: number
   /** Allow `http://` to non-loopback hosts. Never do this in a release build. */
@@ -92,6 +98,7 @@ export interface ResolvedConfig {
   storageKey: string
   storage?: SessionStorage
   migrate?: Migration
+  expiryFromToken?: (token: string) => number | undefined
   expiryMargin: number
   timeout: number
   maxConcurrent: number
@@ -104,7 +111,7 @@ export interface ResolvedConfig {
 
 /** Each object's option names, space-separated (`''`: the top level). */
 const KNOWN: Record<string, string> = {
-  '': 'baseURL login refresh platform storageKey storage migrate expiryMargin allowInsecure timeout maxConcurrent trustedOrigins authHeader isUnauthorized hooks debug',
+  '': 'baseURL login refresh platform storageKey storage migrate expiryFromToken expiryMargin allowInsecure timeout maxConcurrent trustedOrigins authHeader isUnauthorized hooks debug',
   'login.': 'url codeIn method data parse timeout',
   'refresh.': 'url parse',
   'hooks.': 'beforeRequest afterResponse beforeError',
@@ -207,6 +214,7 @@ export function resolveConfig(options: AuthOptions<unknown>): ResolvedConfig {
     storageKey: check(options.storageKey, 'storageKey', 'a non-empty string', nonEmpty, 'weapp-auth'),
     storage: fn(options.storage, 'storage'),
     migrate: fn(options.migrate, 'migrate'),
+    expiryFromToken: fn(options.expiryFromToken, 'expiryFromToken'),
     timeout: positive(options.timeout, 'timeout', 60000),
     platform: resolvePlatform(options.platform),
   }

@@ -51,14 +51,15 @@ interface ErrorExtras {
 /** Base class of every error from weapp-auth. */
 export class WeappAuthError extends Error {
   readonly code: ErrorCode
-  readonly cause?: unknown
-  constructor(code: ErrorCode, message: string, extras?: ErrorExtras) {
+  declare readonly cause?: unknown
+  /** `fields`: the subclass's own properties; undefined ones are left out. */
+  constructor(code: ErrorCode, message: string, fields?: object, name = 'WeappAuthError') {
     super(message)
     // Keep `instanceof` working when a consumer down-levels classes to ES5.
     Object.setPrototypeOf(this, new.target.prototype)
-    this.name = 'WeappAuthError'
+    this.name = name
     this.code = code
-    if (extras && extras.cause !== undefined) this.cause = extras.cause
+    for (const k in fields) if ((fields as Record<string, unknown>)[k] !== undefined) (this as Record<string, unknown>)[k] = (fields as Record<string, unknown>)[k]
   }
 }
 
@@ -66,89 +67,70 @@ export class WeappAuthError extends Error {
 export class AuthError extends WeappAuthError {
   declare readonly code: AuthErrorCode
   /** HTTP status of the login/refresh answer, for `LOGIN_REJECTED`. */
-  readonly status?: number
+  declare readonly status?: number
   /** Body of the login/refresh answer (tokens redacted), for `LOGIN_REJECTED`/`BAD_LOGIN_RESPONSE`. */
-  readonly data?: unknown
+  declare readonly data?: unknown
   /** WeChat `errMsg`/`errno` or the server's `errcode`, when there was one. */
-  readonly errMsg?: string
-  readonly errno?: number
+  declare readonly errMsg?: string
+  declare readonly errno?: number
   constructor(
     code: AuthErrorCode,
     message: string,
     extras?: ErrorExtras & { status?: number; data?: unknown; errMsg?: string; errno?: number },
   ) {
-    super(code, message, extras)
-    this.name = 'AuthError'
-    if (extras) {
-      if (extras.status !== undefined) this.status = extras.status
-      if (extras.data !== undefined) this.data = extras.data
-      if (extras.errMsg !== undefined) this.errMsg = extras.errMsg
-      if (extras.errno !== undefined) this.errno = extras.errno
-    }
+    super(code, message, extras, 'AuthError')
   }
 }
 
 /** The server answered with a status outside 2xx. */
 export class HttpError extends WeappAuthError {
   declare readonly code: 'HTTP_ERROR'
-  readonly statusCode: number
-  readonly data: unknown
-  readonly method: string
-  readonly url: string
+  declare readonly statusCode: number
+  declare readonly data: unknown
+  declare readonly method: string
+  declare readonly url: string
   constructor(statusCode: number, data: unknown, method: string, url: string) {
-    super('HTTP_ERROR', `${method} ${url} answered HTTP ${statusCode}.`)
-    this.name = 'HttpError'
-    this.statusCode = statusCode
-    this.data = data
-    this.method = method
-    this.url = url
+    super('HTTP_ERROR', `${method} ${url} answered HTTP ${statusCode}.`, { statusCode, data, method, url }, 'HttpError')
+    // `data` is the body as sent, even when it is undefined (an empty body).
+    ;(this as { data: unknown }).data = data
   }
 }
 
 /** The request never got an answer: no network, DNS, TLS, domain not in the allow-list, … */
 export class NetworkError extends WeappAuthError {
   declare readonly code: 'NETWORK_ERROR'
-  readonly errMsg: string
+  declare readonly errMsg: string
   constructor(message: string, errMsg: string) {
-    super('NETWORK_ERROR', message)
-    this.name = 'NetworkError'
-    this.errMsg = errMsg
+    super('NETWORK_ERROR', message, { errMsg }, 'NetworkError')
   }
 }
 
 /** Nothing came back within the time limit. */
 export class TimeoutError extends WeappAuthError {
   declare readonly code: 'TIMEOUT'
-  readonly timeout: number
+  declare readonly timeout: number
   constructor(message: string, timeout: number) {
-    super('TIMEOUT', message)
-    this.name = 'TimeoutError'
-    this.timeout = timeout
+    super('TIMEOUT', message, { timeout }, 'TimeoutError')
   }
 }
 
 /** The caller aborted the request through its `signal`. */
 export class AbortError extends WeappAuthError {
   declare readonly code: 'ABORTED'
-  readonly reason?: unknown
+  declare readonly reason?: unknown
   constructor(message: string, reason?: unknown) {
-    super('ABORTED', message)
-    this.name = 'AbortError'
-    if (reason !== undefined) this.reason = reason
+    super('ABORTED', message, { reason }, 'AbortError')
   }
 }
 
 /** A 2xx answer whose body was not the JSON the caller expected (an HTML error page, say). */
 export class ResponseParseError extends WeappAuthError {
   declare readonly code: 'BAD_RESPONSE'
-  readonly statusCode: number
+  declare readonly statusCode: number
   /** The first 200 characters of the body. */
-  readonly snippet: string
+  declare readonly snippet: string
   constructor(message: string, statusCode: number, snippet: string) {
-    super('BAD_RESPONSE', message)
-    this.name = 'ResponseParseError'
-    this.statusCode = statusCode
-    this.snippet = snippet
+    super('BAD_RESPONSE', message, { statusCode, snippet }, 'ResponseParseError')
   }
 }
 

@@ -109,20 +109,19 @@ export function transmit(platform: Platform, spec: TransmitSpec, onSettle?: () =
 }
 
 function toResponse(res: { statusCode: number; data: unknown; header?: Record<string, unknown> }, spec: TransmitSpec): RawResponse {
-  const header = res.header || {}
-  const raw = res.data
-  if (typeof raw !== 'string' || spec.dataType === 'text' || spec.responseType === 'arraybuffer') {
-    return { statusCode: res.statusCode, data: raw, header, notJson: false }
+  let data = res.data
+  let notJson = false
+  if (typeof data === 'string' && spec.dataType !== 'text' && spec.responseType !== 'arraybuffer') {
+    const text = data.charCodeAt(0) === 0xfeff ? data.slice(1) : data
+    try {
+      data = text ? JSON.parse(text) : undefined
+    } catch (_) {
+      // An empty (whitespace-only) body is no body, not a broken one.
+      notJson = /\S/.test(text)
+      data = notJson ? text : undefined
+    }
   }
-  const text = raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw
-  if (!text) return { statusCode: res.statusCode, data: undefined, header, notJson: false }
-  try {
-    return { statusCode: res.statusCode, data: JSON.parse(text), header, notJson: false }
-  } catch (_) {
-    // An empty (whitespace-only) body is no body, not a broken one.
-    if (!/\S/.test(text)) return { statusCode: res.statusCode, data: undefined, header, notJson: false }
-    return { statusCode: res.statusCode, data: text, header, notJson: true }
-  }
+  return { statusCode: res.statusCode, data, header: res.header || {}, notJson }
 }
 
 /** The first 200 characters of a body, for error messages. */

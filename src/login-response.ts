@@ -3,7 +3,6 @@
  * it: `session_key`, `openid` and `unionid` stay on the server (the seed's security rules 1 and
  * 3), so they are stripped even when a server sends them.
  */
-import { jwtExpiry, toEpochMs } from './jwt'
 
 /** What the SDK keeps after a login. `expiresAt` is epoch milliseconds. */
 export interface Session<U = unknown> {
@@ -67,7 +66,7 @@ export interface NormalizeResult<U> {
 }
 
 /** Validates a parser's output and produces the Session to store (sensitive fields removed). */
-export function normalizeSession<U>(input: unknown, now: number): NormalizeResult<U> {
+export function normalizeSession<U>(input: unknown, now: number, expiryFromToken?: (token: string) => number | undefined): NormalizeResult<U> {
   if (!isObject(input)) return { session: null, sawSessionKey: false }
   let sawSessionKey = 'session_key' in input || 'sessionKey' in input
   const token = input.token
@@ -79,7 +78,7 @@ export function normalizeSession<U>(input: unknown, now: number): NormalizeResul
   } else if (input.expiresAt !== undefined) {
     expiresAt = toEpochMs(input.expiresAt)
   }
-  if (expiresAt === undefined) expiresAt = jwtExpiry(token)
+  if (expiresAt === undefined && expiryFromToken) expiresAt = expiryFromToken(token)
   if (expiresAt !== undefined) {
     session.expiresAt = expiresAt
     session.issuedAt = now
@@ -116,4 +115,19 @@ export function isExpiring(session: Session<unknown>, now: number, marginMs: num
     margin = Math.min(margin, (session.expiresAt - session.issuedAt) / 2)
   }
   return now >= session.expiresAt - margin
+}
+
+/**
+ * Normalises an absolute time to epoch ms: numbers in seconds or milliseconds, numeric strings,
+ * ISO dates. Returns undefined for anything else.
+ */
+export function toEpochMs(value: unknown): number | undefined {
+  if (typeof value === 'string' && value.trim() !== '') {
+    const n = Number(value)
+    if (!isNaN(n)) return toEpochMs(n)
+    const parsed = Date.parse(value)
+    return isNaN(parsed) ? undefined : parsed
+  }
+  if (typeof value !== 'number' || !isFinite(value) || value <= 0) return undefined
+  return value > 1e11 ? Math.floor(value) : Math.floor(value * 1000)
 }

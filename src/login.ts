@@ -70,26 +70,19 @@ export function createLoginFlow(cfg: ResolvedConfig, store: TokenStore, limiter:
     return callWithin<string>(
       timeout,
       () => {
-        throw new TimeoutError(`wx.login did not answer within ${timeout} ms. Try again; if it persists, check the base library and network.`, timeout)
+        throw new TimeoutError(`wx.login did not answer within ${timeout} ms; try again.`, timeout)
       },
       (resolve, reject) => {
+        const failed = (what: string, extras: object): void =>
+          reject(new AuthError('WX_LOGIN_FAILED', `wx.login ${what}. Check the network and the AppID, then try again.`, extras))
         try {
           platform.login({
             timeout,
-            success: (res) =>
-              res && typeof res.code === 'string' && res.code
-                ? resolve(res.code)
-                : reject(new AuthError('WX_LOGIN_FAILED', 'wx.login succeeded without a code. Try again.', { errMsg: res && res.errMsg })),
-            fail: (err) =>
-              reject(
-                new AuthError('WX_LOGIN_FAILED', `wx.login failed: ${(err && err.errMsg) || 'unknown error'}. Check the network and the AppID, then try again.`, {
-                  errMsg: err && err.errMsg,
-                  errno: err && err.errno,
-                }),
-              ),
+            success: (res) => (res && typeof res.code === 'string' && res.code ? resolve(res.code) : failed('succeeded without a code', { errMsg: res && res.errMsg })),
+            fail: (err) => failed('failed: ' + ((err && err.errMsg) || 'unknown error'), { errMsg: err && err.errMsg, errno: err && err.errno }),
           })
         } catch (err) {
-          reject(new AuthError('WX_LOGIN_FAILED', `wx.login threw: ${(err as Error) && (err as Error).message}.`, { cause: err }))
+          failed('threw: ' + ((err as Error) && (err as Error).message), { cause: err })
         }
       },
     )
@@ -131,7 +124,7 @@ export function createLoginFlow(cfg: ResolvedConfig, store: TokenStore, limiter:
     } catch (err) {
       throw new AuthError('BAD_LOGIN_RESPONSE', `${what}.parse threw: ${(err as Error) && (err as Error).message}`, { cause: err, status })
     }
-    const { session, sawSessionKey } = normalizeSession(input, Date.now())
+    const { session, sawSessionKey } = normalizeSession(input, Date.now(), cfg.expiryFromToken)
     if (sawSessionKey && !warnedSessionKey) {
       warnedSessionKey = true
       if (envVersion(platform) === 'develop') console.warn('[weapp-auth] The server sent session_key to the client. It was dropped; session_key must never leave the server.')

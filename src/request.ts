@@ -117,15 +117,14 @@ export function createRequester(cfg: ResolvedConfig, machine: SessionMachine, li
         const response: AuthResponse = { statusCode: res.statusCode, data: res.data, header: res.header }
         if (token !== null && cfg.isUnauthorized(response)) {
           if (retried || opts.retry === false) {
-            if (debugging) debug(`${where()} → ${res.statusCode}: still unauthorized${retried ? ' after one re-login' : ''}; rejecting`)
-            throw new AuthError(
+                        throw new AuthError(
               'UNAUTHORIZED',
               `${where()} was refused as unauthorized${retried ? ' again after a fresh login' : ''} (HTTP ${res.statusCode}). The server does not accept this session's token; check its token validation.`,
               { status: res.statusCode },
             )
           }
           retried = true
-          if (debugging) debug(`${where()} → ${res.statusCode}: unauthorized; renewing the session, then retrying once`)
+          if (debugging) debug(`${where()} → ${res.statusCode}: renewing, retrying once`)
           return raceAbort(machine.renew(token, epoch0), opts.signal).then(() => {
             if (machine.epoch !== epoch0) throw loggedOutError()
             return loop(token)

@@ -3,7 +3,6 @@
  * and reading it back, strictly: anything else is 'corrupt', so a foreign or half-written value is
  * never taken for a session.
  */
-import { jwtExpiry } from './jwt'
 import type { Session } from './login-response'
 
 export interface StoredRecord {
@@ -15,41 +14,36 @@ export interface StoredRecord {
   user?: unknown
 }
 
-export function toRecord(s: Session): StoredRecord {
-  const r: StoredRecord = { v: 1, token: s.token }
-  if (s.expiresAt !== undefined) r.expiresAt = s.expiresAt
-  if (s.issuedAt !== undefined) r.issuedAt = s.issuedAt
-  if (s.refreshToken !== undefined) r.refreshToken = s.refreshToken
-  if (s.user !== undefined) r.user = s.user
-  return r
+/** The optional fields of a session, in the order they are stored. */
+const FIELDS = ['expiresAt', 'issuedAt', 'refreshToken', 'user'] as const
+
+/** Copies `token` and the optional fields that are set. */
+function copy<T extends object>(target: T, from: Record<string, unknown>): T {
+  ;(target as Record<string, unknown>).token = from.token
+  for (const k of FIELDS) if (from[k] !== undefined) (target as Record<string, unknown>)[k] = from[k]
+  return target
 }
+
+export function toRecord(s: Session): StoredRecord {
+  return copy({ v: 1 } as StoredRecord, s as unknown as Record<string, unknown>)
+}
+
+const finiteOrAbsent = (x: unknown): boolean => x === undefined || (typeof x === 'number' && isFinite(x))
 
 /** A valid record as a Session; 'empty' for nothing stored; 'corrupt' for anything else. */
 export function fromStored(value: unknown): Session | 'empty' | 'corrupt' {
   if (value === '' || value === undefined || value === null) return 'empty'
-  let v = value
-  if (typeof v === 'string') {
-    try {
-      v = JSON.parse(v)
-    } catch (_) {
-      return 'corrupt'
-    }
+  let r = value as Record<string, unknown>
+  try {
+    if (typeof r === 'string') r = JSON.parse(r)
+  } catch (_) {
+    return 'corrupt'
   }
-  if (!v || typeof v !== 'object' || Array.isArray(v)) return 'corrupt'
-  const r = v as Record<string, unknown>
-  if (r.v !== 1 || typeof r.token !== 'string' || !r.token) return 'corrupt'
-  if (r.expiresAt !== undefined && (typeof r.expiresAt !== 'number' || !isFinite(r.expiresAt))) return 'corrupt'
-  if (r.refreshToken !== undefined && typeof r.refreshToken !== 'string') return 'corrupt'
-  if (r.issuedAt !== undefined && (typeof r.issuedAt !== 'number' || !isFinite(r.issuedAt))) return 'corrupt'
-  const s: Session = { token: r.token }
-  if (r.expiresAt !== undefined) s.expiresAt = r.expiresAt as number
-  else {
-    // Records written by older code (or by hand) may lack expiresAt: a JWT still tells it.
-    const exp = jwtExpiry(r.token)
-    if (exp !== undefined) s.expiresAt = exp
+  if (
+    !r || typeof r !== 'object' || Array.isArray(r) || r.v !== 1 || typeof r.token !== 'string' || !r.token ||
+    !finiteOrAbsent(r.expiresAt) || !finiteOrAbsent(r.issuedAt) || (r.refreshToken !== undefined && typeof r.refreshToken !== 'string')
+  ) {
+    return 'corrupt'
   }
-  if (r.issuedAt !== undefined) s.issuedAt = r.issuedAt as number
-  if (r.refreshToken !== undefined) s.refreshToken = r.refreshToken as string
-  if (r.user !== undefined) s.user = r.user
-  return s
+  return copy({} as Session, r)
 }

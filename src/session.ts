@@ -86,7 +86,7 @@ export function createSessionMachine(deps: SessionMachineDeps): SessionMachine {
     const controller = createAbortController()
     cancelInflight = controller
     phase = kind
-    deps.debug(kind === 'refreshing' ? 'refreshing the session' : 'logging in (wx.login → server)')
+    deps.debug(kind)
     const holder: { p?: Promise<Session> } = {}
     const settle = (): void => {
       if (inflight === holder.p) {
@@ -101,11 +101,11 @@ export function createSessionMachine(deps: SessionMachineDeps): SessionMachine {
         const endedAs = phase
         settle()
         if (epoch !== startedIn) {
-          deps.debug('a login finished after logout(): result discarded')
+          deps.debug('login after logout(): discarded')
           throw loggedOutError()
         }
         store.set(session)
-        deps.debug(endedAs === 'refreshing' ? 'refresh ok: new token stored' : 'login ok: token stored')
+        deps.debug(endedAs + ' ok: token stored')
         events.emit('login', session)
         return session
       },
@@ -141,7 +141,7 @@ export function createSessionMachine(deps: SessionMachineDeps): SessionMachine {
       run = (signal) =>
         refresh(refreshToken, signal).catch((err: unknown) => {
           if (epoch !== startedIn) throw err
-          deps.debug('refresh failed; falling back to a full login')
+          deps.debug('refresh failed: logging in')
           events.emit('error', err as Error)
           phase = 'logging-in'
           return deps.obtain(signal)
@@ -174,7 +174,7 @@ export function createSessionMachine(deps: SessionMachineDeps): SessionMachine {
         const cur = store.get()
         if (!cur) return lastSeen ? renew(lastSeen) : login()
         if (isExpiring(cur, Date.now(), deps.marginMs)) {
-          deps.debug('token expires within the margin: renewing before sending')
+          deps.debug('token expiring: renewing')
           return renew(cur.token)
         }
         return cur

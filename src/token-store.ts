@@ -28,7 +28,7 @@ export interface TokenStore {
 }
 
 /** The store for `cfg.storageKey`; storage failures go to `onError` (the `error` event), never to callers. */
-export function createTokenStore(cfg: Pick<ResolvedConfig, 'platform' | 'storageKey' | 'storage' | 'migrate'>, onError: (err: AuthError) => void): TokenStore {
+export function createTokenStore(cfg: Pick<ResolvedConfig, 'platform' | 'storageKey' | 'storage' | 'migrate' | 'expiryFromToken'>, onError: (err: AuthError) => void): TokenStore {
   const key = cfg.storageKey
   const io = (cfg.storage || plainStorage)(cfg.platform, key, storageFailure(key, onError))
   let memory: Session | null = null
@@ -44,7 +44,12 @@ export function createTokenStore(cfg: Pick<ResolvedConfig, 'platform' | 'storage
       onError(new AuthError('STORAGE_CORRUPT', `The stored session under "${key}" was not a weapp-auth record; it was discarded (treated as logged out).`))
       io.write(null)
     }
-    memory = typeof found === 'object' ? found : cfg.migrate ? cfg.migrate(io, key) : null
+    const m = (memory = typeof found === 'object' ? found : cfg.migrate ? cfg.migrate(io, key) : null)
+    // A record without expiry (written by older code, by hand, or migrated): the token may tell it.
+    if (m && m.expiresAt === undefined && cfg.expiryFromToken) {
+      const exp = cfg.expiryFromToken(m.token)
+      if (exp !== undefined) m.expiresAt = exp
+    }
     // A migrated record, or a plain one found by async storage (its records are strings), is written in the current form.
     if (memory && (found !== memory || (io.load && typeof value === 'object'))) io.write(memory)
   }

@@ -13,16 +13,19 @@ const files: Array<[string, 'module' | 'script']> = [
   ['dist/core.mjs', 'module'],
   ['dist/open.mjs', 'module'],
   ['dist/storage.mjs', 'module'],
+  ['dist/jwt.mjs', 'module'],
   ['dist/testing.mjs', 'module'],
   ['dist/index.cjs', 'script'],
   ['dist/core.cjs', 'script'],
   ['dist/open.cjs', 'script'],
   ['dist/storage.cjs', 'script'],
+  ['dist/jwt.cjs', 'script'],
   ['dist/testing.cjs', 'script'],
   ['miniprogram_dist/index.js', 'script'],
   ['miniprogram_dist/core.js', 'script'],
   ['miniprogram_dist/open.js', 'script'],
   ['miniprogram_dist/storage.js', 'script'],
+  ['miniprogram_dist/jwt.js', 'script'],
 ]
 /** What each built file may import: tslib (dist only) and the package's own chunks. */
 const OWN_CHUNKS = ['./core.mjs', './core.cjs', './core.js', './index.mjs', './index.cjs', './index.js']

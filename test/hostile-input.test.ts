@@ -4,6 +4,7 @@
  * `error` events or debug lines, and `migrate: legacyToken(key)` migrates the seed's plain token once.
  */
 import { createAuth, type Auth, type AuthOptions } from 'weapp-auth'
+import { jwtExpiry } from 'weapp-auth/jwt'
 import { legacyToken } from 'weapp-auth/storage'
 import { createFakeAuthServer, createFakeWx, type FakeRequest, type FakeWx } from 'weapp-auth/testing'
 import { BASE, b64url, jwt } from './helpers/setup'
@@ -110,7 +111,7 @@ describe('the token never goes to an untrusted origin', () => {
   })
 })
 
-describe('a JWT is only an expiry hint', () => {
+describe('expiryFromToken: jwtExpiry — a JWT is only an expiry hint', () => {
   const now = () => Math.floor(Date.now() / 1000)
   const raw = (header: string, payload: string) => b64url(header) + '.' + b64url(payload) + '.sig'
   // [name, token, expected expiresAt (epoch ms) or undefined, logged in right after login?]
@@ -141,7 +142,7 @@ describe('a JWT is only an expiry hint', () => {
   test.each(cases)('%s: login works, no throw', async (_n, make, expected, loggedIn) => {
     const token = make()
     const fake = createFakeWx({ handler: (r) => (r.path === '/login' ? { data: { token } } : { data: { ok: 1 } }) })
-    const auth = createAuth({ baseURL: BASE, login: { url: '/login' }, platform: fake.wx as never, expiryMargin: 0 })
+    const auth = createAuth({ baseURL: BASE, login: { url: '/login' }, platform: fake.wx as never, expiryMargin: 0, expiryFromToken: jwtExpiry })
     const t0 = Date.now()
     const s = await auth.login()
     expect(Date.now() - t0).toBeLessThan(1000)
@@ -151,7 +152,7 @@ describe('a JWT is only an expiry hint', () => {
     else expect(Math.abs((s.expiresAt as number) - exp)).toBeLessThanOrEqual(1000)
     expect(auth.isLoggedIn()).toBe(loggedIn)
     // the same token as a stored record (the next launch) is read without throwing either
-    const again = createAuth({ baseURL: BASE, login: { url: '/login' }, platform: fake.wx as never, expiryMargin: 0 })
+    const again = createAuth({ baseURL: BASE, login: { url: '/login' }, platform: fake.wx as never, expiryMargin: 0, expiryFromToken: jwtExpiry })
     expect(again.getToken()).toBe(token)
     // a request works: an expired hint means one fresh login first, otherwise the token is sent
     await expect(auth.get('/x')).resolves.toEqual({ ok: 1 })
@@ -255,13 +256,13 @@ describe('legacyToken(key): the seed stored wx.setStorageSync("token", token)', 
     expect(fake.calls.getStorageSync).toBe(1)
   })
 
-  test('an expired legacy JWT is migrated with its expiry, and checkAndLogin replaces it', async () => {
+  test('with expiryFromToken: jwtExpiry, an expired legacy JWT is migrated with its expiry, and checkAndLogin replaces it', async () => {
     const fake = createFakeWx()
     const server = createFakeAuthServer(fake)
     fake.setHandler(server.handler)
     const old = jwt({ exp: Math.floor(Date.now() / 1000) - 100 })
     fake.wx.setStorageSync('token', old)
-    const auth = launch(fake)
+    const auth = launch(fake, { expiryFromToken: jwtExpiry })
     expect(auth.getToken()).toBe(old)
     expect(auth.isLoggedIn()).toBe(false)
     const s = await auth.checkAndLogin()

@@ -2,6 +2,7 @@
  * Issue 3: login, checkAndLogin and the token store, through the public API with the fake wx.
  */
 import { createAuth, AuthError, NetworkError, TimeoutError, isWeappAuthError } from 'weapp-auth'
+import { jwtExpiry } from 'weapp-auth/jwt'
 import { createFakeWx } from 'weapp-auth/testing'
 import { BASE, jwt, setup } from './helpers/setup'
 
@@ -170,18 +171,30 @@ describe('checkAndLogin()', () => {
     expect(fake.calls.getStorageSync).toBe(1)
   })
 
-  test('an expired JWT (by its exp claim) triggers a new login', async () => {
+  test('with expiryFromToken: jwtExpiry, an expired JWT (by its exp claim) triggers a new login', async () => {
     const fake = createFakeWx()
     const expired = jwt({ sub: '1', exp: Math.floor(Date.now() / 1000) - 10 })
     const fresh = jwt({ sub: '1', exp: Math.floor(Date.now() / 1000) + 3600 })
     fake.wx.setStorageSync('weapp-auth', { v: 1, token: expired })
     fake.setHandler(() => ({ data: { token: fresh } }))
-    const auth = createAuth({ baseURL: BASE, login: { url: '/login' }, platform: fake.wx as never })
+    const auth = createAuth({ baseURL: BASE, login: { url: '/login' }, platform: fake.wx as never, expiryFromToken: jwtExpiry })
     expect(auth.isLoggedIn()).toBe(false) // no expiresAt stored: the JWT's exp tells
     const s = await auth.checkAndLogin()
     expect(fake.calls.login).toBe(1)
     expect(s.token).toBe(fresh)
     expect(s.expiresAt).toBe((Math.floor(Date.now() / 1000) + 3600) * 1000)
+  })
+
+  test('without expiryFromToken, a JWT is opaque: no expiry is read from it, a refused token is renewed on its 401', async () => {
+    const fake = createFakeWx()
+    const expired = jwt({ sub: '1', exp: Math.floor(Date.now() / 1000) - 10 })
+    fake.wx.setStorageSync('weapp-auth', { v: 1, token: expired })
+    const auth = createAuth({ baseURL: BASE, login: { url: '/login' }, platform: fake.wx as never })
+    expect(auth.isLoggedIn()).toBe(true)
+    expect(auth.getSession()).toEqual({ token: expired })
+    fake.setHandler((r) => (r.path === '/login' ? { data: { token: 'opaque-2' } } : r.header.Authorization === 'Bearer opaque-2' ? { data: { ok: 1 } } : { statusCode: 401, data: {} }))
+    await expect(auth.get('/x')).resolves.toEqual({ ok: 1 })
+    expect(fake.calls.login).toBe(1)
   })
 
   test('a token inside the expiry margin counts as expired', async () => {

@@ -32,8 +32,9 @@ describe('npm pack', () => {
       'dist/index.cjs', 'dist/index.mjs', 'dist/index.d.ts', 'dist/core.mjs', 'dist/core.cjs',
       'dist/open.cjs', 'dist/open.mjs', 'dist/open/index.d.ts',
       'dist/storage.cjs', 'dist/storage.mjs', 'dist/storage/index.d.ts',
+      'dist/jwt.cjs', 'dist/jwt.mjs', 'dist/jwt/index.d.ts',
       'dist/testing.cjs', 'dist/testing/index.d.ts',
-      'miniprogram_dist/index.js', 'miniprogram_dist/core.js', 'miniprogram_dist/open.js', 'miniprogram_dist/storage.js',
+      'miniprogram_dist/index.js', 'miniprogram_dist/core.js', 'miniprogram_dist/open.js', 'miniprogram_dist/storage.js', 'miniprogram_dist/jwt.js',
     ]) {
       expect(files).toContain(f)
     }

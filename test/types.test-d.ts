@@ -33,6 +33,7 @@ import {
   uploadAvatar,
   type AuthSettingMap,
 } from 'weapp-auth/open'
+import { jwtExpiry } from 'weapp-auth/jwt'
 import { encryptedStorage, legacyToken } from 'weapp-auth/storage'
 import { createFakeWx } from 'weapp-auth/testing'
 
@@ -96,7 +97,8 @@ createAuth({ ...base, login: { url: '/login', codeIn: 'header' } })
 createAuth({ baseURL: 'https://api.example.com', platform })
 expectTypeOf<AuthOptions>().toHaveProperty('storage').toEqualTypeOf<SessionStorage | undefined>()
 expectTypeOf<AuthOptions>().toHaveProperty('migrate').toEqualTypeOf<Migration | undefined>()
-createAuth({ ...base, storage: encryptedStorage(), migrate: legacyToken('token') })
+createAuth({ ...base, storage: encryptedStorage(), migrate: legacyToken('token'), expiryFromToken: jwtExpiry })
+expectTypeOf(jwtExpiry).toEqualTypeOf<(token: string) => number | undefined>()
 // @ts-expect-error encryptStorage was replaced by storage: encryptedStorage()
 createAuth({ ...base, encryptStorage: true })
 

@@ -1,10 +1,9 @@
 /**
  * `legacyToken(key)`: moves a plain token stored by older code (the seed stored
- * `wx.setStorageSync('token', token)`) into the SDK's record, once, and removes the old key.
+ * `wx.setStorageSync('token', token)`) into the SDK's record, once, and removes the old key. With
+ * `expiryFromToken: jwtExpiry`, a JWT's `exp` becomes its expiry.
  */
 import { AuthError } from '../errors'
-import { jwtExpiry } from '../jwt'
-import type { Session } from '../login-response'
 import type { Migration } from '../storage-io'
 
 /** Pass as `createAuth({ migrate: legacyToken('token') })`. */
@@ -17,9 +16,6 @@ export function legacyToken(legacyKey: string): Migration {
     io.remove(legacyKey)
     const token = typeof value === 'string' ? value.trim() : ''
     if (!token || /\s/.test(token)) return null
-    const s: Session = { token }
-    const exp = jwtExpiry(token)
-    if (exp !== undefined) s.expiresAt = exp
-    return s
+    return { token }
   }
 }

@@ -1,9 +1,13 @@
 /**
- * Reads the `exp` claim of a JWT as an expiry hint. The token is never verified here (only the
+ * `jwtExpiry` (weapp-auth/jwt): reads the `exp` claim of a JWT as an expiry hint, for servers that
+ * answer a login without `expiresIn`/`expiresAt`: `createAuth({ ..., expiryFromToken: jwtExpiry })`.
+ * An import of its own, so apps whose server states the expiry do not bundle it. The token is never verified here (only the
  * server can), and anything odd (not a JWT, bad base64, bad JSON, non-numeric or absurd `exp`)
  * yields `undefined` instead of throwing. Mini programs have no `atob`, so base64url is decoded
  * by hand.
  */
+
+import { toEpochMs } from '../login-response'
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
 /** A payload larger than this is not worth decoding for one number. */
@@ -51,19 +55,4 @@ export function jwtExpiry(token: string): number | undefined {
   }
   if (!payload || typeof payload !== 'object') return undefined
   return toEpochMs((payload as { exp?: unknown }).exp)
-}
-
-/**
- * Normalises an absolute time to epoch ms: numbers in seconds or milliseconds, numeric strings,
- * ISO dates. Returns undefined for anything else.
- */
-export function toEpochMs(value: unknown): number | undefined {
-  if (typeof value === 'string' && value.trim() !== '') {
-    const n = Number(value)
-    if (!isNaN(n)) return toEpochMs(n)
-    const parsed = Date.parse(value)
-    return isNaN(parsed) ? undefined : parsed
-  }
-  if (typeof value !== 'number' || !isFinite(value) || value <= 0) return undefined
-  return value > 1e11 ? Math.floor(value) : Math.floor(value * 1000)
 }
