@@ -154,7 +154,7 @@ function secureOrigin(url: string, name: string, allowInsecure: boolean): Origin
   if (!origin || !/^https?:$/.test(origin.protocol)) throw configError(`${name} must be an absolute http(s) URL such as "https://api.example.com", got "${url}".`)
   if (origin.protocol === 'http:' && !allowInsecure && !isLoopback(origin)) {
     throw configError(
-      `${name} "${stripQuery(url)}" is plain http. WeChat requires HTTPS for every request outside development; use https://, a loopback host for local testing, or allowInsecure: true (never in a release).`,
+      `${name} "${stripQuery(url)}" is plain http, which WeChat refuses outside development: use https://, a loopback host, or allowInsecure: true (never in a release).`,
     )
   }
   return origin
@@ -170,7 +170,7 @@ function endpoint<E extends { url: string; parse?: Parse }>(given: E | undefined
 }
 
 function resolveLogin(given: LoginOptions | undefined, baseURL: string, allowInsecure: boolean): ResolvedConfig['login'] {
-  const login = endpoint(given, 'login', baseURL, allowInsecure, 'your server endpoint that exchanges the wx.login code, e.g. { url: "/api/auth/login" }')
+  const login = endpoint(given, 'login', baseURL, allowInsecure, 'the endpoint that takes the wx.login code, e.g. "/api/auth/login"')
   const codeIn = check<'body' | 'query'>(login.codeIn, 'login.codeIn', "'body' or 'query'", (v) => v === 'body' || v === 'query', 'body')
   const method = check<'POST' | 'GET'>(login.method, 'login.method', "'POST' or 'GET'", (v) => v === 'POST' || v === 'GET', 'POST')
   if (method === 'GET' && codeIn !== 'query') throw configError(`login.method 'GET' has no body: use codeIn: 'query'.`)
@@ -194,7 +194,7 @@ export function resolveConfig(options: AuthOptions<unknown>): ResolvedConfig {
   const trusted = [secureOrigin(options.baseURL, 'baseURL', allowInsecure)]
   const baseURL = options.baseURL.replace(/\/+$/, '')
   const login = resolveLogin(options.login, baseURL, allowInsecure)
-  const refresh = options.refresh === undefined ? undefined : endpoint(options.refresh, 'refresh', baseURL, allowInsecure, 'your refresh endpoint, e.g. { url: "/api/auth/refresh" }')
+  const refresh = options.refresh === undefined ? undefined : endpoint(options.refresh, 'refresh', baseURL, allowInsecure, 'e.g. "/api/auth/refresh"')
   const origins = check(options.trustedOrigins, 'trustedOrigins', 'an array of origins', Array.isArray, [])
   for (const o of origins) trusted.push(secureOrigin(check(o, 'a trustedOrigins entry', 'a string', (v) => typeof v === 'string'), 'trustedOrigins entry', allowInsecure))
   const hooks = options.hooks || {}

@@ -30,14 +30,10 @@ export interface Call {
  * same-named one regardless of case.
  */
 export function withAuthHeader(given: Record<string, string> | undefined, auth: Record<string, string> | null): Record<string, string> {
-  const header: Record<string, string> = {}
-  const names = given ? Object.keys(given) : []
-  for (const k of names) header[k] = (given as Record<string, string>)[k]
-  if (auth) {
-    for (const k of Object.keys(auth)) {
-      if (names.length) for (const h of Object.keys(header)) if (h.toLowerCase() === k.toLowerCase()) delete header[h]
-      header[k] = auth[k]
-    }
+  const header: Record<string, string> = Object.assign({}, given)
+  for (const k in auth) {
+    for (const h in header) if (h.toLowerCase() === k.toLowerCase()) delete header[h]
+    header[k] = auth[k]
   }
   return header
 }

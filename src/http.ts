@@ -74,7 +74,7 @@ export function transmit(platform: Platform, spec: TransmitSpec, onSettle?: () =
           /timeout/i.test(errMsg)
             ? new TimeoutError(`${where()} timed out (${errMsg}).`, spec.timeout)
             : new NetworkError(
-                `${where()} failed before any answer: ${errMsg}. Check the network and that the domain is in the mini program's request allow-list.`,
+                `${where()} failed: ${errMsg}. Check the network and the request domain allow-list.`,
                 errMsg,
               ),
         ),

@@ -20,74 +20,41 @@ export interface Limiter {
   readonly queued: number
 }
 
-interface Waiter {
-  grant: () => void
-  done: boolean
-}
-
 export function createLimiter(max: number): Limiter {
   let active = 0
-  const queue: Waiter[] = []
+  /** Grants in order; a cancelled waiter is removed, so every entry is live. */
+  const queue: Array<() => void> = []
 
-  function next(): void {
-    while (active < max && queue.length) {
-      const w = queue.shift()!
-      if (w.done) continue
-      active++
-      w.grant()
-    }
-  }
-
-  function acquire(urgent?: boolean): Slot {
-    let granted = false
-    let released = false
-    let resolveReady!: (release: () => void) => void
-    const ready = new Promise<() => void>((r) => (resolveReady = r))
-    const release = (): void => {
-      if (!granted || released) return
-      released = true
-      active--
-      next()
-    }
-    const waiter: Waiter = {
-      done: false,
-      grant: () => {
-        granted = true
-        waiter.done = true
-        resolveReady(release)
-      },
-    }
-    if (urgent) queue.unshift(waiter)
-    else queue.push(waiter)
-    next()
-    return {
-      ready,
-      cancel() {
-        if (granted) release()
-        else if (!waiter.done) {
-          waiter.done = true
-          const i = queue.indexOf(waiter)
-          if (i >= 0) queue.splice(i, 1)
-        }
-      },
-    }
-  }
-
-  function tryAcquire(): (() => void) | null {
-    if (active >= max || queue.length) return null
+  /** Takes a slot; the returned release frees it once, however often it is called. */
+  function take(): () => void {
     active++
     let released = false
     return () => {
       if (released) return
       released = true
       active--
-      next()
+      while (active < max && queue.length) queue.shift()!()
     }
   }
 
   return {
-    acquire,
-    tryAcquire,
+    acquire(urgent) {
+      let release: (() => void) | undefined
+      let grant!: () => void
+      const ready = new Promise<() => void>((resolve) => (grant = () => resolve((release = take()))))
+      if (active < max && !queue.length) grant()
+      else if (urgent) queue.unshift(grant)
+      else queue.push(grant)
+      return {
+        ready,
+        cancel() {
+          if (release) return release()
+          const i = queue.indexOf(grant)
+          if (i >= 0) queue.splice(i, 1)
+        },
+      }
+    },
+    tryAcquire: () => (active >= max || queue.length ? null : take()),
     get active() {
       return active
     },

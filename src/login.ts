@@ -111,7 +111,7 @@ export function createLoginFlow(cfg: ResolvedConfig, store: TokenStore, limiter:
       const wx = body && typeof body === 'object' && body.errcode !== undefined ? body : undefined
       throw new AuthError(
         'LOGIN_REJECTED',
-        `${where} answered HTTP ${status}${wx ? ` (errcode ${String(wx.errcode)}${wx.errmsg ? ': ' + scrub(String(wx.errmsg), secrets) : ''})` : ''}. ${status >= 500 ? 'The server failed; try again later.' : 'The server refused the ' + (what === 'login' ? 'code' : 'refresh token') + '; see `data` for its reason.'}`,
+        `${where} answered HTTP ${status}${wx ? ` (errcode ${String(wx.errcode)}${wx.errmsg ? ': ' + scrub(String(wx.errmsg), secrets) : ''})` : ''}. ${status >= 500 ? 'Try again later.' : 'It refused the ' + (what === 'login' ? 'code' : 'refresh token') + ': see `data`.'}`,
         { status, data: redact(res.data, 0, secrets), errno: wx && typeof wx.errcode === 'number' ? wx.errcode : undefined },
       )
     }
@@ -127,7 +127,7 @@ export function createLoginFlow(cfg: ResolvedConfig, store: TokenStore, limiter:
     const { session, sawSessionKey } = normalizeSession(input, Date.now(), cfg.expiryFromToken)
     if (sawSessionKey && !warnedSessionKey) {
       warnedSessionKey = true
-      if (envVersion(platform) === 'develop') console.warn('[weapp-auth] The server sent session_key to the client. It was dropped; session_key must never leave the server.')
+      if (envVersion(platform) === 'develop') console.warn('[weapp-auth] session_key dropped: the server must never send it.')
     }
     if (!session) {
       throw new AuthError(

@@ -86,7 +86,7 @@ export function createRequester(cfg: ResolvedConfig, machine: SessionMachine, li
     if (opts.kind === 'upload') {
       const u = opts as UploadOptions
       if (typeof u.filePath !== 'string' || !u.filePath || typeof u.name !== 'string' || !u.name) {
-        return Promise.reject(new AuthError('INVALID_INPUT', 'upload() needs `filePath` (a temp file path) and `name` (the multipart field name).'))
+        return Promise.reject(new AuthError('INVALID_INPUT', 'upload() needs `filePath` and `name` (the multipart field).'))
       }
     }
     const url = resolveUrl(cfg.baseURL, opts.url)
@@ -119,7 +119,7 @@ export function createRequester(cfg: ResolvedConfig, machine: SessionMachine, li
           if (retried || opts.retry === false) {
                         throw new AuthError(
               'UNAUTHORIZED',
-              `${where()} was refused as unauthorized${retried ? ' again after a fresh login' : ''} (HTTP ${res.statusCode}). The server does not accept this session's token; check its token validation.`,
+              `${where()} was refused as unauthorized (HTTP ${res.statusCode})${retried ? ' after a fresh login: the server does not accept its own tokens' : ''}.`,
               { status: res.statusCode },
             )
           }

@@ -67,7 +67,7 @@ export interface SessionMachine {
 }
 
 export function loggedOutError(): AuthError {
-  return new AuthError('LOGGED_OUT', 'logout() was called while this was waiting for a login; it was cancelled and its result discarded.')
+  return new AuthError('LOGGED_OUT', 'logout() was called while this waited for a login: cancelled.')
 }
 
 export function createSessionMachine(deps: SessionMachineDeps): SessionMachine {

@@ -33,7 +33,7 @@ export type SessionStorage = (platform: Platform, key: string, fail: StorageFail
 export function storageFailure(key: string, onError: (err: AuthError) => void): StorageFailure {
   return (what, err) => {
     const e = err as { errMsg?: string; message?: string } | null
-    onError(new AuthError('STORAGE_FAILED', `Storage ${what} for "${key}" failed (${(e && (e.errMsg || e.message)) || String(err)}); the session is kept in memory only.`, { cause: err }))
+    onError(new AuthError('STORAGE_FAILED', `Storage ${what} of "${key}" failed (${(e && (e.errMsg || e.message)) || String(err)}): session kept in memory.`, { cause: err }))
   }
 }
 

@@ -41,7 +41,7 @@ export function createTokenStore(cfg: Pick<ResolvedConfig, 'platform' | 'storage
     loaded = true
     const found = fromStored(value)
     if (found === 'corrupt') {
-      onError(new AuthError('STORAGE_CORRUPT', `The stored session under "${key}" was not a weapp-auth record; it was discarded (treated as logged out).`))
+      onError(new AuthError('STORAGE_CORRUPT', `"${key}" held no weapp-auth record: discarded (logged out).`))
       io.write(null)
     }
     const m = (memory = typeof found === 'object' ? found : cfg.migrate ? cfg.migrate(io, key) : null)

@@ -14,38 +14,22 @@ export interface Origin {
 }
 
 const ABSOLUTE = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\/([^/?#]*)/
+/**
+ * An authority: user info up to the LAST '@' (https://a@b@evil.com → host evil.com), then a
+ * bracketed IPv6 host or a host without ':', then an optional numeric port, and nothing else.
+ */
+const AUTHORITY = /^(?:.*@)?(\[[^\]]*\]|[^:@[\]]+)(?::(\d*))?$/
 const DEFAULT_PORTS: Record<string, string> = { 'https:': '443', 'http:': '80', 'wss:': '443', 'ws:': '80' }
 
 /** Parses the origin of an absolute URL; null for anything that is not `scheme://authority`. */
 export function parseOrigin(url: string): Origin | null {
   const m = ABSOLUTE.exec(url)
-  if (!m) return null
-  const protocol = m[1].toLowerCase() + ':'
-  let authority = m[2]
-  // user info ends at the LAST '@' before the path: https://a@b@evil.com → host evil.com
-  const at = authority.lastIndexOf('@')
-  if (at >= 0) authority = authority.slice(at + 1)
-  let hostname: string
-  let port = ''
-  if (authority.charAt(0) === '[') {
-    const close = authority.indexOf(']')
-    if (close < 0) return null
-    hostname = authority.slice(0, close + 1)
-    const rest = authority.slice(close + 1)
-    if (rest) {
-      if (rest.charAt(0) !== ':') return null
-      port = rest.slice(1)
-    }
-  } else {
-    const colon = authority.lastIndexOf(':')
-    hostname = colon >= 0 ? authority.slice(0, colon) : authority
-    port = colon >= 0 ? authority.slice(colon + 1) : ''
-  }
-  if (!hostname || (port && !/^\d+$/.test(port))) return null
+  const a = m && AUTHORITY.exec(m[2])
   // Drop one trailing dot: "api.example.com." is the same host.
-  hostname = hostname.toLowerCase().replace(/\.$/, '')
-  if (port) port = String(parseInt(port, 10))
-  return { protocol, hostname, port: port || DEFAULT_PORTS[protocol] || '' }
+  const hostname = a && a[1].toLowerCase().replace(/\.$/, '')
+  if (!hostname) return null
+  const protocol = m![1].toLowerCase() + ':'
+  return { protocol, hostname, port: a![2] ? String(parseInt(a![2], 10)) : DEFAULT_PORTS[protocol] || '' }
 }
 
 export function sameOrigin(a: Origin, b: Origin): boolean {
