@@ -45,9 +45,26 @@ export function createDispatcher(cfg: ResolvedConfig, machine: SessionMachine, l
     const { url, opts } = call
     const header = withAuthHeader(opts.header, token ? cfg.authHeader(token) : null)
     call.sent.token = token
-    // The call's own options (data, dataType, responseType, filePath, name, formData, signal…)
-    // with the resolved URL, the merged headers and the timeout.
-    return transmit(cfg.platform, Object.assign({}, opts as HookOptions & RequestOptions & UploadOptions, { url, header, timeout: opts.timeout || cfg.timeout }), release)
+    const o = opts as HookOptions & RequestOptions & UploadOptions
+    // The call's own options with the resolved URL, the merged headers and the timeout.
+    return transmit(
+      cfg.platform,
+      {
+        kind: o.kind,
+        url,
+        method: o.method,
+        header,
+        data: o.data,
+        dataType: o.dataType,
+        responseType: o.responseType,
+        filePath: o.filePath,
+        name: o.name,
+        formData: o.formData,
+        timeout: o.timeout || cfg.timeout,
+        signal: o.signal,
+      },
+      release,
+    )
   }
 
   /**

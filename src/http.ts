@@ -44,63 +44,57 @@ export function transmit(platform: Platform, spec: TransmitSpec, onSettle?: () =
     let settled = false
     let task: WxRequestTask | undefined
     const where = (): string => spec.method + ' ' + stripQuery(spec.url)
-    const finish = (fn: () => void): void => {
-      if (settled) return
+    /** True for the first outcome only: it stops the timer and the abort listener and frees the slot. */
+    const done = (): boolean => {
+      if (settled) return false
       settled = true
       clearTimeout(timer)
       stopAbort()
       if (onSettle) onSettle()
-      fn()
+      return true
     }
-    const abortTask = (): void => {
+    /** Rejects with `err` (timeout or abort) and aborts the network task. */
+    const stop = (err: Error): void => {
+      if (!done()) return
+      reject(err)
       try {
         if (task && typeof task.abort === 'function') task.abort()
       } catch (_) {
         /* the task may already be done */
       }
     }
-    const timer = setTimeout(() => {
-      finish(() => reject(new TimeoutError(`${where()} got no answer within ${spec.timeout} ms.`, spec.timeout)))
-      abortTask()
-    }, spec.timeout)
-    const stopAbort = onAbort(signal, () => {
-      finish(() => reject(abortError(signal!)))
-      abortTask()
-    })
+    const timer = setTimeout(() => stop(new TimeoutError(`${where()} got no answer within ${spec.timeout} ms.`, spec.timeout)), spec.timeout)
+    const stopAbort = onAbort(signal, () => stop(abortError(signal!)))
     const fail = (err: { errMsg?: string } | undefined): void => {
+      if (!done()) return
       const errMsg = (err && err.errMsg) || 'fail'
-      finish(() =>
-        reject(
-          /timeout/i.test(errMsg)
-            ? new TimeoutError(`${where()} timed out (${errMsg}).`, spec.timeout)
-            : new NetworkError(
-                `${where()} failed: ${errMsg}. Check the network and the request domain allow-list.`,
-                errMsg,
-              ),
-        ),
+      reject(
+        /timeout/i.test(errMsg)
+          ? new TimeoutError(`${where()} timed out (${errMsg}).`, spec.timeout)
+          : new NetworkError(`${where()} failed: ${errMsg}. Check the network and the request domain allow-list.`, errMsg),
       )
     }
     const success = (res: { statusCode: number; data: unknown; header?: Record<string, unknown> }): void => {
-      finish(() => resolve(toResponse(res, spec)))
+      if (done()) resolve(toResponse(res, spec))
     }
-    const common = { url: spec.url, header: spec.header, timeout: spec.timeout, success, fail }
+    const { url, header, timeout } = spec
     try {
       if (spec.kind === 'upload') {
         if (!platform.uploadFile) throw new Error('uploadFile is not available')
-        task = platform.uploadFile(Object.assign({ filePath: spec.filePath as string, name: spec.name as string, formData: spec.formData }, common)) as WxRequestTask | undefined
+        task = platform.uploadFile({ url, header, timeout, success, fail, filePath: spec.filePath as string, name: spec.name as string, formData: spec.formData }) as WxRequestTask | undefined
       } else {
-        task = platform.request(
-          Object.assign(
-            {
-              method: spec.method as WxRequestOptions['method'],
-              data: spec.data as WxRequestOptions['data'],
-              // Parse here rather than in wx, so a non-JSON body is detected instead of passed on.
-              dataType: 'text',
-              responseType: spec.responseType === 'arraybuffer' ? ('arraybuffer' as const) : ('text' as const),
-            },
-            common,
-          ),
-        ) as WxRequestTask | undefined
+        task = platform.request({
+          url,
+          header,
+          timeout,
+          success,
+          fail,
+          method: spec.method as WxRequestOptions['method'],
+          data: spec.data as WxRequestOptions['data'],
+          // Parse here rather than in wx, so a non-JSON body is detected instead of passed on.
+          dataType: 'text',
+          responseType: spec.responseType === 'arraybuffer' ? 'arraybuffer' : 'text',
+        }) as WxRequestTask | undefined
       }
     } catch (err) {
       fail({ errMsg: (err as Error) && (err as Error).message })
