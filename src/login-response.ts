@@ -25,8 +25,9 @@ export interface SessionInput<U = unknown> {
 
 const SENSITIVE = ['session_key', 'sessionKey', 'openid', 'openId', 'unionid', 'unionId']
 
-function pick(obj: Record<string, unknown>, names: string[]): unknown {
-  for (const n of names) {
+/** The first of the space-separated `names` that is set (not undefined, null or ''). */
+function pick(obj: Record<string, unknown>, names: string): unknown {
+  for (const n of names.split(' ')) {
     if (obj[n] !== undefined && obj[n] !== null && obj[n] !== '') return obj[n]
   }
   return undefined
@@ -39,24 +40,26 @@ function isObject(v: unknown): v is Record<string, unknown> {
 /**
  * The default parser: `{ token, expiresIn?, expiresAt?, refreshToken?, user? }`, the snake_case
  * and OAuth spellings (`access_token`, `expires_in`, `refresh_token`), and the same inside a
- * `data` (or `result`) envelope. Returns null when no token is found.
+ * `data` (or `result`) envelope. Returns null when no token is found. Fields it does not find
+ * are undefined.
  */
 export function defaultParse(data: unknown): SessionInput | null {
   if (!isObject(data)) return null
-  const direct = pick(data, ['token', 'access_token', 'accessToken'])
-  if (typeof direct !== 'string') {
-    const inner = pick(data, ['data', 'result'])
+  const token = pick(data, 'token access_token accessToken')
+  if (typeof token !== 'string') {
+    const inner = pick(data, 'data result')
     return isObject(inner) ? defaultParse(inner) : null
   }
-  const expiresIn = pick(data, ['expiresIn', 'expires_in'])
-  const expiresAt = pick(data, ['expiresAt', 'expires_at'])
-  const refreshToken = pick(data, ['refreshToken', 'refresh_token'])
-  const out: SessionInput = { token: direct }
-  if (typeof expiresIn === 'number' || (typeof expiresIn === 'string' && /^\d+(\.\d+)?$/.test(expiresIn))) out.expiresIn = Number(expiresIn)
-  if (typeof expiresAt === 'number' || typeof expiresAt === 'string') out.expiresAt = expiresAt
-  if (typeof refreshToken === 'string') out.refreshToken = refreshToken
-  if (data.user !== undefined) out.user = data.user
-  return out
+  const expiresIn = pick(data, 'expiresIn expires_in')
+  const expiresAt = pick(data, 'expiresAt expires_at')
+  const refreshToken = pick(data, 'refreshToken refresh_token')
+  return {
+    token,
+    expiresIn: typeof expiresIn === 'number' || (typeof expiresIn === 'string' && /^\d+(\.\d+)?$/.test(expiresIn)) ? Number(expiresIn) : undefined,
+    expiresAt: typeof expiresAt === 'number' || typeof expiresAt === 'string' ? expiresAt : undefined,
+    refreshToken: typeof refreshToken === 'string' ? refreshToken : undefined,
+    user: data.user,
+  }
 }
 
 export interface NormalizeResult<U> {

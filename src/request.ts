@@ -117,7 +117,7 @@ export function createRequester(cfg: ResolvedConfig, machine: SessionMachine, li
         const response: AuthResponse = { statusCode: res.statusCode, data: res.data, header: res.header }
         if (token !== null && cfg.isUnauthorized(response)) {
           if (retried || opts.retry === false) {
-                        throw new AuthError(
+            throw new AuthError(
               'UNAUTHORIZED',
               `${where()} was refused as unauthorized (HTTP ${res.statusCode})${retried ? ' after a fresh login: the server does not accept its own tokens' : ''}.`,
               { status: res.statusCode },
