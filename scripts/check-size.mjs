@@ -19,12 +19,15 @@ const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..')
 const gzip = (bytes) => zlib.gzipSync(bytes, { level: 9 }).length
 
 /**
- * `budget`: what `npm test` enforces (a ratchet at the sizes reached in issue 11, so any growth
- * fails the build). `goal`: what issue 11 asked for; printed, with the gap, so the distance stays
- * visible. `base`: measure what the entry adds on top of another one (the core an app already has).
+ * `budget`: what `npm test` enforces. For open it is issue 11's number; for core, open-alone and
+ * miniprogram issue 11's numbers (7,000 / 3,000 / 8,000) are not reached yet, so the budget is a
+ * ratchet just above the size reached (after the opt-in storage/jwt entries and the compaction),
+ * and any growth fails the build. `goal`: what issue 11 asked for; printed, with the gap, so the
+ * distance stays visible. `base`: measure what the entry adds on top of another one (the core an
+ * app already has).
  */
 const checks = [
-  { name: 'core', what: "import { createAuth } from 'weapp-auth'", budget: 10100, goal: 7000, entry: "import { createAuth } from 'weapp-auth'\nconsole.log(createAuth)" },
+  { name: 'core', what: "import { createAuth } from 'weapp-auth'", budget: 9000, goal: 7000, entry: "import { createAuth } from 'weapp-auth'\nconsole.log(createAuth)" },
   {
     name: 'open',
     what: "all of 'weapp-auth/open', on top of createAuth",
@@ -33,8 +36,8 @@ const checks = [
     entry: "import { createAuth } from 'weapp-auth'\nimport * as open from 'weapp-auth/open'\nconsole.log(createAuth, open)",
     base: "import { createAuth } from 'weapp-auth'\nconsole.log(createAuth)",
   },
-  { name: 'open-alone', what: "all of 'weapp-auth/open', without createAuth (scope/privacy only apps)", budget: 3600, goal: 3000, entry: "import * as open from 'weapp-auth/open'\nconsole.log(open)" },
-  { name: 'miniprogram', what: 'miniprogram_dist/index.js + the core.js it requires', budget: 10300, goal: 8000, files: ['miniprogram_dist/index.js', 'miniprogram_dist/core.js'] },
+  { name: 'open-alone', what: "all of 'weapp-auth/open', without createAuth (scope/privacy only apps)", budget: 3500, goal: 3000, entry: "import * as open from 'weapp-auth/open'\nconsole.log(open)" },
+  { name: 'miniprogram', what: 'miniprogram_dist/index.js + the core.js it requires', budget: 9100, goal: 8000, files: ['miniprogram_dist/index.js', 'miniprogram_dist/core.js'] },
 ]
 
 function parseBudgets(argv) {

@@ -109,9 +109,13 @@ export interface ResolvedConfig {
   debug?: (line: string) => void
 }
 
+/** The options that are functions, checked in one loop. */
+const FUNCTIONS = 'authHeader isUnauthorized debug storage migrate expiryFromToken'
+
 /** Each object's option names, space-separated (`''`: the top level). */
 const KNOWN: Record<string, string> = {
-  '': 'baseURL login refresh platform storageKey storage migrate expiryFromToken expiryMargin allowInsecure timeout maxConcurrent trustedOrigins authHeader isUnauthorized hooks debug',
+  // (a literal, not FUNCTIONS + …: a computed module-level value would not be tree-shaken from open-only apps)
+  '': 'authHeader isUnauthorized debug storage migrate expiryFromToken baseURL login refresh platform storageKey expiryMargin allowInsecure timeout maxConcurrent trustedOrigins hooks',
   'login.': 'url codeIn method data parse timeout',
   'refresh.': 'url parse',
   'hooks.': 'beforeRequest afterResponse beforeError',
@@ -199,7 +203,7 @@ export function resolveConfig(options: AuthOptions<unknown>): ResolvedConfig {
   for (const o of origins) trusted.push(secureOrigin(check(o, 'a trustedOrigins entry', 'a string', (v) => typeof v === 'string'), 'trustedOrigins entry', allowInsecure))
   const hooks = options.hooks || {}
   checkKeys(hooks, 'hooks.')
-  const nonEmpty = (v: unknown) => typeof v === 'string' && !!v
+  for (const k of FUNCTIONS.split(' ')) fn((options as unknown as Record<string, unknown>)[k], k)
   return {
     baseURL,
     trusted,
@@ -208,13 +212,13 @@ export function resolveConfig(options: AuthOptions<unknown>): ResolvedConfig {
     hooks,
     expiryMargin: check(options.expiryMargin, 'expiryMargin', 'a number of milliseconds ≥ 0', (v) => typeof v === 'number' && v >= 0 && isFinite(v), 60000),
     maxConcurrent: check(options.maxConcurrent, 'maxConcurrent', 'a whole number ≥ 1', (v) => typeof v === 'number' && v >= 1 && Math.floor(v) === v, 10),
-    authHeader: fn(options.authHeader, 'authHeader') || ((token) => ({ Authorization: 'Bearer ' + token })),
-    isUnauthorized: fn(options.isUnauthorized, 'isUnauthorized') || ((res) => res.statusCode === 401),
-    debug: fn(options.debug, 'debug'),
-    storageKey: check(options.storageKey, 'storageKey', 'a non-empty string', nonEmpty, 'weapp-auth'),
-    storage: fn(options.storage, 'storage'),
-    migrate: fn(options.migrate, 'migrate'),
-    expiryFromToken: fn(options.expiryFromToken, 'expiryFromToken'),
+    authHeader: options.authHeader || ((token) => ({ Authorization: 'Bearer ' + token })),
+    isUnauthorized: options.isUnauthorized || ((res) => res.statusCode === 401),
+    debug: options.debug,
+    storageKey: check(options.storageKey, 'storageKey', 'a non-empty string', (v) => typeof v === 'string' && !!v, 'weapp-auth'),
+    storage: options.storage,
+    migrate: options.migrate,
+    expiryFromToken: options.expiryFromToken,
     timeout: positive(options.timeout, 'timeout', 60000),
     platform: resolvePlatform(options.platform),
   }
