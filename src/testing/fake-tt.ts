@@ -12,6 +12,8 @@ export type FakeTt = Omit<FakeWx, 'calls'> & {
   calls: Record<string, number>
   /** Anonymous codes issued by tt.login, in order. */
   readonly issuedAnonymousCodes: string[]
+  /** Checks an anonymous code issued by tt.login and marks it used, as jscode2session's `anonymous_code` does. */
+  redeemAnonymousCode(code: unknown): 'ok' | 'used' | 'invalid'
 }
 
 const ASYNC = ['checkSession', 'request', 'uploadFile', 'getStorage', 'setStorage', 'removeStorage', 'getSetting', 'authorize', 'openSetting', 'showModal']
@@ -27,6 +29,7 @@ function ttFail(o: any): any {
 export function createFakeTt(options: FakeWxOptions = {}): FakeTt {
   const base = createFakeWx(Object.assign({}, options, { baseLibrary: options.baseLibrary || '2.80.0' }))
   const anonymous: string[] = []
+  const usedAnonymous = new Set<string>()
   let seq = 0
   const own: Record<string, (o: any) => unknown> = {
     login(o: any = {}) {
@@ -36,7 +39,9 @@ export function createFakeTt(options: FakeWxOptions = {}): FakeTt {
           success: (r: any) => {
             const anonymousCode = 'anon-' + ++seq + '-' + Math.random().toString(36).slice(2, 8)
             anonymous.push(anonymousCode)
-            if (success) success(Object.assign({}, r, { anonymousCode, isLogin: !!r.code }))
+            // Not logged in to the Douyin app (force: false): `code` is '' and only anonymousCode comes
+            // (@douyin-microapp/typings api/login.d.ts: code is a string, anonymousCode "无论登录与否都会返回").
+            if (success) success(Object.assign({}, r, { code: r.code || '', anonymousCode, isLogin: !!r.code }))
           },
         }),
       )
@@ -47,5 +52,13 @@ export function createFakeTt(options: FakeWxOptions = {}): FakeTt {
   made.host.canIUse = (schema: string) => !/encrypt/.test(schema) && String(schema).split('.')[0] in made.host
   const out = asHost(base, 'tt', made) as FakeTt
   Object.defineProperty(out, 'issuedAnonymousCodes', { get: () => anonymous.slice() })
+  Object.defineProperty(out, 'redeemAnonymousCode', {
+    value: (code: unknown) => {
+      if (typeof code !== 'string' || anonymous.indexOf(code) < 0) return 'invalid'
+      if (usedAnonymous.has(code)) return 'used'
+      usedAnonymous.add(code)
+      return 'ok'
+    },
+  })
   return out
 }

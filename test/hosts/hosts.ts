@@ -1,0 +1,223 @@
+/**
+ * The hosts the behavioural suites run on, each over its faithful fake from weapp-auth/testing:
+ * the host's own global (`wx`, `qq`, `tt`, `my`, `uni`, `Taro`), the adapter the app would pass
+ * as `platform`, the host call that yields the login code, and how the host reports a failed
+ * login. `world()` wires a host to the in-memory developer server and an auth instance, the way
+ * test/helpers/setup.ts does for WeChat alone.
+ *
+ * The server keeps each host's code rules: a code works once (WeChat/QQ jscode2session, Douyin
+ * jscode2session, Alipay alipay.system.oauth.token all refuse a used code), and on Douyin the
+ * anonymous code is single use too and is what a guest (not logged in to Douyin) logs in with.
+ */
+import { createAuth, type Auth, type AuthOptions } from 'weapp-auth'
+import { createFakeAuthServer, createFakeWx, type FakeAuthServer, type FakeAuthServerOptions, type FakeReply, type FakeRequest, type FakeWx, type FakeWxOptions } from 'weapp-auth/testing'
+import { alipayPlatform } from '../../src/platforms/alipay'
+import { douyinPlatform } from '../../src/platforms/douyin'
+import type { HostName, HostPlatform } from '../../src/platforms/host'
+import { qqPlatform } from '../../src/platforms/qq'
+import { taroPlatform } from '../../src/platforms/taro'
+import { uniPlatform } from '../../src/platforms/uni-app'
+import { weixinPlatform } from '../../src/platforms/weixin'
+import { createFakeTaro, createFakeUni } from '../../src/testing/fake-framework'
+import { createFakeMy, type FakeMyOptions } from '../../src/testing/fake-my'
+import { createFakeQq } from '../../src/testing/fake-qq'
+import { createFakeTt, type FakeTt } from '../../src/testing/fake-tt'
+
+export const BASE = 'https://api.example.com'
+export const LOGIN = '/api/auth/login'
+export const REFRESH = '/api/auth/refresh'
+export const KEY = 'weapp-auth'
+
+/** The engine controls every host fake shares (scripted login, handler, latency, storage, counters). */
+export type Engine = Omit<FakeWx, 'calls'> & { calls: Record<string, number> }
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type HostObject = Record<string, any>
+
+export interface Made {
+  fake: Engine
+  /** The host's global object as the app sees it (`wx`, `qq`, `tt`, `my`, `uni`, `Taro`). */
+  global: HostObject
+  /** Builds the adapter over `global` (call it after instrumenting `global`, as adapters bind the calls they take). */
+  adapt(): HostPlatform
+}
+
+export interface HostCase {
+  /** Label in test names. */
+  label: string
+  /** What `auth.platform.host` and the login body's `platform` say. */
+  host: HostName
+  /** The host call that yields the login code (`fake.calls[loginCall]`). */
+  loginCall: 'login' | 'getAuthCode'
+  /** The `errMsg` a host login failure (the engine's "network error") carries once through the adapter. */
+  loginFailure: RegExp
+  /** The host tells whether its login session is alive (`checkSession`); Alipay cannot. */
+  checksSession: boolean
+  /** On Douyin, a user not logged in to the host app gets an anonymous code only: a guest login, not a failure. */
+  guestLogin: boolean
+  /** Seeds the host's storage the host's own way (a value a previous launch or another library left). */
+  store(global: HostObject, key: string, value: unknown): void
+  make(options?: FakeWxOptions): Made
+}
+
+const byKey = (g: HostObject, key: string, value: unknown) => g.setStorageSync(key, value)
+
+export const HOSTS: HostCase[] = [
+  {
+    label: 'weixin (wx)',
+    host: 'weixin',
+    loginCall: 'login',
+    loginFailure: /^login:fail network error$/,
+    checksSession: true,
+    guestLogin: false,
+    store: byKey,
+    make: (o) => {
+      const fake = createFakeWx(o)
+      return { fake, global: fake.wx, adapt: () => weixinPlatform(fake.wx as never) }
+    },
+  },
+  {
+    label: 'qq (qq)',
+    host: 'qq',
+    loginCall: 'login',
+    loginFailure: /^login:fail network error$/,
+    checksSession: true,
+    guestLogin: false,
+    store: byKey,
+    make: (o) => {
+      const fake = createFakeQq(o)
+      return { fake, global: fake.qq, adapt: () => qqPlatform(fake.qq as never) }
+    },
+  },
+  {
+    label: 'douyin (tt)',
+    host: 'douyin',
+    loginCall: 'login',
+    loginFailure: /^login:fail network error$/,
+    checksSession: true,
+    guestLogin: true,
+    store: byKey,
+    make: (o) => {
+      const fake = createFakeTt(o)
+      return { fake, global: fake.tt, adapt: () => douyinPlatform(fake.tt as never) }
+    },
+  },
+  ...(
+    [
+      ['alipay (my)', {}],
+      ['alipay (my, older base library: status/headers, HTTP errors through success)', { responseFields: 'legacy', httpErrors: 'success' }],
+    ] as Array<[string, FakeMyOptions]>
+  ).map(
+    ([label, my]): HostCase => ({
+      label,
+      host: 'alipay',
+      loginCall: 'getAuthCode',
+      loginFailure: /^getAuthCode:fail network error \(12\)$/,
+      checksSession: false,
+      guestLogin: false,
+      store: (g, key, data) => g.setStorageSync({ key, data }),
+      make: (o) => {
+        const fake = createFakeMy(Object.assign({}, o, my))
+        return { fake, global: fake.my, adapt: () => alipayPlatform(fake.my as never) }
+      },
+    }),
+  ),
+  {
+    label: 'uni-app (mp-weixin)',
+    host: 'weixin',
+    loginCall: 'login',
+    loginFailure: /^login:fail network error$/,
+    checksSession: true,
+    guestLogin: false,
+    store: byKey,
+    make: (o) => {
+      const fake = createFakeUni(o)
+      return { fake, global: fake.uni, adapt: () => uniPlatform(fake.uni as never) }
+    },
+  },
+  {
+    label: 'Taro (WEAPP)',
+    host: 'weixin',
+    loginCall: 'login',
+    loginFailure: /^login:fail network error$/,
+    checksSession: true,
+    guestLogin: false,
+    store: byKey,
+    make: (o) => {
+      const fake = createFakeTaro(o)
+      return { fake, global: fake.taro, adapt: () => taroPlatform(fake.taro as never) }
+    },
+  },
+]
+
+/** `describe.each` rows: [label, case]. */
+export const EACH_HOST = HOSTS.map((h) => [h.label, h] as const)
+
+/**
+ * The developer server's login endpoint with the host's rules on top of the fake server's: on
+ * Douyin the anonymous code must be one tt.login issued and unused, and a body with an empty
+ * `code` is a guest login (one guest per anonymous code).
+ */
+export function hostRules(c: HostCase, fake: Engine, server: FakeAuthServer): (req: FakeRequest) => FakeReply | Promise<FakeReply> {
+  if (c.host !== 'douyin') return server.handler
+  const tt = fake as unknown as FakeTt
+  let guests = 0
+  return (req) => {
+    if (req.path !== LOGIN || req.method !== 'POST' || server.loginStatus) return server.handler(req)
+    const body = (req.data && typeof req.data === 'object' ? req.data : {}) as Record<string, unknown>
+    const anonymousCode = body.anonymousCode !== undefined ? body.anonymousCode : req.query.anonymousCode
+    const code = body.code !== undefined ? body.code : req.query.code
+    if (anonymousCode !== undefined) {
+      const check = tt.redeemAnonymousCode(anonymousCode)
+      if (check !== 'ok') return { statusCode: 400, data: { err_no: 40018, err_tips: 'anonymous_code ' + check } }
+    }
+    if (code === '' && anonymousCode !== undefined) return { data: { token: 'guest-' + ++guests, expiresIn: 7200, user: { guest: true } } }
+    return server.handler(req)
+  }
+}
+
+export interface World {
+  c: HostCase
+  fake: Engine
+  global: HostObject
+  platform: HostPlatform
+  server: FakeAuthServer
+  auth: Auth
+  /** `error` events, in order. */
+  errors: Error[]
+  /** Requests that reached `path`. */
+  sent(path: string): FakeRequest[]
+  /** A new instance on the same host and storage (the next app launch), with extra options. */
+  relaunch(extra?: Partial<AuthOptions>): Auth
+}
+
+/** A host fake, its adapter, the developer server (with `/api/items` echoing `i`) and an auth instance. */
+export function world(
+  c: HostCase,
+  opts: { auth?: Partial<AuthOptions>; fake?: FakeWxOptions; server?: FakeAuthServerOptions; instrument?: (global: HostObject) => void } = {},
+): World {
+  const made = c.make(opts.fake)
+  if (opts.instrument) opts.instrument(made.global)
+  const platform = made.adapt()
+  const fake = made.fake
+  const server = createFakeAuthServer(fake as unknown as FakeWx, opts.server)
+  server.route('GET', '/api/items', (req, ctx) => ({ data: { user: ctx.userId, i: req.query.i } }))
+  fake.setHandler(hostRules(c, fake, server))
+  const relaunch = (extra: Partial<AuthOptions> = {}): Auth =>
+    createAuth(Object.assign({ baseURL: BASE, login: { url: LOGIN }, platform }, opts.auth || {}, extra) as AuthOptions)
+  const auth = relaunch()
+  const errors: Error[] = []
+  auth.on('error', (e) => errors.push(e))
+  return { c, fake, global: made.global, platform, server, auth, errors, sent: (path) => fake.requests.filter((r) => r.path === path), relaunch }
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/** Random latency of 1-5 ms per request, so answers come back out of order. */
+export const jitter = () => 1 + Math.floor(Math.random() * 5)
+
+/** Resets the request log, the network peak and every host call count. */
+export function resetAll(fake: Engine): void {
+  fake.resetCounters()
+  for (const k of Object.keys(fake.calls)) fake.calls[k] = 0
+}
