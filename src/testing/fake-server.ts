@@ -4,7 +4,7 @@
  * refresh-token rotation, a protected `/api/user/me`, and switches for the faults tests need.
  * Pass `server.handler` to `createFakeWx({ handler })`.
  */
-import type { FakeHandler, FakeReply, FakeRequest, FakeWx } from './fake-wx'
+import type { CodeCheck, FakeHandler, FakeReply, FakeRequest, FakeWx } from './fake-wx'
 
 export interface FakeAuthServerOptions {
   /** Access token lifetime in seconds, sent as `expiresIn`. Default 7200. */
@@ -15,6 +15,12 @@ export interface FakeAuthServerOptions {
   jwt?: boolean
   /** Paths. Defaults: /api/auth/login, /api/auth/refresh, /api/user/me. */
   paths?: { login?: string; refresh?: string; me?: string }
+  /**
+   * Checks the login request's credentials and marks them used. Default: `fake.redeemCode` of the
+   * `code` in the body or query (WeChat's rules). Another host's rules go here (Douyin: an empty
+   * `code` with an `anonymousCode` is a guest login).
+   */
+  redeem?: (req: FakeRequest) => CodeCheck
 }
 
 export type FakeRoute = (req: FakeRequest, ctx: { userId: string | null }) => FakeReply | Promise<FakeReply>
@@ -110,8 +116,7 @@ export function createFakeAuthServer(fake: FakeWx, options: FakeAuthServerOption
       if (req.path === paths.login && req.method === 'POST') {
         if (server.loginStatus) return { statusCode: server.loginStatus, data: { error: 'login unavailable' } }
         const body = (req.data && typeof req.data === 'object' ? req.data : {}) as Record<string, unknown>
-        const code = body.code !== undefined ? body.code : req.query.code
-        const check = fake.redeemCode(code)
+        const check = options.redeem ? options.redeem(req) : fake.redeemCode(body.code !== undefined ? body.code : req.query.code)
         if (check !== 'ok') {
           stats.rejectedCodes++
           const errcode = check === 'used' ? 40163 : 40029

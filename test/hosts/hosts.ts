@@ -7,10 +7,11 @@
  *
  * The server keeps each host's code rules: a code works once (WeChat/QQ jscode2session, Douyin
  * jscode2session, Alipay alipay.system.oauth.token all refuse a used code), and on Douyin the
- * anonymous code is single use too and is what a guest (not logged in to Douyin) logs in with.
+ * anonymous code is single use too and is what a guest (not logged in to Douyin) logs in with
+ * (https://developer.open-douyin.com/docs/resource/zh-CN/mini-app/develop/server/basic-abilities/log-in/code-2-session).
  */
 import { createAuth, type Auth, type AuthOptions } from 'weapp-auth'
-import { createFakeAuthServer, createFakeWx, type FakeAuthServer, type FakeAuthServerOptions, type FakeReply, type FakeRequest, type FakeWx, type FakeWxOptions } from 'weapp-auth/testing'
+import { createFakeAuthServer, createFakeWx, type CodeCheck, type FakeAuthServer, type FakeAuthServerOptions, type FakeReply, type FakeRequest, type FakeWx, type FakeWxOptions } from 'weapp-auth/testing'
 import { alipayPlatform } from '../../src/platforms/alipay'
 import { douyinPlatform } from '../../src/platforms/douyin'
 import type { HostName, HostPlatform } from '../../src/platforms/host'
@@ -154,25 +155,24 @@ export const HOSTS: HostCase[] = [
 export const EACH_HOST = HOSTS.map((h) => [h.label, h] as const)
 
 /**
- * The developer server's login endpoint with the host's rules on top of the fake server's: on
- * Douyin the anonymous code must be one tt.login issued and unused, and a body with an empty
- * `code` is a guest login (one guest per anonymous code).
+ * The developer server's check of the login credentials, with the host's rules: on Douyin
+ * (jscode2session: `code` and/or `anonymous_code`, each single use) the anonymous code must be one
+ * tt.login issued and not used yet, and an empty `code` with an anonymous code is a guest login.
+ * Undefined: WeChat's rules (the fake server's default), which QQ and Alipay codes follow too.
  */
-export function hostRules(c: HostCase, fake: Engine, server: FakeAuthServer): (req: FakeRequest) => FakeReply | Promise<FakeReply> {
-  if (c.host !== 'douyin') return server.handler
+export function hostRedeem(c: HostCase, fake: Engine): ((req: FakeRequest) => CodeCheck) | undefined {
+  if (c.host !== 'douyin') return undefined
   const tt = fake as unknown as FakeTt
-  let guests = 0
   return (req) => {
-    if (req.path !== LOGIN || req.method !== 'POST' || server.loginStatus) return server.handler(req)
     const body = (req.data && typeof req.data === 'object' ? req.data : {}) as Record<string, unknown>
-    const anonymousCode = body.anonymousCode !== undefined ? body.anonymousCode : req.query.anonymousCode
     const code = body.code !== undefined ? body.code : req.query.code
+    const anonymousCode = body.anonymousCode !== undefined ? body.anonymousCode : req.query.anonymousCode
     if (anonymousCode !== undefined) {
       const check = tt.redeemAnonymousCode(anonymousCode)
-      if (check !== 'ok') return { statusCode: 400, data: { err_no: 40018, err_tips: 'anonymous_code ' + check } }
+      if (check !== 'ok') return check
     }
-    if (code === '' && anonymousCode !== undefined) return { data: { token: 'guest-' + ++guests, expiresIn: 7200, user: { guest: true } } }
-    return server.handler(req)
+    if (code === '' || code === undefined) return anonymousCode !== undefined ? 'ok' : 'invalid'
+    return fake.redeemCode(code)
   }
 }
 
@@ -182,6 +182,8 @@ export interface World {
   global: HostObject
   platform: HostPlatform
   server: FakeAuthServer
+  /** The fake server's handler, installed (wrap it to inject a fault on one path). */
+  handler: (req: FakeRequest) => FakeReply | Promise<FakeReply>
   auth: Auth
   /** `error` events, in order. */
   errors: Error[]
@@ -200,15 +202,16 @@ export function world(
   if (opts.instrument) opts.instrument(made.global)
   const platform = made.adapt()
   const fake = made.fake
-  const server = createFakeAuthServer(fake as unknown as FakeWx, opts.server)
+  const server = createFakeAuthServer(fake as unknown as FakeWx, Object.assign({ redeem: hostRedeem(c, fake) }, opts.server))
   server.route('GET', '/api/items', (req, ctx) => ({ data: { user: ctx.userId, i: req.query.i } }))
-  fake.setHandler(hostRules(c, fake, server))
+  const handler = server.handler
+  fake.setHandler(handler)
   const relaunch = (extra: Partial<AuthOptions> = {}): Auth =>
     createAuth(Object.assign({ baseURL: BASE, login: { url: LOGIN }, platform }, opts.auth || {}, extra) as AuthOptions)
   const auth = relaunch()
   const errors: Error[] = []
   auth.on('error', (e) => errors.push(e))
-  return { c, fake, global: made.global, platform, server, auth, errors, sent: (path) => fake.requests.filter((r) => r.path === path), relaunch }
+  return { c, fake, global: made.global, platform, server, handler, auth, errors, sent: (path) => fake.requests.filter((r) => r.path === path), relaunch }
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))

@@ -85,10 +85,15 @@ describe.each(EACH_HOST)('login on %s', (_label, c) => {
       const w = world(c)
       w.fake.behavior.login = 'no-code'
       const s = await w.auth.login()
-      expect(s.token).toBe('guest-1')
       const tt = w.fake as unknown as { issuedAnonymousCodes: string[] }
       expect(w.sent(LOGIN).map((r) => r.data)).toEqual([{ code: '', anonymousCode: tt.issuedAnonymousCodes[0], platform: 'douyin' }])
-      expect(w.auth.getToken()).toBe('guest-1')
+      expect(w.auth.getToken()).toBe(s.token)
+      await expect(w.auth.get('/api/items', { data: { i: 1 } })).resolves.toMatchObject({ i: '1' })
+      // the anonymous code is single use: the server refused nothing, and a second guest login sends a new one
+      await w.auth.login()
+      expect(new Set(w.sent(LOGIN).map((r) => (r.data as { anonymousCode: string }).anonymousCode)).size).toBe(2)
+      expect(w.server.stats.rejectedCodes).toBe(0)
+      expect(w.fake.issuedCodes).toEqual([])
     })
   }
 })
