@@ -7,6 +7,8 @@ module.exports = {
   moduleNameMapper: {
     '^weapp-auth$': '<rootDir>/src/index.ts',
     '^weapp-auth/testing$': '<rootDir>/src/testing/index.ts',
+    '^weapp-auth/core$': '<rootDir>/src/core.ts',
+    '^weapp-auth/platforms$': '<rootDir>/src/platforms/index.ts',
     '^weapp-auth/open$': '<rootDir>/src/open/index.ts',
     '^weapp-auth/storage$': '<rootDir>/src/storage/index.ts',
     '^weapp-auth/jwt$': '<rootDir>/src/jwt/index.ts',

@@ -1,11 +1,11 @@
 // Builds three things from src/:
-//   dist/{index,open,testing}.{mjs,cjs} + d.ts  — for bundlers, Node and jest
-//       (tslib stays an import: its helpers exist once, in the consumer's tslib). `open` and
-//       `testing` import the core from ./index.*, so `weapp-auth` and `weapp-auth/open` share
-//       one copy of the core (and one `AuthError` class).
-//   miniprogram_dist/{index,open}.js             — what WeChat DevTools' "build npm" copies as is
-//       (the package.json `miniprogram` field): CommonJS with the few tslib helpers bundled,
-//       since that folder is copied without its dependencies. open.js requires ./index.js, so a
+//   dist/{index,core,platforms,open,storage,jwt,testing}.{mjs,cjs} + d.ts — for bundlers, Node and jest
+//       (tslib stays an import: its helpers exist once, in the consumer's tslib). Every entry
+//       imports the core from ./shared.*, so `weapp-auth`, `weapp-auth/core` and `weapp-auth/open`
+//       share one copy of the core (and one `AuthError` class).
+//   miniprogram_dist/*.js (the same entries but testing) — what WeChat DevTools' "build npm" copies
+//       as is (the package.json `miniprogram` field): CommonJS with the few tslib helpers bundled,
+//       since that folder is copied without its dependencies. open.js requires ./shared.js, so a
 //       page that never requires 'weapp-auth/open' loads none of it.
 // Everything is ES2015: no async/await, ?., ?? or class fields reach the output
 // (test/dist-syntax.test.ts parses it with acorn at ecmaVersion 2015).
@@ -21,9 +21,16 @@ const banner = '/*! weapp-auth | MIT */'
 const readable = terser({ ecma: 2015, compress: false, mangle: false, format: { beautify: true, comments: /^!/ } })
 const minified = terser({ ecma: 2015, module: false, format: { comments: /^!/ } })
 
-const inputs = { index: 'src/index.ts', open: 'src/open/index.ts', storage: 'src/storage/index.ts', jwt: 'src/jwt/index.ts', testing: 'src/testing/index.ts' }
-// Every module outside src/open, src/storage, src/jwt and src/testing goes to one shared chunk, `core`: the entries import it.
-const coreChunk = (id) => (/[\\/]src[\\/](open|storage|jwt|testing)[\\/]/.test(id) || !/[\\/]src[\\/]/.test(id) ? undefined : 'core')
+const entries = { index: 'src/index.ts', core: 'src/core.ts', platforms: 'src/platforms/index.ts', open: 'src/open/index.ts', storage: 'src/storage/index.ts', jwt: 'src/jwt/index.ts' }
+const inputs = { ...entries, testing: 'src/testing/index.ts' }
+// Every module outside src/open, src/storage, src/jwt, src/testing and the host adapters goes to
+// one shared chunk, `shared`, which every entry imports (`core` is a two-line facade over it). Of
+// src/platforms only what core itself needs joins it (the WeChat tag and the adapter types); the
+// other adapters and the detection stay with `weapp-auth` and `weapp-auth/platforms`, so a page
+// that requires 'weapp-auth/core' loads none of them.
+const CORE_PLATFORMS = /[\\/]src[\\/]platforms[\\/](plain|weixin|wx-phone|host)\.ts$/
+const coreChunk = (id) =>
+  CORE_PLATFORMS.test(id) || (/[\\/]src[\\/]/.test(id) && !/[\\/]src[\\/](index\.ts$|open[\\/]|storage[\\/]|jwt[\\/]|testing[\\/]|platforms[\\/])/.test(id)) ? 'shared' : undefined
 
 export default [
   {
@@ -41,7 +48,7 @@ export default [
     output: [{ dir: 'dist', format: 'cjs', entryFileNames: '[name].cjs', chunkFileNames: '[name].cjs', manualChunks: coreChunk, banner, exports: 'named', plugins: [readable] }],
   },
   {
-    input: { index: 'src/index.ts', open: 'src/open/index.ts', storage: 'src/storage/index.ts', jwt: 'src/jwt/index.ts' },
+    input: entries,
     plugins: [ts()],
     output: { dir: 'miniprogram_dist', format: 'cjs', entryFileNames: '[name].js', chunkFileNames: '[name].js', manualChunks: coreChunk, banner, exports: 'named', plugins: [minified] },
   },

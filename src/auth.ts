@@ -4,13 +4,14 @@
  * (request.ts) into one instance. The open abilities (phone, avatar, nickname, scopes,
  * privacy) are not on it: they are functions in `weapp-auth/open` that take the instance.
  */
-import { resolveConfig, type AuthOptions } from './config'
+import { resolveConfig, type AuthOptions, type PlatformChooser } from './config'
 import { createEmitter, type Emitter, type Listener } from './events'
 import { createLimiter } from './limiter'
 import { createLoginFlow } from './login'
 import { isExpiring, type Session } from './login-response'
 import { createRequester, type Method, type RequestOptions, type UploadOptions } from './request'
 import { createSessionMachine, type AuthEvents, type Phase } from './session'
+import type { HostPlatform } from './platforms/host'
 import { createTokenStore } from './token-store'
 
 export type AuthEventName = keyof AuthEvents
@@ -51,11 +52,17 @@ export interface Auth<U = unknown> {
   upload<T = unknown>(options: UploadOptions): Promise<T>
   /** Counters for diagnostics and leak tests. */
   debugState(): AuthState
+  /** The host this instance runs on: its adapter (`platform.host` is 'weixin', 'qq', 'douyin' or 'alipay'). */
+  readonly platform: HostPlatform
 }
 
-/** Creates the auth instance. Throws AuthError('CONFIG') for options it cannot work with. */
-export function createAuth<U = unknown>(options: AuthOptions<U>): Auth<U> {
-  const cfg = resolveConfig(options as AuthOptions)
+/**
+ * Creates the auth instance on the host `choose` picks from the `platform` option (the entries
+ * differ only there: index.ts detects, core.ts does not). Throws AuthError('CONFIG') for options
+ * it cannot work with.
+ */
+export function createAuthOn<U = unknown>(options: AuthOptions<U>, choose: PlatformChooser): Auth<U> {
+  const cfg = resolveConfig(options as AuthOptions, choose)
   const sink = cfg.debug
   const debug = (line: string): void => {
     try {
@@ -114,6 +121,7 @@ export function createAuth<U = unknown>(options: AuthOptions<U>): Auth<U> {
     post: (url, data, o) => shortcut('POST', url, o, { data }),
     put: (url, data, o) => shortcut('PUT', url, o, { data }),
     upload: requester.upload,
+    platform: cfg.platform,
     debugState: () => ({
       phase: machine.phase,
       loggedIn: isLoggedIn(),

@@ -6,7 +6,8 @@
  */
 import { AuthError } from './errors'
 import type { SessionInput } from './login-response'
-import { defaultPlatform, type Platform } from './platform'
+import type { Platform } from './platform'
+import type { HostName, HostPlatform } from './platforms/host'
 import type { AuthResponse, Hooks } from './request'
 import type { Migration, SessionStorage } from './storage-io'
 import { isLoopback, parseOrigin, resolveUrl, stripQuery, type Origin } from './url'
@@ -38,8 +39,13 @@ export interface AuthOptions<U = unknown> {
   login: LoginOptions<U>
   /** Optional refresh-token endpoint: tried before a full login when a token is refused or about to expire. */
   refresh?: RefreshOptions<U>
-  /** The `wx`-compatible object to use. Default: the global `wx`. */
-  platform?: Platform
+  /**
+   * The host. From `weapp-auth`: a host name (`'weixin' | 'qq' | 'douyin' | 'alipay'`: that host's
+   * global, adapted), an adapter from `weapp-auth/platforms`, uni-app's `uni`, `Taro`, or any
+   * wx-compatible object (treated as WeChat); default: detected from the globals qq, tt, my, wx.
+   * From `weapp-auth/core`: an object only; default: the global `wx`.
+   */
+  platform?: Platform | HostName
   /** Storage key of the session record. Default `'weapp-auth'`. Use different keys for separate instances. */
   storageKey?: string
   /**
@@ -61,7 +67,7 @@ export interface AuthOptions<U = unknown> {
   allowInsecure?: boolean
   /** Milliseconds for each request attempt. Default 60 000 (WeChat's own default). */
   timeout?: number
-  /** At most this many of the SDK's network calls at once. Default 10, the platform's limit. */
+  /** At most this many of the SDK's network calls at once. Default: the host's limit (10 on all four hosts). */
   maxConcurrent?: number
   /** Other origins (`https://cdn.example.com`) that may receive the token. */
   trustedOrigins?: string[]
@@ -78,8 +84,8 @@ type Parse = (data: unknown) => unknown
 
 /** The options after validation and defaults: every field is final. */
 export interface ResolvedConfig {
-  /** The host API (wx, or a wx-compatible adapter): the only way the core reaches the host. */
-  platform: Platform
+  /** The host adapter (wx-shaped calls plus the host's name and limits): the only way the core reaches the host. */
+  platform: HostPlatform
   /** `baseURL` without trailing slashes. */
   baseURL: string
   /** Origins that may receive the token; `baseURL`'s first. */
@@ -181,16 +187,22 @@ function resolveLogin(given: LoginOptions | undefined, baseURL: string, allowIns
   return { url: login.url, method, codeIn, data: login.data || {}, parse: login.parse, timeout: positive(login.timeout, 'login.timeout', 10000) }
 }
 
-function resolvePlatform(given: Platform | undefined): Platform {
-  const platform = given || defaultPlatform()
-  for (const name of ['login', 'request', 'getStorageSync', 'setStorageSync', 'removeStorageSync'] as const) {
-    if (typeof platform[name] !== 'function') throw configError(`platform.${name} is missing: pass the mini program's wx (or createFakeWx().wx in tests).`)
+/** Turns the `platform` option into the host adapter; the entry (`weapp-auth` or `weapp-auth/core`) decides how. */
+export type PlatformChooser = (given: Platform | HostName | undefined) => HostPlatform
+
+const REQUIRED = ['login', 'request', 'getStorageSync', 'setStorageSync', 'removeStorageSync']
+
+function resolvePlatform(given: AuthOptions['platform'], choose: PlatformChooser): HostPlatform {
+  const platform = choose(given)
+  const missing = REQUIRED.filter((name) => typeof (platform as unknown as Record<string, unknown>)[name] !== 'function')
+  if (missing.length) {
+    throw configError(`the ${platform.host} platform has no ${missing.join(', ')}: pass the host's global object or an adapter from weapp-auth/platforms (in tests, a fake from weapp-auth/testing).`)
   }
   return platform
 }
 
 /** Validates `createAuth`'s options. Throws AuthError('CONFIG') for anything it cannot work with. */
-export function resolveConfig(options: AuthOptions<unknown>): ResolvedConfig {
+export function resolveConfig(options: AuthOptions<unknown>, choose: PlatformChooser): ResolvedConfig {
   if (!options || typeof options !== 'object') throw configError('pass an options object: createAuth({ baseURL, login: { url } }).')
   checkKeys(options, '')
   const allowInsecure = options.allowInsecure === true
@@ -201,6 +213,7 @@ export function resolveConfig(options: AuthOptions<unknown>): ResolvedConfig {
   const refresh = options.refresh === undefined ? undefined : endpoint(options.refresh, 'refresh', baseURL, allowInsecure, 'e.g. "/api/auth/refresh"')
   const origins = check(options.trustedOrigins, 'trustedOrigins', 'an array of origins', Array.isArray, [])
   for (const o of origins) trusted.push(secureOrigin(check(o, 'a trustedOrigins entry', 'a string', (v) => typeof v === 'string'), 'trustedOrigins entry', allowInsecure))
+  const platform = resolvePlatform(options.platform, choose)
   const hooks = options.hooks || {}
   checkKeys(hooks, 'hooks.')
   for (const k of FUNCTIONS.split(' ')) fn((options as unknown as Record<string, unknown>)[k], k)
@@ -211,7 +224,7 @@ export function resolveConfig(options: AuthOptions<unknown>): ResolvedConfig {
     refresh: refresh && { url: refresh.url, parse: refresh.parse },
     hooks,
     expiryMargin: check(options.expiryMargin, 'expiryMargin', 'a number of milliseconds ≥ 0', (v) => typeof v === 'number' && v >= 0 && isFinite(v), 60000),
-    maxConcurrent: check(options.maxConcurrent, 'maxConcurrent', 'a whole number ≥ 1', (v) => typeof v === 'number' && v >= 1 && Math.floor(v) === v, 10),
+    maxConcurrent: check(options.maxConcurrent, 'maxConcurrent', 'a whole number ≥ 1', (v) => typeof v === 'number' && v >= 1 && Math.floor(v) === v, platform.networkTaskLimit),
     authHeader: options.authHeader || ((token) => ({ Authorization: 'Bearer ' + token })),
     isUnauthorized: options.isUnauthorized || ((res) => res.statusCode === 401),
     debug: options.debug,
@@ -220,6 +233,6 @@ export function resolveConfig(options: AuthOptions<unknown>): ResolvedConfig {
     migrate: options.migrate,
     expiryFromToken: options.expiryFromToken,
     timeout: positive(options.timeout, 'timeout', 60000),
-    platform: resolvePlatform(options.platform),
+    platform,
   }
 }

@@ -3,8 +3,8 @@
  * exchange, and `wx.checkSession`. The session state machine decides when these run; this
  * module only knows how.
  *
- * The code request is built in one place (`codeRequest`), so a host adapter can later add
- * fields such as the host's name or an anonymous code without touching the rest.
+ * The code request is built in one place (`codeRequest`): the code, the host's name as
+ * `platform` (so one server can route it), and Douyin's `anonymousCode` when tt.login gave one.
  */
 import { raceAbort, type AbortSignalLike } from './abort'
 import type { ResolvedConfig } from './config'
@@ -51,14 +51,19 @@ function callWithin<R>(timeout: number, onTimeout: () => R | never, run: (resolv
   })
 }
 
-/** The URL and body of the call that exchanges `code`, per `login.codeIn`. */
-export function codeRequest(login: ResolvedConfig['login'], code: string): { url: string; data?: Record<string, unknown> } {
-  const extra = login.data
-  if (login.codeIn === 'body') return { url: login.url, data: Object.assign({}, extra, { code }) }
-  const q: Record<string, string> = {}
-  for (const k of Object.keys(extra)) q[k] = String(extra[k])
-  q.code = code
-  return { url: appendQuery(login.url, q) }
+/** What the host's login gave: its code (empty on Douyin for a user not logged into Douyin) and Douyin's anonymous code. */
+export interface HostCode {
+  code: string
+  anonymousCode?: string
+}
+
+/** The URL and body of the call that exchanges the code, per `login.codeIn`, tagged with the host. */
+export function codeRequest(login: ResolvedConfig['login'], got: HostCode, platform: string): { url: string; data?: Record<string, unknown> } {
+  const fields: Record<string, unknown> = Object.assign({}, login.data, { code: got.code, platform })
+  if (got.anonymousCode) fields.anonymousCode = got.anonymousCode
+  if (login.codeIn === 'body') return { url: login.url, data: fields }
+  for (const k of Object.keys(fields)) fields[k] = String(fields[k])
+  return { url: appendQuery(login.url, fields as Record<string, string>) }
 }
 
 export function createLoginFlow(cfg: ResolvedConfig, store: TokenStore, limiter: Limiter): LoginFlow {
@@ -66,8 +71,8 @@ export function createLoginFlow(cfg: ResolvedConfig, store: TokenStore, limiter:
   const timeout = login.timeout
   let warnedSessionKey = false
 
-  function wxLogin(): Promise<string> {
-    return callWithin<string>(
+  function wxLogin(): Promise<HostCode> {
+    return callWithin<HostCode>(
       timeout,
       () => {
         throw new TimeoutError(`wx.login did not answer within ${timeout} ms; try again.`, timeout)
@@ -78,7 +83,12 @@ export function createLoginFlow(cfg: ResolvedConfig, store: TokenStore, limiter:
         try {
           platform.login({
             timeout,
-            success: (res) => (res && typeof res.code === 'string' && res.code ? resolve(res.code) : failed('succeeded without a code', { errMsg: res && res.errMsg })),
+            success: (res: { code?: unknown; anonymousCode?: unknown; errMsg?: string }) => {
+              const anonymousCode = res && typeof res.anonymousCode === 'string' && res.anonymousCode ? res.anonymousCode : undefined
+              const code = res && typeof res.code === 'string' ? res.code : ''
+              if (code || anonymousCode) resolve({ code, anonymousCode })
+              else failed('succeeded without a code', { errMsg: res && res.errMsg })
+            },
             fail: (err) => failed('failed: ' + ((err && err.errMsg) || 'unknown error'), { errMsg: err && err.errMsg, errno: err && err.errno }),
           })
         } catch (err) {
@@ -142,8 +152,8 @@ export function createLoginFlow(cfg: ResolvedConfig, store: TokenStore, limiter:
   const refreshCfg = cfg.refresh
   return {
     obtain: (signal) =>
-      raceAbort(wxLogin(), signal).then((code) => {
-        const req = codeRequest(login, code)
+      raceAbort(wxLogin(), signal).then((got) => {
+        const req = codeRequest(login, got, platform.host)
         return callEndpoint(req.url, login.method, req.data, signal).then((res) => toSession('login', login.url, res, login.parse))
       }),
     refresh: refreshCfg

@@ -11,24 +11,30 @@ const root = path.join(__dirname, '..')
 const files: Array<[string, 'module' | 'script']> = [
   ['dist/index.mjs', 'module'],
   ['dist/core.mjs', 'module'],
+  ['dist/shared.mjs', 'module'],
+  ['dist/platforms.mjs', 'module'],
   ['dist/open.mjs', 'module'],
   ['dist/storage.mjs', 'module'],
   ['dist/jwt.mjs', 'module'],
   ['dist/testing.mjs', 'module'],
   ['dist/index.cjs', 'script'],
   ['dist/core.cjs', 'script'],
+  ['dist/shared.cjs', 'script'],
+  ['dist/platforms.cjs', 'script'],
   ['dist/open.cjs', 'script'],
   ['dist/storage.cjs', 'script'],
   ['dist/jwt.cjs', 'script'],
   ['dist/testing.cjs', 'script'],
   ['miniprogram_dist/index.js', 'script'],
   ['miniprogram_dist/core.js', 'script'],
+  ['miniprogram_dist/shared.js', 'script'],
+  ['miniprogram_dist/platforms.js', 'script'],
   ['miniprogram_dist/open.js', 'script'],
   ['miniprogram_dist/storage.js', 'script'],
   ['miniprogram_dist/jwt.js', 'script'],
 ]
 /** What each built file may import: tslib (dist only) and the package's own chunks. */
-const OWN_CHUNKS = ['./core.mjs', './core.cjs', './core.js', './index.mjs', './index.cjs', './index.js']
+const OWN_CHUNKS = ['mjs', 'cjs', 'js'].reduce((all: string[], ext) => all.concat(['./shared.', './platforms.', './core.', './index.'].map((name) => name + ext)), [])
 const FORBIDDEN_GLOBALS = ['window', 'document', 'process', 'Buffer', 'global', 'globalThis', 'atob', 'btoa', 'URL', 'AbortController', 'navigator', 'localStorage']
 
 type Node = { type: string; [k: string]: unknown }
@@ -101,7 +107,9 @@ test('a syntax past ES2015 would be caught (the check itself works)', () => {
 test('package.json points at files the build produced', () => {
   const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'))
   for (const p of [
-    pkg.main, pkg.module, pkg.types, pkg.miniprogram + '/index.js', pkg.miniprogram + '/open.js',
+    pkg.main, pkg.module, pkg.types, pkg.miniprogram + '/index.js', pkg.miniprogram + '/open.js', pkg.miniprogram + '/core.js', pkg.miniprogram + '/platforms.js',
+    pkg.exports['./core'].types, pkg.exports['./core'].require, pkg.exports['./core'].import, pkg.typesVersions['*'].core[0],
+    pkg.exports['./platforms'].types, pkg.exports['./platforms'].require, pkg.exports['./platforms'].import, pkg.typesVersions['*'].platforms[0],
     pkg.exports['./testing'].types, pkg.exports['./testing'].require,
     pkg.exports['./open'].types, pkg.exports['./open'].require, pkg.exports['./open'].import, pkg.typesVersions['*'].open[0],
   ]) {
@@ -110,9 +118,18 @@ test('package.json points at files the build produced', () => {
   expect(Object.keys(pkg.dependencies)).toEqual(['tslib'])
 })
 
+describe('layering: weapp-auth/core carries no host adapter but WeChat\'s tag', () => {
+  test.each(['dist/core.mjs', 'dist/shared.mjs', 'dist/core.cjs', 'dist/shared.cjs', 'miniprogram_dist/core.js', 'miniprogram_dist/shared.js'])('%s', (file) => {
+    const code = fs.readFileSync(path.join(root, file), 'utf8')
+    // Each marker is a name only one adapter (or the detection) uses.
+    for (const marker of ['getAuthCode', 'errNo', 'uniPlatform', 'getEnv', 'detectPlatform', 'typeof tt', 'typeof my']) expect(code).not.toContain(marker)
+    expect(code).not.toMatch(/require\(["']\.\/(platforms|index)|from ["']\.\/(platforms|index)/)
+  })
+})
+
 describe('layering: the core never loads the open abilities', () => {
   const read = (f: string) => fs.readFileSync(path.join(root, f), 'utf8')
-  test.each(['dist/index.mjs', 'dist/core.mjs', 'dist/index.cjs', 'dist/core.cjs', 'miniprogram_dist/index.js', 'miniprogram_dist/core.js'])('%s has no open ability and requires no open file', (file) => {
+  test.each(['dist/index.mjs', 'dist/core.mjs', 'dist/shared.mjs', 'dist/index.cjs', 'dist/core.cjs', 'dist/shared.cjs', 'miniprogram_dist/index.js', 'miniprogram_dist/core.js', 'miniprogram_dist/shared.js'])('%s has no open ability and requires no open file', (file) => {
     const code = read(file)
     for (const name of ['bindPhoneNumber', 'uploadAvatar', 'ensureScope', 'getPrivacySetting', 'scope.writePhotosAlbum']) expect(code).not.toContain(name)
     expect(code).not.toMatch(/require\(["']\.\/open|from ["']\.\/open/)
@@ -120,7 +137,7 @@ describe('layering: the core never loads the open abilities', () => {
 
   test.each(['dist/open.mjs', 'dist/open.cjs', 'miniprogram_dist/open.js'])('%s gets the core from the shared chunk, not a copy of its own', (file) => {
     const code = read(file)
-    expect(code).toMatch(/from ["']\.\/core\.mjs["']|require\(["']\.\/core\.c?js["']\)/)
+    expect(code).toMatch(/from ["']\.\/shared\.mjs["']|require\(["']\.\/shared\.c?js["']\)/)
     expect(code).not.toMatch(/class \w+ extends Error|extends Error\b/)
   })
 })

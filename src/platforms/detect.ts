@@ -26,6 +26,6 @@ export function detectPlatform(): HostPlatform {
   if (typeof wx === 'object' && wx) return weixinPlatform(wx as Platform)
   throw new AuthError(
     'CONFIG',
-    'weapp-auth: no mini program host found (looked for the globals qq, tt, my, wx). Pass `platform` to createAuth (in tests: a fake from weapp-auth/testing).',
+    'weapp-auth: no mini program host found (looked for the globals qq, tt, my, wx). Run inside a mini program, or pass `platform` to createAuth (in tests: a fake from weapp-auth/testing).',
   )
 }

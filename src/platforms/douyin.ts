@@ -8,7 +8,8 @@
  * Sources: docs/platforms.md (Douyin row), @douyin-microapp/typings api/login.d.ts, api/types.d.ts.
  */
 import type { HostPlatform } from './host'
-import { bindNames, wxPhone, WX_NAMES, type Host } from './wrap'
+import { bindNames, WX_NAMES, type Host } from './wrap'
+import { wxPhone } from './wx-phone'
 
 type Callbacks = { success?: (res: never) => void; fail?: (err: never) => void; complete?: (res: never) => void }
 

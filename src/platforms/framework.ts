@@ -5,7 +5,8 @@
  */
 import { AuthError } from '../errors'
 import type { HostName, HostPlatform, OpenAbility } from './host'
-import { bindNames, quiet, wxPhone, WX_NAMES, type Host } from './wrap'
+import { bindNames, quiet, WX_NAMES, type Host } from './wrap'
+import { wxPhone } from './wx-phone'
 
 const ABILITIES: Record<HostName, OpenAbility[]> = {
   weixin: ['scopes', 'authorize', 'privacy', 'phoneNumber', 'avatar'],

@@ -4,7 +4,8 @@
  * uses and says what QQ is. Sources: docs/platforms.md (QQ row).
  */
 import type { HostPlatform } from './host'
-import { bindNames, wxPhone, WX_NAMES, type Host } from './wrap'
+import { bindNames, WX_NAMES, type Host } from './wrap'
+import { wxPhone } from './wx-phone'
 
 /** The part of `qq` the adapter needs (QQ publishes no typings package; shapes as wx). */
 export interface QqLike {

@@ -4,7 +4,7 @@
  */
 import type { Platform } from '../platform'
 import type { HostPlatform } from './host'
-import { wxPhone } from './wrap'
+import { wxPhone } from './wx-phone'
 
 /** The SDK's platform over WeChat's `wx`. */
 export function weixinPlatform(wx: Platform): HostPlatform {

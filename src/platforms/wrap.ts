@@ -24,17 +24,6 @@ export function quiet<T>(result: T): T {
   return result
 }
 
-/** The phone credential of a wx-shaped getPhoneNumber event detail (code, or encryptedData + iv). */
-export function wxPhone(platform: 'weixin' | 'qq' | 'douyin', detail: unknown) {
-  const d = (detail || {}) as { code?: unknown; encryptedData?: unknown; iv?: unknown; errMsg?: unknown }
-  if (typeof d.errMsg === 'string' && !/:ok$/.test(d.errMsg)) return null
-  if (typeof d.code === 'string' && d.code) return { platform, code: d.code }
-  if (typeof d.encryptedData === 'string' && d.encryptedData && typeof d.iv === 'string' && d.iv) {
-    return { platform, encryptedData: d.encryptedData, iv: d.iv }
-  }
-  return null
-}
-
 /** The wx API names the SDK calls, for hosts whose calls already have wx's shapes. */
 export const WX_NAMES = [
   'login',

@@ -43,6 +43,13 @@ export function createFakeUni(options: FakeWxOptions & { uniPlatform?: string } 
   const base = createFakeWx(options)
   const own: Record<string, (o: any) => unknown> = {
     getSystemInfoSync: () => ({ uniPlatform: options.uniPlatform || 'mp-weixin', SDKVersion: options.baseLibrary || '3.7.0' }),
+    // uni.getProvider({ service }) (@dcloudio/types GetProviderOptions): the providers of a service on this target.
+    getProvider: (o: any = {}) => {
+      const provider = { 'mp-weixin': 'weixin', 'mp-qq': 'qq', 'mp-toutiao': 'toutiao', 'mp-alipay': 'alipay' }[options.uniPlatform || 'mp-weixin']
+      const res = { service: o.service, provider: provider ? [provider] : [], errMsg: 'getProvider:ok' }
+      if (o.success) o.success(res)
+      if (o.complete) o.complete(res)
+    },
   }
   for (const n of ASYNC) own[n] = (o: any) => promised(base, n, o, false)
   return asHost(base, 'uni', hostObject(base, SYNC, own, options.missing))

@@ -1,0 +1,35 @@
+/**
+ * `weapp-auth/core`: `createAuth` without host detection, for an app built for one host. The
+ * `platform` option takes an object only (the global `wx` by default; on other hosts an adapter
+ * from `weapp-auth/platforms`), so a bundle keeps that one adapter and no other. Everything else
+ * is `weapp-auth`'s API (same errors, same types).
+ */
+import { createAuthOn, type Auth } from './auth'
+import type { AuthOptions } from './config'
+import { asHostPlatform } from './platforms/plain'
+
+/** Creates the auth instance on `options.platform` (default: the global `wx`). Throws AuthError('CONFIG') for options it cannot work with. */
+export function createAuth<U = unknown>(options: AuthOptions<U>): Auth<U> {
+  return createAuthOn(options, asHostPlatform)
+}
+export type { Auth, AuthEventName, AuthState } from './auth'
+export type { AuthOptions, LoginOptions, RefreshOptions } from './config'
+export type { AuthEvents, Phase } from './session'
+export type { Session, SessionInput } from './login-response'
+export type { RequestOptions, UploadOptions, AuthResponse, Hooks, HookOptions, Method } from './request'
+export { createAbortController } from './abort'
+export type { AbortSignalLike, AbortControllerLike } from './abort'
+export {
+  WeappAuthError,
+  AuthError,
+  HttpError,
+  NetworkError,
+  TimeoutError,
+  AbortError,
+  ResponseParseError,
+  isWeappAuthError,
+} from './errors'
+export type { AuthErrorCode, ErrorCode } from './errors'
+export type { Platform } from './platform'
+export type { HostName, HostPlatform, PhoneCredential, OpenAbility } from './platforms/host'
+export type { Migration, SessionStorage, StorageIO, StorageFailure } from './storage-io'

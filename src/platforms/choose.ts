@@ -1,0 +1,54 @@
+/**
+ * How `weapp-auth`'s `createAuth` turns its `platform` option into a host adapter:
+ * - absent: detected from the globals (detect.ts: qq, tt, my, then wx);
+ * - a host name: that host's global, adapted (CONFIG when the runtime does not define it);
+ * - an object: an adapter (it has `host`) as is; uni-app's `uni` (it has `getProvider`) and `Taro`
+ *   (it has `getEnv`) through their adapters, which read the build's target; anything else is a
+ *   wx-compatible object, treated as WeChat.
+ * Bundles every adapter; `weapp-auth/core` (plain.ts) takes objects only and bundles none.
+ */
+import { AuthError } from '../errors'
+import type { Platform } from '../platform'
+import { alipayPlatform } from './alipay'
+import { detectPlatform } from './detect'
+import { douyinPlatform } from './douyin'
+import type { HostName, HostPlatform } from './host'
+import { asHostPlatform } from './plain'
+import { qqPlatform } from './qq'
+import { taroPlatform, type TaroLike } from './taro'
+import { uniPlatform, type UniLike } from './uni-app'
+import { weixinPlatform } from './weixin'
+
+declare const qq: unknown
+declare const tt: unknown
+declare const my: unknown
+declare const wx: unknown
+
+/** Each host's global, read only when that host is named. */
+const GLOBALS: Record<HostName, () => unknown> = {
+  weixin: () => (typeof wx === 'object' ? wx : undefined),
+  qq: () => (typeof qq === 'object' ? qq : undefined),
+  douyin: () => (typeof tt === 'object' ? tt : undefined),
+  alipay: () => (typeof my === 'object' ? my : undefined),
+}
+const ADAPTERS: Record<HostName, (host: never) => HostPlatform> = { weixin: weixinPlatform, qq: qqPlatform, douyin: douyinPlatform, alipay: alipayPlatform }
+const NAMES: Record<HostName, string> = { weixin: 'wx', qq: 'qq', douyin: 'tt', alipay: 'my' }
+
+export function choosePlatform(given: Platform | HostName | undefined): HostPlatform {
+  if (given === undefined) return detectPlatform()
+  if (typeof given === 'string') {
+    if (!Object.prototype.hasOwnProperty.call(GLOBALS, given)) {
+      throw new AuthError('CONFIG', `createAuth: platform "${given}" is not a host: use 'weixin', 'qq', 'douyin' or 'alipay', or pass an object (an adapter from weapp-auth/platforms, uni, Taro).`)
+    }
+    const global = GLOBALS[given]()
+    if (!global) throw new AuthError('CONFIG', `createAuth: platform "${given}" needs the global \`${NAMES[given]}\`, which this runtime does not define.`)
+    return ADAPTERS[given](global as never)
+  }
+  const o = given as unknown as Record<string, unknown>
+  if (o && typeof o === 'object' && typeof o.host !== 'string') {
+    if (typeof o.getEnv === 'function') return taroPlatform(given as unknown as TaroLike)
+    if (typeof o.getProvider === 'function') return uniPlatform(given as unknown as UniLike)
+  }
+  return asHostPlatform(given)
+}
+
