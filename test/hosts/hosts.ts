@@ -10,19 +10,26 @@
  * anonymous code is single use too and is what a guest (not logged in to Douyin) logs in with
  * (https://developer.open-douyin.com/docs/resource/zh-CN/mini-app/develop/server/basic-abilities/log-in/code-2-session).
  */
-import { createAuth, type Auth, type AuthOptions } from 'weapp-auth'
-import { createFakeAuthServer, createFakeWx, type CodeCheck, type FakeAuthServer, type FakeAuthServerOptions, type FakeReply, type FakeRequest, type FakeWx, type FakeWxOptions } from 'weapp-auth/testing'
-import { alipayPlatform } from '../../src/platforms/alipay'
-import { douyinPlatform } from '../../src/platforms/douyin'
-import type { HostName, HostPlatform } from '../../src/platforms/host'
-import { qqPlatform } from '../../src/platforms/qq'
-import { taroPlatform } from '../../src/platforms/taro'
-import { uniPlatform } from '../../src/platforms/uni-app'
-import { weixinPlatform } from '../../src/platforms/weixin'
-import { createFakeTaro, createFakeUni } from '../../src/testing/fake-framework'
-import { createFakeMy, type FakeMyOptions } from '../../src/testing/fake-my'
-import { createFakeQq } from '../../src/testing/fake-qq'
-import { createFakeTt, type FakeTt } from '../../src/testing/fake-tt'
+import { createAuth, type Auth, type AuthOptions, type Platform } from 'weapp-auth'
+import { alipayPlatform, douyinPlatform, qqPlatform, weixinPlatform, type HostName, type HostPlatform } from 'weapp-auth/platforms'
+import {
+  createFakeAuthServer,
+  createFakeMy,
+  createFakeQq,
+  createFakeTaro,
+  createFakeTt,
+  createFakeUni,
+  createFakeWx,
+  type CodeCheck,
+  type FakeAuthServer,
+  type FakeAuthServerOptions,
+  type FakeReply,
+  type FakeRequest,
+  type FakeWx,
+  type FakeWxOptions,
+} from 'weapp-auth/testing'
+import type { FakeMyOptions } from '../../src/testing/fake-my'
+import type { FakeTt } from '../../src/testing/fake-tt'
 
 export const BASE = 'https://api.example.com'
 export const LOGIN = '/api/auth/login'
@@ -39,8 +46,12 @@ export interface Made {
   fake: Engine
   /** The host's global object as the app sees it (`wx`, `qq`, `tt`, `my`, `uni`, `Taro`). */
   global: HostObject
-  /** Builds the adapter over `global` (call it after instrumenting `global`, as adapters bind the calls they take). */
-  adapt(): HostPlatform
+  /**
+   * What the app passes as `platform`: the host's adapter from weapp-auth/platforms, or for
+   * uni-app and Taro the framework object itself (createAuth recognises it). Call it after
+   * instrumenting `global`: adapters bind the calls they take.
+   */
+  option(): Platform | HostPlatform
 }
 
 export interface HostCase {
@@ -74,7 +85,7 @@ export const HOSTS: HostCase[] = [
     store: byKey,
     make: (o) => {
       const fake = createFakeWx(o)
-      return { fake, global: fake.wx, adapt: () => weixinPlatform(fake.wx as never) }
+      return { fake, global: fake.wx, option: () => weixinPlatform(fake.wx as never) }
     },
   },
   {
@@ -87,7 +98,7 @@ export const HOSTS: HostCase[] = [
     store: byKey,
     make: (o) => {
       const fake = createFakeQq(o)
-      return { fake, global: fake.qq, adapt: () => qqPlatform(fake.qq as never) }
+      return { fake, global: fake.qq, option: () => qqPlatform(fake.qq as never) }
     },
   },
   {
@@ -100,7 +111,7 @@ export const HOSTS: HostCase[] = [
     store: byKey,
     make: (o) => {
       const fake = createFakeTt(o)
-      return { fake, global: fake.tt, adapt: () => douyinPlatform(fake.tt as never) }
+      return { fake, global: fake.tt, option: () => douyinPlatform(fake.tt as never) }
     },
   },
   ...(
@@ -119,12 +130,12 @@ export const HOSTS: HostCase[] = [
       store: (g, key, data) => g.setStorageSync({ key, data }),
       make: (o) => {
         const fake = createFakeMy(Object.assign({}, o, my))
-        return { fake, global: fake.my, adapt: () => alipayPlatform(fake.my as never) }
+        return { fake, global: fake.my, option: () => alipayPlatform(fake.my as never) }
       },
     }),
   ),
   {
-    label: 'uni-app (mp-weixin)',
+    label: 'uni-app (mp-weixin, platform: uni)',
     host: 'weixin',
     loginCall: 'login',
     loginFailure: /^login:fail network error$/,
@@ -133,11 +144,11 @@ export const HOSTS: HostCase[] = [
     store: byKey,
     make: (o) => {
       const fake = createFakeUni(o)
-      return { fake, global: fake.uni, adapt: () => uniPlatform(fake.uni as never) }
+      return { fake, global: fake.uni, option: () => fake.uni as never }
     },
   },
   {
-    label: 'Taro (WEAPP)',
+    label: 'Taro (WEAPP, platform: Taro)',
     host: 'weixin',
     loginCall: 'login',
     loginFailure: /^login:fail network error$/,
@@ -146,7 +157,7 @@ export const HOSTS: HostCase[] = [
     store: byKey,
     make: (o) => {
       const fake = createFakeTaro(o)
-      return { fake, global: fake.taro, adapt: () => taroPlatform(fake.taro as never) }
+      return { fake, global: fake.taro, option: () => fake.taro as never }
     },
   },
 ]
@@ -180,6 +191,7 @@ export interface World {
   c: HostCase
   fake: Engine
   global: HostObject
+  /** The adapter in use (`auth.platform`). */
   platform: HostPlatform
   server: FakeAuthServer
   /** The fake server's handler, installed (wrap it to inject a fault on one path). */
@@ -200,15 +212,16 @@ export function world(
 ): World {
   const made = c.make(opts.fake)
   if (opts.instrument) opts.instrument(made.global)
-  const platform = made.adapt()
+  const option = made.option()
   const fake = made.fake
   const server = createFakeAuthServer(fake as unknown as FakeWx, Object.assign({ redeem: hostRedeem(c, fake) }, opts.server))
   server.route('GET', '/api/items', (req, ctx) => ({ data: { user: ctx.userId, i: req.query.i } }))
   const handler = server.handler
   fake.setHandler(handler)
   const relaunch = (extra: Partial<AuthOptions> = {}): Auth =>
-    createAuth(Object.assign({ baseURL: BASE, login: { url: LOGIN }, platform }, opts.auth || {}, extra) as AuthOptions)
+    createAuth(Object.assign({ baseURL: BASE, login: { url: LOGIN }, platform: option }, opts.auth || {}, extra) as AuthOptions)
   const auth = relaunch()
+  const platform = auth.platform
   const errors: Error[] = []
   auth.on('error', (e) => errors.push(e))
   return { c, fake, global: made.global, platform, server, handler, auth, errors, sent: (path) => fake.requests.filter((r) => r.path === path), relaunch }
