@@ -6,11 +6,18 @@
  */
 import { createAuthOn, type Auth } from './auth'
 import type { AuthOptions } from './config'
+import type { Platform } from './platform'
 import { asHostPlatform } from './platforms/plain'
 
+/** `createAuth`'s options in `weapp-auth/core`: `platform` is an object (no host names: they need detection). */
+export type CoreAuthOptions<U = unknown> = Omit<AuthOptions<U>, 'platform'> & {
+  /** The host: the global `wx` (default), an adapter from `weapp-auth/platforms`, or any wx-compatible object (treated as WeChat). */
+  platform?: Platform
+}
+
 /** Creates the auth instance on `options.platform` (default: the global `wx`). Throws AuthError('CONFIG') for options it cannot work with. */
-export function createAuth<U = unknown>(options: AuthOptions<U>): Auth<U> {
-  return createAuthOn(options, asHostPlatform)
+export function createAuth<U = unknown>(options: CoreAuthOptions<U>): Auth<U> {
+  return createAuthOn(options as AuthOptions<U>, asHostPlatform)
 }
 export type { Auth, AuthEventName, AuthState } from './auth'
 export type { AuthOptions, LoginOptions, RefreshOptions } from './config'

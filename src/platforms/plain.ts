@@ -9,12 +9,9 @@ import type { HostName, HostPlatform } from './host'
 import { weixinPlatform } from './weixin'
 
 export function asHostPlatform(given: Platform | HostName | undefined): HostPlatform {
-  if (typeof given === 'string') {
-    throw new AuthError('CONFIG', `createAuth: weapp-auth/core takes no host names ("${given}"): pass the adapter (platform: douyinPlatform(tt) from weapp-auth/platforms), or import createAuth from 'weapp-auth'.`)
+  const p = given === undefined ? defaultPlatform() : given
+  if (!p || typeof p !== 'object') {
+    throw new AuthError('CONFIG', `createAuth: platform must be an object (wx, or an adapter from weapp-auth/platforms)${typeof p === 'string' ? ": host names need createAuth from 'weapp-auth'" : ''}; got ${String(p)}.`)
   }
-  if (!given || typeof given !== 'object') {
-    if (given !== undefined) throw new AuthError('CONFIG', `createAuth: platform must be an object (wx, an adapter, uni, Taro) or a host name, got ${String(given)}.`)
-    given = defaultPlatform()
-  }
-  return typeof (given as Partial<HostPlatform>).host === 'string' ? (given as HostPlatform) : weixinPlatform(given)
+  return typeof (p as Partial<HostPlatform>).host === 'string' ? (p as HostPlatform) : weixinPlatform(p)
 }
