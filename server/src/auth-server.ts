@@ -14,9 +14,10 @@ import { checkWatermark, decryptWechatData } from './decrypt'
 import { guardStore } from './guarded-store'
 import { memoryStore } from './memory-store'
 import { HOST_PLATFORMS, resolveOptions } from './options'
+import { phoneCredentialFrom, phoneInfoFromDecrypted } from './phone-number'
 import { createRefreshTokens } from './refresh-tokens'
 import { createTokenIssuer, randomId } from './tokens'
-import type { AuthServer, AuthServerEvent, AuthServerOptions, Claims, HostPlatform, HostSession, PhoneInfo, PublicUser, TextCheckResult, TokenSet, UserRepository } from './types'
+import type { AuthServer, AuthServerEvent, AuthServerOptions, Claims, HostPlatform, HostSession, PhoneCredential, PhoneInfo, PublicUser, TextCheckResult, TokenSet, UserRepository } from './types'
 import { storeUsers } from './users'
 import { createWechatApi } from './wechat-api'
 
@@ -90,6 +91,49 @@ export function createAuthServer<U extends PublicUser = PublicUser>(options: Aut
     const session: HostSession = { openid: answer.openid, sessionKey: answer.session_key }
     if (typeof answer.unionid === 'string' && answer.unionid.length > 0) session.unionid = answer.unionid
     return session
+  }
+
+  /** The AppID a host's encrypted data is watermarked with: WeChat's, or that host's provider's. */
+  function hostAppid(platform: HostPlatform): string {
+    if (!HOST_PLATFORMS.includes(platform)) throw new BadRequestError('unsupported_platform', `Unknown platform "${String(platform)}" (one of ${HOST_PLATFORMS.join(', ')})`)
+    if (platform === 'weixin') return o.appid
+    const appid = o.providers[platform]?.appid
+    if (!appid) throw new BadRequestError('unsupported_platform', `No ${platform} provider with an appid: pass options.providers.${platform}`)
+    return appid
+  }
+
+  async function wechatPhoneNumber(phoneCode: string): Promise<PhoneInfo> {
+    const answer = await accessTokens.withToken((accessToken) =>
+      wechat.call<{ phone_info?: { phoneNumber?: unknown; purePhoneNumber?: unknown; countryCode?: unknown; watermark?: unknown } }>(
+        'wxa/business/getuserphonenumber',
+        { method: 'POST', accessToken, body: { code: phoneCode } },
+      ),
+    )
+    const info = answer.phone_info
+    if (!info || typeof info.phoneNumber !== 'string' || typeof info.purePhoneNumber !== 'string') {
+      throw new UpstreamError('wechat_bad_response', 'wxa/business/getuserphonenumber', 'WeChat getuserphonenumber answered without phone_info')
+    }
+    checkWatermark(info.watermark, o.appid)
+    return { phoneNumber: info.phoneNumber, purePhoneNumber: info.purePhoneNumber, countryCode: String(info.countryCode ?? '') }
+  }
+
+  /** A PhoneCredential, routed on its platform (see phone-number.ts for each host's body). */
+  async function phoneFromCredential(userId: string, input: PhoneCredential): Promise<PhoneInfo> {
+    const credential = phoneCredentialFrom(input as Record<string, unknown>)
+    const platform = credential.platform as HostPlatform
+    if (platform === 'weixin') {
+      if (credential.code !== undefined && credential.encryptedData === undefined) return wechatPhoneNumber(checkCode(credential.code))
+      const session = await store.getSession(userId)
+      if (!session) throw new AuthServerError('session_key_expired', 'No session_key is kept for this user any more; call wx.login and log in again, then retry')
+      const data = decryptWechatData({ sessionKey: session.sessionKey, encryptedData: credential.encryptedData, iv: credential.iv, appid: o.appid })
+      return phoneInfoFromDecrypted(data, o.appid, 'WeChat')
+    }
+    const provider = o.providers[platform]
+    if (!provider) throw new BadRequestError('unsupported_platform', `No session provider for platform "${platform}" (pass options.providers.${platform})`)
+    if (typeof provider.phoneNumber !== 'function') throw new BadRequestError('unsupported_platform', `The ${platform} provider reads no phone numbers`)
+    // Alipay's response needs no session_key (it is encrypted with the app's AES key); QQ and Douyin need the user's.
+    const sessionKey = platform === 'alipay' ? undefined : (await store.getSession(userId))?.sessionKey
+    return provider.phoneNumber(credential, sessionKey)
   }
 
   async function limitLogins(client: string): Promise<void> {
@@ -182,29 +226,18 @@ export function createAuthServer<U extends PublicUser = PublicUser>(options: Aut
     },
 
     /** getPhoneNumber: https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/user-info/phone-number/getPhoneNumber.html */
-    async phoneNumber(userId, code) {
+    async phoneNumber(userId, input) {
       checkUserId(userId)
-      const phoneCode = checkCode(code)
-      const answer = await accessTokens.withToken((accessToken) =>
-        wechat.call<{ phone_info?: { phoneNumber?: unknown; purePhoneNumber?: unknown; countryCode?: unknown; watermark?: unknown } }>(
-          'wxa/business/getuserphonenumber',
-          { method: 'POST', accessToken, body: { code: phoneCode } },
-        ),
-      )
-      const info = answer.phone_info
-      if (!info || typeof info.phoneNumber !== 'string' || typeof info.purePhoneNumber !== 'string') {
-        throw new UpstreamError('wechat_bad_response', 'wxa/business/getuserphonenumber', 'WeChat getuserphonenumber answered without phone_info')
-      }
-      checkWatermark(info.watermark, o.appid)
-      const phone: PhoneInfo = { phoneNumber: info.phoneNumber, purePhoneNumber: info.purePhoneNumber, countryCode: String(info.countryCode ?? '') }
-      return phone
+      if (input !== null && typeof input === 'object') return phoneFromCredential(userId, input)
+      return wechatPhoneNumber(checkCode(input))
     },
 
-    async decrypt<T = Record<string, unknown>>(userId: string, encryptedData: string, iv: string): Promise<T> {
+    async decrypt<T = Record<string, unknown>>(userId: string, encryptedData: string, iv: string, options?: { platform?: HostPlatform }): Promise<T> {
       checkUserId(userId)
+      const appid = hostAppid(options?.platform ?? 'weixin')
       const session = await store.getSession(userId)
       if (!session) throw new AuthServerError('session_key_expired', 'No session_key is kept for this user any more; call wx.login and log in again, then retry')
-      return decryptWechatData({ sessionKey: session.sessionKey, encryptedData, iv, appid: o.appid }) as T
+      return decryptWechatData({ sessionKey: session.sessionKey, encryptedData, iv, appid }) as T
     },
 
     accessToken(opts) {

@@ -15,6 +15,7 @@ export const ERROR_STATUS = {
   refresh_token_in_query: 400,
   decrypt_failed: 400,
   watermark_mismatch: 400,
+  signature_invalid: 400,
   payload_too_large: 413,
   // 401: the caller's credentials are missing or no longer good
   unauthorized: 401,
@@ -26,6 +27,8 @@ export const ERROR_STATUS = {
   refresh_token_reused: 401,
   // 422: well-formed but refused by WeChat's content check (msg_sec_check said risky)
   content_risky: 422,
+  // 403: the host refused to hand over what was asked (Alipay's phone number without the user's authorization)
+  phone_not_authorized: 403,
   // 409: the server no longer has what the request needs (log in again, then ask again)
   session_key_expired: 409,
   // 429: too many requests (ours, or WeChat's 45011)

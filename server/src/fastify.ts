@@ -12,8 +12,9 @@
  * - `POST /refresh` `{ refreshToken }` → the same shape. A refresh token in the query string is
  *   refused (400 `refresh_token_in_query`) even when the body has one too: query strings end up in
  *   access logs and proxies' caches.
- * - `POST /phone`   (Bearer) `{ code }` → `{ phoneNumber: '138****5678' }`, or what `onPhoneNumber`
- *   returns.
+ * - `POST /phone`   (Bearer) what the host handed out: WeChat `{ code }`; QQ / Douyin
+ *   `{ encryptedData, iv, platform }`; Alipay `{ response, platform: 'alipay' }` (see phone-number.ts)
+ *   → `{ phoneNumber: '138****5678' }`, or what `onPhoneNumber` returns.
  * - `POST /logout`  (Bearer) → 204; the token's refresh family is revoked (and the token itself when
  *   the core runs with `revocation`).
  *
@@ -32,6 +33,7 @@
 import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
 import { AuthServerError, BadRequestError, RateLimitError, TokenError, toHttpBody } from './errors'
+import { phoneCredentialFrom } from './phone-number'
 import type { AuthServer, Claims, HostPlatform, PhoneInfo, PublicUser } from './types'
 
 /** What `app.authenticate` puts on `request.user`. */
@@ -195,12 +197,15 @@ const plugin: FastifyPluginAsync<WeappAuthOptions> = async (app, options) => {
         const query = queryObject(request.query)
         let code = optionalString(body, 'code')
         if (code === undefined) code = optionalString(query, 'code')
-        if (code === undefined || code === '') throw new BadRequestError('code_required', 'code is required: a JSON body { "code": "…" } or ?code=…, from wx.login.')
         const platform = optionalString(body, 'platform') ?? optionalString(query, 'platform')
         if (platform !== undefined && !PLATFORMS.includes(platform as HostPlatform)) {
           throw new BadRequestError('unsupported_platform', `platform must be one of ${PLATFORMS.join(', ')}, got ${JSON.stringify(platform.slice(0, 32))}.`)
         }
         const anonymousCode = optionalString(body, 'anonymousCode') ?? optionalString(query, 'anonymousCode')
+        // A Douyin guest (not logged in to Douyin) brings only an anonymousCode: the core decides.
+        const guest = platform === 'douyin' && anonymousCode !== undefined && anonymousCode !== ''
+        if ((code === undefined || code === '') && !guest) throw new BadRequestError('code_required', 'code is required: a JSON body { "code": "…" } or ?code=…, from wx.login.')
+        if (code === undefined) code = ''
         const input: { code: string; platform?: HostPlatform; anonymousCode?: string } = { code }
         if (platform !== undefined) input.platform = platform as HostPlatform
         if (anonymousCode !== undefined) input.anonymousCode = anonymousCode
@@ -221,9 +226,14 @@ const plugin: FastifyPluginAsync<WeappAuthOptions> = async (app, options) => {
       routes.post('/phone', { bodyLimit, preHandler: authenticate }, async (request) => {
         const user = request.user as AuthenticatedUser
         const body = bodyObject(request.body)
-        const code = optionalString(body, 'code') ?? optionalString(queryObject(request.query), 'code')
-        if (!code) throw new BadRequestError('code_required', 'code is required: the code from the getPhoneNumber button event.')
-        const info = await auth.phoneNumber(user.id, code)
+        const query = queryObject(request.query)
+        // A bare WeChat code (the body, or `?code=` as the SDK's codeIn: 'query' sends it); anything
+        // else is a host's credential, checked and routed on its platform by the core.
+        const code = optionalString(body, 'code') ?? optionalString(query, 'code')
+        const platform = optionalString(body, 'platform') ?? optionalString(query, 'platform')
+        const bare = code !== undefined && code !== '' && (platform === undefined || platform === 'weixin') && body.encryptedData === undefined && body.response === undefined
+        const input = bare ? (code as string) : phoneCredentialFrom({ ...body, code, platform })
+        const info = await auth.phoneNumber(user.id, input)
         if (options.onPhoneNumber) {
           const shaped = await options.onPhoneNumber(user.id, info)
           if (shaped && typeof shaped === 'object') return shaped

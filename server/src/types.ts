@@ -14,10 +14,33 @@ export interface HostSession {
   sessionKey?: string
 }
 
+/**
+ * What a client posts for the phone number, as the host handed it out (the SDK's `PhoneCredential`):
+ * WeChat `{ code }` (or the older `{ encryptedData, iv }`); QQ and Douyin `{ encryptedData, iv }`,
+ * encrypted with the user's session_key; Alipay `{ response }`, the whole string my.getPhoneNumber
+ * answered (`{"response":"<AES ciphertext>","sign":"…",…}`), signed by Alipay and encrypted with the app's AES key.
+ */
+export interface PhoneCredential {
+  /** Default 'weixin'. */
+  platform?: HostPlatform
+  code?: string
+  encryptedData?: string
+  iv?: string
+  response?: string
+}
+
 /** Exchanges a login code with one host's API (WeChat's jscode2session is built in). */
 export interface SessionProvider {
   readonly platform: HostPlatform
+  /** The host's AppID: the `watermark.appid` of data encrypted with a session_key this host issued. */
+  readonly appid?: string
   code2Session(input: { code: string; anonymousCode?: string }): Promise<HostSession>
+  /**
+   * Reads the phone number out of what this host's client posted. `sessionKey` is the user's
+   * latest one from this server's store (undefined when none is kept). Absent: this provider
+   * reads no phone numbers (the server answers 400 unsupported_platform).
+   */
+  phoneNumber?(credential: PhoneCredential, sessionKey: string | undefined): Promise<PhoneInfo> | PhoneInfo
 }
 
 /** The app's own users. The kit hands over openid/unionid once per login and never returns them to a client. */
@@ -134,10 +157,18 @@ export interface AuthServer<U extends PublicUser = PublicUser> {
   logout(claims: Claims): Promise<void>
   /** Every token issued before `epochSeconds` stops working (access tokens need `revocation`; refresh tokens always). */
   revokeIssuedBefore(epochSeconds: number, options?: { refresh?: boolean }): Promise<void>
-  /** getuserphonenumber with the shared access_token. */
-  phoneNumber(userId: string, code: string): Promise<PhoneInfo>
-  /** AES-128-CBC with the user's cached session_key; checks the watermark appid. */
-  decrypt<T = Record<string, unknown>>(userId: string, encryptedData: string, iv: string): Promise<T>
+  /**
+   * The user's phone number. A string is a WeChat getPhoneNumber code (getuserphonenumber with the
+   * shared access_token). A `PhoneCredential` is routed on its `platform`: WeChat's code or older
+   * encryptedData/iv; QQ/Douyin encryptedData/iv decrypted with the user's session_key (watermark
+   * = that host's AppID); Alipay's signed, encrypted `response` (the provider's `aesKey`).
+   */
+  phoneNumber(userId: string, code: string | PhoneCredential): Promise<PhoneInfo>
+  /**
+   * AES-128-CBC with the user's cached session_key; checks the watermark appid: WeChat's, or with
+   * `platform` ('qq' | 'douyin') that host's provider's AppID.
+   */
+  decrypt<T = Record<string, unknown>>(userId: string, encryptedData: string, iv: string, options?: { platform?: HostPlatform }): Promise<T>
   /** The shared access_token, renewed by one instance at a time. */
   accessToken(options?: { force?: boolean }): Promise<string>
   /** msg_sec_check v2 for this user's text (scene 1 profile, 2 comment, 3 forum, 4 social log). */

@@ -36,6 +36,7 @@ import { BadRequestError, ConfigError, UpstreamError, WechatApiError, type Error
 import type { HostSession, SessionProvider } from '../types'
 import { fetchUpstream } from '../wechat-api'
 import { topLevelMemberSpans } from './json-value-span'
+import { alipayAesKey, decryptAlipayPhone } from './alipay-phone'
 import { baseUrl, checkOptionsObject, httpOptions, requiredString, type ProviderHttpOptions } from './provider-options'
 
 export interface AlipayProviderOptions extends ProviderHttpOptions {
@@ -49,6 +50,11 @@ export interface AlipayProviderOptions extends ProviderHttpOptions {
   gateway?: string
   /** Clock for the request timestamp, for tests. Default Date.now. */
   now?: () => number
+  /**
+   * The app's AES key ("接口内容加密方式", base64 of 16 bytes): decrypts the phone number my.getPhoneNumber
+   * hands out (providers/alipay-phone.ts). Without it the server reads no Alipay phone numbers.
+   */
+  aesKey?: string
 }
 
 const METHOD = 'alipay.system.oauth.token'
@@ -151,6 +157,11 @@ export function alipayProvider(options: AlipayProviderOptions): SessionProvider 
   const now = options.now ?? Date.now
   if (typeof now !== 'function') throw new ConfigError('alipayProvider: now must be a function')
   const { timeoutMs, fetch } = httpOptions('alipayProvider', options)
+  let aesKey: Buffer | null = null
+  if (options.aesKey !== undefined) {
+    aesKey = alipayAesKey(requiredString('alipayProvider', 'aesKey', options.aesKey))
+    if (!aesKey) throw new ConfigError('alipayProvider: aesKey must be the base64 of a 16-byte AES key (接口内容加密方式 in the open platform console)')
+  }
 
   function signedParams(code: string): URLSearchParams {
     const params: Record<string, string> = {
@@ -183,6 +194,11 @@ export function alipayProvider(options: AlipayProviderOptions): SessionProvider 
 
   return {
     platform: 'alipay',
+    appid: appId,
+    phoneNumber(credential) {
+      if (!aesKey) throw new BadRequestError('unsupported_platform', 'This server reads no Alipay phone numbers: give alipayProvider its aesKey (ALIPAY_AES_KEY)')
+      return decryptAlipayPhone({ response: credential.response, aesKey, alipayPublicKey })
+    },
     async code2Session(input): Promise<HostSession> {
       const code = input?.code
       if (typeof code !== 'string' || code === '') throw new BadRequestError('code_required', 'alipay: code (the authCode from my.getAuthCode) is required')

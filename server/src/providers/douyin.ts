@@ -24,6 +24,7 @@
 import { BadRequestError, UpstreamError, WechatApiError, type ErrorCode } from '../errors'
 import type { HostSession, SessionProvider } from '../types'
 import { createWechatApi } from '../wechat-api'
+import { decryptedPhone } from './session-key-phone'
 import { baseUrl, checkOptionsObject, httpOptions, requiredString, type ProviderHttpOptions } from './provider-options'
 
 export interface DouyinProviderOptions extends ProviderHttpOptions {
@@ -70,6 +71,10 @@ export function douyinProvider(options: DouyinProviderOptions): SessionProvider 
 
   return {
     platform: 'douyin',
+    appid,
+    phoneNumber(credential, sessionKey) {
+      return decryptedPhone('Douyin', appid, credential, sessionKey)
+    },
     async code2Session(input): Promise<HostSession> {
       const code = input?.code ?? ''
       const anonymousCode = input?.anonymousCode ?? ''

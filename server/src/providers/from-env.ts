@@ -5,8 +5,9 @@
  *
  *   QQ_APPID, QQ_SECRET, QQ_API_BASE?                 → qqProvider
  *   DOUYIN_APPID, DOUYIN_SECRET, DOUYIN_API_BASE?     → douyinProvider
- *   ALIPAY_APP_ID, ALIPAY_PRIVATE_KEY, ALIPAY_PUBLIC_KEY, ALIPAY_GATEWAY?  → alipayProvider
- *     (each key a PEM, its bare base64 body, or the path of a file holding either)
+ *   ALIPAY_APP_ID, ALIPAY_PRIVATE_KEY, ALIPAY_PUBLIC_KEY, ALIPAY_GATEWAY?, ALIPAY_AES_KEY?  → alipayProvider
+ *     (each RSA key a PEM, its bare base64 body, or the path of a file holding either; the AES key,
+ *     base64 of 16 bytes, is needed only to read phone numbers)
  *   UPSTREAM_TIMEOUT_MS? (shared with WeChat; read by the caller and passed as `timeoutMs`)
  */
 import { existsSync, readFileSync } from 'node:fs'
@@ -67,7 +68,9 @@ export function providersFromEnv(env: Env, options: { timeoutMs?: number } = {})
   if (group(env, ['ALIPAY_APP_ID', 'ALIPAY_PRIVATE_KEY', 'ALIPAY_PUBLIC_KEY'])) {
     const privateKey = keyText(env, 'ALIPAY_PRIVATE_KEY')
     const alipayPublicKey = keyText(env, 'ALIPAY_PUBLIC_KEY')
-    providers.alipay = build('ALIPAY_*', () => alipayProvider({ appId: set(env, 'ALIPAY_APP_ID') as string, privateKey, alipayPublicKey, gateway: set(env, 'ALIPAY_GATEWAY'), timeoutMs }))
+    providers.alipay = build('ALIPAY_*', () =>
+      alipayProvider({ appId: set(env, 'ALIPAY_APP_ID') as string, privateKey, alipayPublicKey, gateway: set(env, 'ALIPAY_GATEWAY'), aesKey: set(env, 'ALIPAY_AES_KEY'), timeoutMs }),
+    )
   }
   return providers
 }

@@ -11,6 +11,7 @@
 import { BadRequestError, UpstreamError } from '../errors'
 import type { HostSession, SessionProvider } from '../types'
 import { createWechatApi } from '../wechat-api'
+import { decryptedPhone } from './session-key-phone'
 import { baseUrl, checkOptionsObject, httpOptions, requiredString, type ProviderHttpOptions } from './provider-options'
 
 export interface QqProviderOptions extends ProviderHttpOptions {
@@ -35,6 +36,10 @@ export function qqProvider(options: QqProviderOptions): SessionProvider {
 
   return {
     platform: 'qq',
+    appid,
+    phoneNumber(credential, sessionKey) {
+      return decryptedPhone('QQ', appid, credential, sessionKey)
+    },
     async code2Session(input): Promise<HostSession> {
       const code = input?.code
       if (typeof code !== 'string' || code === '') throw new BadRequestError('code_required', 'qq: code is required')

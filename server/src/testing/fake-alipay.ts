@@ -24,13 +24,22 @@
  * (https://www.codeprj.com/zh/blog/ed6a341.html, quoting https://opendocs.alipay.com/support/01rg6z;
  * the fake's default is 5 minutes, tests pick their own).
  *
+ * The phone number: `phoneResponse(mobile)` is what `my.getPhoneNumber` hands the client as
+ * `res.response`: `{"response":"<AES-128-CBC, zero IV, base64>","sign":"…","sign_type":"RSA2",
+ * "encrypt_type":"AES","charset":"UTF-8"}`, the plaintext `{"code":"10000","msg":"Success","mobile":…}`
+ * encrypted with the app's AES key (`aesKey`), signed with Alipay's private key over the ciphertext in
+ * its quotes (https://docs.alipay.com/mini/api/getphonenumber; providers/alipay-phone.ts has the rules
+ * and sources). `{ refused: true }` encrypts Alipay's 40003 isv.invalid-auth-relations instead.
+ *
  * Test controls: `mintCode(id)` (the user's open_id, or user_id with `identity: 'user_id'`),
- * `fail('oauth_token', subCode)`, `tamper()` (the next answers carry a signature that does not
- * match their text), `delay`, `html`, `stop`/`start`, `calls`. Over HTTP: `POST /__fake/codes {openid}` → `{code}`.
+ * `phoneResponse(mobile, { refused? })`, `fail('oauth_token', subCode)`, `tamper()` (the next answers
+ * carry a signature that does not match their text), `delay`, `html`, `stop`/`start`, `calls`;
+ * `acceptAnyCode` adopts any well-formed auth code it has not seen (single use from then on). Over
+ * HTTP: `POST /__fake/codes {openid}` → `{code}`, `POST /__fake/phone-response {phoneNumber, refused?}` → `{response}`.
  */
-import { createPrivateKey, createPublicKey, createSign, createVerify, generateKeyPairSync, KeyObject, randomBytes } from 'node:crypto'
+import { createCipheriv, createHash, createPrivateKey, createPublicKey, createSign, createVerify, generateKeyPairSync, KeyObject, randomBytes } from 'node:crypto'
 import { startFakeHost, type FakeHostControls, type HostAnswer, type HostFaultOptions } from './fake-host'
-import { singleUseCodes } from './single-use-codes'
+import { accountOfAnyCode, singleUseCodes } from './single-use-codes'
 
 export type FakeAlipayApi = 'oauth_token'
 
@@ -49,6 +58,10 @@ export interface FakeAlipayOptions {
   now?: () => number
   /** How long an auth code works. Default 300000. */
   codeTtlMs?: number
+  /** The app's AES key (base64 of 16 bytes) the phone number is encrypted with. Default: a random one; read `aesKey`. */
+  aesKey?: string
+  /** Adopt any well-formed auth code not minted here (for the example's end-to-end run). Default false. */
+  acceptAnyCode?: boolean
 }
 
 export interface FakeAlipay extends FakeHostControls<FakeAlipayApi, string> {
@@ -61,6 +74,10 @@ export interface FakeAlipay extends FakeHostControls<FakeAlipayApi, string> {
   mintCode(id: string): string
   /** The next answers carry a signature that does not match their text (a tampered answer). */
   tamper(options?: HostFaultOptions): void
+  /** The app's AES key (base64): what `alipayProvider({ aesKey })` takes. */
+  readonly aesKey: string
+  /** What my.getPhoneNumber answers as `res.response` for this number (or, `refused`, for a user who did not authorize it). */
+  phoneResponse(mobile: string, options?: { refused?: boolean }): string
 }
 
 const MESSAGES: Record<string, string> = {
@@ -107,7 +124,15 @@ export async function createFakeAlipay(options: FakeAlipayOptions): Promise<Fake
   const ttlMs = options.codeTtlMs ?? 300_000
   if (identity !== 'open_id' && identity !== 'user_id') throw new TypeError("createFakeAlipay: identity must be 'open_id' or 'user_id'")
   if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new TypeError('createFakeAlipay: codeTtlMs must be a positive number')
-  const codes = singleUseCodes<string>({ ttlMs, now })
+  const aesKey = options.aesKey ?? randomBytes(16).toString('base64')
+  if (typeof aesKey !== 'string' || Buffer.from(aesKey, 'base64').length !== 16) throw new TypeError('createFakeAlipay: aesKey must be the base64 of 16 bytes')
+  const adopt = options.acceptAnyCode
+    ? (code: string) => {
+        const account = accountOfAnyCode(code)
+        return account === undefined ? undefined : (identity === 'open_id' ? '0' : '2088') + createHash('sha256').update(`alipay:${appId}:${account}`).digest('hex').slice(0, 12).replace(/[a-f]/g, (c) => String(c.charCodeAt(0) % 10))
+      }
+    : undefined
+  const codes = singleUseCodes<string>({ ttlMs, now, adopt })
   let tampered: { remaining: number | null } | null = null
 
   function mintCode(id: string): string {
@@ -192,6 +217,18 @@ export async function createFakeAlipay(options: FakeAlipayOptions): Promise<Fake
     )
   }
 
+  function phoneResponse(mobile: string, opts: { refused?: boolean } = {}): string {
+    if (typeof mobile !== 'string' || !/^[0-9]{5,20}$/.test(mobile)) throw new TypeError('phoneResponse: mobile must be 5–20 digits')
+    const plain = opts.refused
+      ? { code: '40003', msg: 'Insufficient Conditions', subCode: 'isv.invalid-auth-relations', subMsg: '无效的授权关系' }
+      : { code: '10000', msg: 'Success', mobile }
+    const cipher = createCipheriv('aes-128-cbc', Buffer.from(aesKey, 'base64'), Buffer.alloc(16))
+    const content = Buffer.concat([cipher.update(JSON.stringify(plain), 'utf8'), cipher.final()]).toString('base64')
+    const valueText = JSON.stringify(content) // the ciphertext in its quotes: what Alipay signs
+    const sign = createSign('RSA-SHA256').update(valueText, 'utf8').sign(alipayPrivateKey, 'base64')
+    return `{"response":${valueText},"sign":"${sign}","sign_type":"RSA2","encrypt_type":"AES","charset":"UTF-8"}`
+  }
+
   const host = await startFakeHost<FakeAlipayApi, string>({
     name: 'createFakeAlipay',
     apis: ['oauth_token'],
@@ -209,6 +246,9 @@ export async function createFakeAlipay(options: FakeAlipayOptions): Promise<Fake
       return oauthToken(params)
     },
     mintFromControl: (body) => ({ code: mintCode(body.openid as string) }),
+    controls: {
+      'phone-response': (body) => ({ response: phoneResponse(body.phoneNumber as string, { refused: body.refused === true }) }),
+    },
   })
 
   return Object.assign(host, {
@@ -217,6 +257,8 @@ export async function createFakeAlipay(options: FakeAlipayOptions): Promise<Fake
     },
     appId,
     alipayPublicKey,
+    aesKey,
+    phoneResponse,
     mintCode,
     tamper(opts: HostFaultOptions = {}) {
       if (opts.times !== undefined && (!Number.isInteger(opts.times) || opts.times < 1)) throw new TypeError('createFakeAlipay.tamper: times must be a positive integer')

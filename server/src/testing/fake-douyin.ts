@@ -14,13 +14,21 @@
  * shape a careless client would trip on). When both codes come, both are checked before either is
  * used up.
  *
+ * The phone number (the getPhoneNumber button's older form, which the server decrypts): `encryptPhone`
+ * hands out `{ encryptedData, iv }` of `{ phoneNumber, purePhoneNumber, countryCode, watermark }`
+ * encrypted with the user's latest session_key (session-encrypt.ts).
+ *
  * Test controls: `mintCode(openid, { unionid })`, `mintAnonymousCode(anonymousOpenid)`,
- * `fail('jscode2session', errNo)`, `delay`, `html`, `stop`/`start`, `calls`. Over HTTP:
- * `POST /__fake/codes {openid, unionid?} | {anonymousOpenid}` → `{code}`, `GET /__fake/stats`.
+ * `encryptPhone(phoneNumber, { openid?, watermarkAppid? })`, `fail('jscode2session', errNo)`,
+ * `delay`, `html`, `stop`/`start`, `calls`; `acceptAnyCode` adopts any well-formed code it has not
+ * seen (single use from then on; `code-<n>-<nonce>` codes of one fake tt are one user). Over HTTP:
+ * `POST /__fake/codes {openid, unionid?} | {anonymousOpenid}` → `{code}`, `POST /__fake/encrypt-phone
+ * {phoneNumber, openid?, watermarkAppid?}` → `{encryptedData, iv}`, `GET /__fake/stats`.
  */
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { startFakeHost, type FakeHostControls, type HostAnswer } from './fake-host'
-import { singleUseCodes } from './single-use-codes'
+import { encryptWithSessionKey, phonePlaintext } from './session-encrypt'
+import { accountOfAnyCode, singleUseCodes } from './single-use-codes'
 
 export type FakeDouyinApi = 'jscode2session'
 
@@ -33,6 +41,8 @@ export interface FakeDouyinOptions {
   now?: () => number
   /** How long a code or anonymous code works. Default 180000 (3 minutes). */
   codeTtlMs?: number
+  /** Adopt any well-formed code not minted here (for the example's end-to-end run). Default false. */
+  acceptAnyCode?: boolean
 }
 
 export interface FakeDouyin extends FakeHostControls<FakeDouyinApi, number> {
@@ -43,6 +53,12 @@ export interface FakeDouyin extends FakeHostControls<FakeDouyinApi, number> {
   /** A new single-use anonymous code (what `tt.login` hands as `anonymousCode`, also to a guest). */
   mintAnonymousCode(anonymousOpenid: string): string
   sessionKeyOf(openid: string): string | undefined
+  /**
+   * `{ encryptedData, iv }` of this phone number, as the getPhoneNumber button hands it out, encrypted
+   * with the user's latest session_key. `openid` defaults to the user of the latest code2Session;
+   * `watermarkAppid` (default this app's) forges another app's data.
+   */
+  encryptPhone(phoneNumber: string, options?: { openid?: string; watermarkAppid?: string }): { encryptedData: string; iv: string }
 }
 
 const ERR_TIPS: Record<number, string> = { [-1]: 'system error', 40014: 'bad params', 40015: 'bad appid', 40017: 'bad secret', 40018: 'bad code', 40019: 'bad anonymous code' }
@@ -57,9 +73,22 @@ export async function createFakeDouyin(options: FakeDouyinOptions = {}): Promise
   const now = options.now ?? Date.now
   const ttlMs = options.codeTtlMs ?? 180_000
   if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new TypeError('createFakeDouyin: codeTtlMs must be a positive number')
-  const codes = singleUseCodes<{ openid: string; unionid?: string }>({ ttlMs, now })
-  const anonymousCodes = singleUseCodes<string>({ ttlMs, now })
+  const idFor = (kind: string, account: string) => createHash('sha256').update(`${kind}:${appid}:${account}`).digest('hex').slice(0, 32)
+  const adopt = <T>(make: (account: string) => T) => (options.acceptAnyCode ? (code: string) => {
+    const account = accountOfAnyCode(code)
+    return account === undefined ? undefined : make(account)
+  } : undefined)
+  const codes = singleUseCodes<{ openid: string; unionid?: string }>({ ttlMs, now, adopt: adopt((a) => ({ openid: '_000' + idFor('openid', a) })) })
+  const anonymousCodes = singleUseCodes<string>({ ttlMs, now, adopt: adopt((a) => idFor('anonymous', a)) })
   const sessionKeys = new Map<string, string>()
+  let latestOpenid: string | undefined
+
+  function encryptPhone(phoneNumber: string, opts: { openid?: string; watermarkAppid?: string } = {}): { encryptedData: string; iv: string } {
+    const openid = opts.openid ?? latestOpenid
+    const sessionKey = openid === undefined ? undefined : sessionKeys.get(openid)
+    if (!openid || !sessionKey) throw new TypeError(`encryptPhone: ${openid ? openid + ' has' : 'there is'} no session_key yet (no code2Session with a code)`)
+    return encryptWithSessionKey(sessionKey, phonePlaintext(phoneNumber, opts.watermarkAppid ?? appid, now()))
+  }
 
   function mintCode(openid: string, opts: { unionid?: string } = {}): string {
     if (typeof openid !== 'string' || openid === '') throw new TypeError('mintCode: openid must be a non-empty string')
@@ -97,6 +126,7 @@ export async function createFakeDouyin(options: FakeDouyinOptions = {}): Promise
       data.unionid = redeemed.value.unionid ?? ''
       data.session_key = randomBytes(16).toString('base64')
       sessionKeys.set(data.openid, data.session_key)
+      latestOpenid = data.openid
     }
     if (anonymousCode !== '') {
       const redeemed = anonymousCodes.redeem(anonymousCode)
@@ -120,7 +150,10 @@ export async function createFakeDouyin(options: FakeDouyinOptions = {}): Promise
       body.anonymousOpenid !== undefined
         ? { code: mintAnonymousCode(body.anonymousOpenid as string) }
         : { code: mintCode(body.openid as string, { unionid: body.unionid as string | undefined }) },
+    controls: {
+      'encrypt-phone': (body) => encryptPhone(body.phoneNumber as string, { openid: body.openid as string | undefined, watermarkAppid: body.watermarkAppid as string | undefined }),
+    },
   })
 
-  return Object.assign(host, { appid, secret, mintCode, mintAnonymousCode, sessionKeyOf: (openid: string) => sessionKeys.get(openid) })
+  return Object.assign(host, { appid, secret, mintCode, mintAnonymousCode, encryptPhone, sessionKeyOf: (openid: string) => sessionKeys.get(openid) })
 }

@@ -2,8 +2,8 @@
  * The HTTP plumbing the fakes of other hosts (fake-qq.ts, fake-douyin.ts, fake-alipay.ts) share:
  * a node:http server on 127.0.0.1, routes by path, per-API call counts, scripted faults (answer with
  * one of the host's own error codes, hold the answer, answer a gateway's HTML page), `stop()` /
- * `start()` on the same port, and two controls for other processes (`GET /__fake/stats`,
- * `POST /__fake/codes`). Each host's rules and error shapes live in its own fake.
+ * `start()` on the same port, and controls for other processes (`GET /__fake/stats`,
+ * `POST /__fake/codes`, and each fake's own `POST /__fake/<name>`). Each host's rules and error shapes live in its own fake.
  */
 import { createListener } from './listener'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
@@ -66,6 +66,8 @@ export interface FakeHostSetup<Api extends string, Failure> {
   checkFailure(failure: unknown): asserts failure is Failure
   /** `POST /__fake/codes` with this JSON body → `{ code }` (or throw a TypeError → 400). */
   mintFromControl?(body: Record<string, unknown>): Record<string, unknown>
+  /** More `POST /__fake/<name>` controls: JSON body in, JSON out (a TypeError → 400). */
+  controls?: Record<string, (body: Record<string, unknown>) => Record<string, unknown>>
 }
 
 interface Fault<F> {
@@ -147,7 +149,8 @@ export async function startFakeHost<Api extends string, Failure>(setup: FakeHost
 
   async function serveControl(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     if (path === '/__fake/stats' && req.method === 'GET') return send(res, { json: { ...calls } })
-    if (path === '/__fake/codes' && req.method === 'POST' && setup.mintFromControl) {
+    const control = path === '/__fake/codes' ? setup.mintFromControl : setup.controls?.[path.slice('/__fake/'.length)]
+    if (req.method === 'POST' && control) {
       const text = (await readBody(req)) ?? ''
       let body: unknown
       try {
@@ -157,7 +160,7 @@ export async function startFakeHost<Api extends string, Failure>(setup: FakeHost
       }
       if (body === null || typeof body !== 'object' || Array.isArray(body)) return send(res, { status: 400, json: { error: 'invalid_json', message: 'the body must be a JSON object' } })
       try {
-        return send(res, { json: setup.mintFromControl(body as Record<string, unknown>) })
+        return send(res, { json: control(body as Record<string, unknown>) })
       } catch (err) {
         return send(res, { status: 400, json: { error: 'bad_request', message: (err as Error).message } })
       }

@@ -10,11 +10,15 @@
  * WeChat's; a used or expired code answers 40029, the only code error QQ documents. A wrong appid
  * or secret answers WeChat's 40013 / 40125 (assumed: QQ documents none).
  *
- * Test controls: `mintCode(openid, { unionid })`, `fail('jscode2session', errcode)`, `delay`,
- * `html`, `stop`/`start`, `calls`. Over HTTP: `POST /__fake/codes {openid, unionid?}` → `{code}`, `GET /__fake/stats`.
+ * Test controls: `mintCode(openid, { unionid })`, `encryptPhone(phoneNumber, { openid?, watermarkAppid? })`
+ * (the getPhoneNumber button's `{ encryptedData, iv }`, with the user's latest session_key),
+ * `fail('jscode2session', errcode)`, `delay`, `html`, `stop`/`start`, `calls`. Over HTTP:
+ * `POST /__fake/codes {openid, unionid?}` → `{code}`, `POST /__fake/encrypt-phone {phoneNumber, openid?}`
+ * → `{encryptedData, iv}`, `GET /__fake/stats`.
  */
 import { randomBytes } from 'node:crypto'
 import { startFakeHost, type FakeHostControls, type HostAnswer } from './fake-host'
+import { encryptWithSessionKey, phonePlaintext } from './session-encrypt'
 import { singleUseCodes } from './single-use-codes'
 
 export type FakeQqApi = 'jscode2session'
@@ -37,6 +41,8 @@ export interface FakeQq extends FakeHostControls<FakeQqApi, number> {
   mintCode(openid: string, options?: { unionid?: string }): string
   /** The session_key of this openid's latest code2Session, or undefined. */
   sessionKeyOf(openid: string): string | undefined
+  /** `{ encryptedData, iv }` of this phone number with the user's latest session_key (default: the latest user's). */
+  encryptPhone(phoneNumber: string, options?: { openid?: string; watermarkAppid?: string }): { encryptedData: string; iv: string }
 }
 
 const ERRMSG: Record<number, string> = { [-1]: 'system error', 40029: 'invalid code', 45011: 'api minute-quota reach limit', 40013: 'invalid appid', 40125: 'invalid appsecret', 41008: 'missing code', 40002: 'invalid grant_type' }
@@ -53,6 +59,14 @@ export async function createFakeQq(options: FakeQqOptions = {}): Promise<FakeQq>
   if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new TypeError('createFakeQq: codeTtlMs must be a positive number')
   const codes = singleUseCodes<{ openid: string; unionid?: string }>({ ttlMs, now })
   const sessionKeys = new Map<string, string>()
+  let latestOpenid: string | undefined
+
+  function encryptPhone(phoneNumber: string, opts: { openid?: string; watermarkAppid?: string } = {}): { encryptedData: string; iv: string } {
+    const openid = opts.openid ?? latestOpenid
+    const sessionKey = openid === undefined ? undefined : sessionKeys.get(openid)
+    if (!openid || !sessionKey) throw new TypeError(`encryptPhone: ${openid ? openid + ' has' : 'there is'} no session_key yet (no code2Session)`)
+    return encryptWithSessionKey(sessionKey, phonePlaintext(phoneNumber, opts.watermarkAppid ?? appid, now()))
+  }
 
   function mintCode(openid: string, opts: { unionid?: string } = {}): string {
     if (typeof openid !== 'string' || openid === '') throw new TypeError('mintCode: openid must be a non-empty string')
@@ -81,10 +95,14 @@ export async function createFakeQq(options: FakeQqOptions = {}): Promise<FakeQq>
       const { openid, unionid } = redeemed.value
       const sessionKey = randomBytes(16).toString('base64')
       sessionKeys.set(openid, sessionKey)
+      latestOpenid = openid
       return { json: unionid ? { openid, session_key: sessionKey, unionid } : { openid, session_key: sessionKey } }
     },
     mintFromControl: (body) => ({ code: mintCode(body.openid as string, { unionid: body.unionid as string | undefined }) }),
+    controls: {
+      'encrypt-phone': (body) => encryptPhone(body.phoneNumber as string, { openid: body.openid as string | undefined, watermarkAppid: body.watermarkAppid as string | undefined }),
+    },
   })
 
-  return Object.assign(host, { appid, secret, mintCode, sessionKeyOf: (openid: string) => sessionKeys.get(openid) })
+  return Object.assign(host, { appid, secret, mintCode, encryptPhone, sessionKeyOf: (openid: string) => sessionKeys.get(openid) })
 }

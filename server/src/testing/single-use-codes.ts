@@ -14,9 +14,18 @@ export interface SingleUseCodes<T> {
   redeem(code: string): Redeemed<T>
 }
 
-export function singleUseCodes<T>(options: { ttlMs: number; now: () => number; bytes?: number }): SingleUseCodes<T> {
+/**
+ * `adopt`: what an unknown code stands for, or undefined to refuse it. A fake that accepts any
+ * well-formed code (the example's end-to-end run, where the SDK's fake host mints its own codes)
+ * adopts it at first sight; from then on it is single use like a minted one.
+ */
+export function singleUseCodes<T>(options: { ttlMs: number; now: () => number; bytes?: number; adopt?: (code: string) => T | undefined }): SingleUseCodes<T> {
   const codes = new Map<string, { value: T; mintedAt: number; used: boolean }>()
   function check(code: string): Redeemed<T> {
+    if (!codes.has(code) && options.adopt && typeof code === 'string') {
+      const value = options.adopt(code)
+      if (value !== undefined) codes.set(code, { value, mintedAt: options.now(), used: false })
+    }
     const entry = codes.get(code)
     if (!entry) return { ok: false, reason: 'unknown' }
     if (entry.used) return { ok: false, reason: 'used' }
@@ -36,4 +45,16 @@ export function singleUseCodes<T>(options: { ttlMs: number; now: () => number; b
       return result
     },
   }
+}
+
+const ANY_CODE_SHAPE = /^[A-Za-z0-9_-]{6,128}$/
+
+/**
+ * The account an adopted code belongs to, as the fake WeChat reads it: the last `-…` segment is the
+ * code's nonce, and a numeric counter before it too (the SDK's fakes hand out `code-<n>-<nonce>`), so
+ * every login of one fake host is one user. Undefined for a code of the wrong shape.
+ */
+export function accountOfAnyCode(code: string): string | undefined {
+  if (!ANY_CODE_SHAPE.test(code)) return undefined
+  return code.replace(/-[^-]*$/, '').replace(/(-\d+)+$/, '') || code
 }

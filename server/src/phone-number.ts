@@ -1,0 +1,74 @@
+/**
+ * The phone number per host, on the server: what a `POST /phone` body may carry (`phoneCredentialFrom`)
+ * and the phone object inside decrypted data (`phoneInfoFromDecrypted`).
+ *
+ * Bodies, as the SDK posts what each host hands out (docs/platforms.md, "Client: open abilities"):
+ * - WeChat: `{ code }` (getPhoneNumber button, base library 2.21.2+), or the older `{ encryptedData, iv }`;
+ * - QQ / Douyin: `{ encryptedData, iv, platform }` from the getPhoneNumber button, AES-128-CBC with the
+ *   user's session_key (Douyin: https://developer.open-douyin.com/docs/resource/zh-CN/mini-game/develop/api/open-capacity/user-information/info/sensitive-data-process,
+ *   the button: https://programbbs.com/tutorial/microapp/microapp-jidl3652.html; QQ: as WeChat,
+ *   https://w3cschool.cn/qqxiaochengxu/qqxiaochengxu-fdup37yk.html);
+ * - Alipay: `{ response, platform: 'alipay' }`, the whole string my.getPhoneNumber answered
+ *   (https://docs.alipay.com/mini/api/getphonenumber), read by providers/alipay-phone.ts.
+ */
+import { BadRequestError } from './errors'
+import { checkWatermark } from './decrypt'
+import { HOST_PLATFORMS } from './options'
+import type { HostPlatform, PhoneCredential, PhoneInfo } from './types'
+/** Longest field accepted in a phone body (an Alipay response is a few hundred bytes; WeChat's encryptedData under 1 KB). */
+export const MAX_PHONE_FIELD_LENGTH = 8 * 1024
+
+function field(body: Record<string, unknown>, name: keyof PhoneCredential): string | undefined {
+  const v = body[name]
+  if (v === undefined || v === null || v === '') return undefined
+  if (typeof v !== 'string') throw new BadRequestError('bad_request', `${name} must be a string`)
+  if (v.length > MAX_PHONE_FIELD_LENGTH) throw new BadRequestError('bad_request', `${name} is longer than ${MAX_PHONE_FIELD_LENGTH} characters`)
+  return v
+}
+
+/**
+ * The credential in a phone body, checked: a known `platform` (default 'weixin') and the fields that
+ * host hands out. Anything missing or of the wrong type is a 400 naming the field and the host.
+ */
+export function phoneCredentialFrom(body: Record<string, unknown>): PhoneCredential {
+  const platformValue = field(body, 'platform')
+  if (platformValue !== undefined && !HOST_PLATFORMS.includes(platformValue as HostPlatform)) {
+    throw new BadRequestError('unsupported_platform', `platform must be one of ${HOST_PLATFORMS.join(', ')}, got ${JSON.stringify(platformValue.slice(0, 32))}`)
+  }
+  const platform = (platformValue ?? 'weixin') as HostPlatform
+  const credential: PhoneCredential = { platform }
+  for (const name of ['code', 'encryptedData', 'iv', 'response'] as const) {
+    const v = field(body, name)
+    if (v !== undefined) credential[name] = v
+  }
+  if (platform === 'alipay') {
+    if (!credential.response) throw new BadRequestError('code_required', 'response is required on Alipay: the string my.getPhoneNumber answered')
+    return credential
+  }
+  if (credential.encryptedData !== undefined || credential.iv !== undefined) {
+    if (!credential.encryptedData || !credential.iv) throw new BadRequestError('code_required', 'encryptedData and iv come together: both from the getPhoneNumber event')
+    return credential
+  }
+  if (!credential.code) {
+    throw new BadRequestError(
+      'code_required',
+      platform === 'weixin' ? 'code is required: the code from the getPhoneNumber button event' : `encryptedData and iv are required on ${platform}: both from the getPhoneNumber button event`,
+    )
+  }
+  return credential
+}
+
+/**
+ * `{ phoneNumber, purePhoneNumber, countryCode, watermark }` decrypted with a session_key: the
+ * watermark must be `appid`'s, the numbers strings. Any other shape is decrypt_failed.
+ */
+export function phoneInfoFromDecrypted(data: Record<string, unknown>, appid: string, host: string): PhoneInfo {
+  checkWatermark(data.watermark, appid)
+  const { phoneNumber, purePhoneNumber, countryCode } = data
+  if (typeof phoneNumber !== 'string' || phoneNumber === '') throw new BadRequestError('decrypt_failed', `The decrypted ${host} data has no phoneNumber (was it a phone-number event?)`)
+  return {
+    phoneNumber,
+    purePhoneNumber: typeof purePhoneNumber === 'string' && purePhoneNumber !== '' ? purePhoneNumber : phoneNumber,
+    countryCode: countryCode === undefined || countryCode === null ? '' : String(countryCode),
+  }
+}
