@@ -66,20 +66,24 @@ export function codeRequest(login: ResolvedConfig['login'], got: HostCode, platf
   return { url: appendQuery(login.url, fields as Record<string, string>) }
 }
 
+/** Each host's login call, as messages name it. */
+const LOGIN_CALL: Record<string, string> = { weixin: 'wx.login', qq: 'qq.login', douyin: 'tt.login', alipay: 'my.getAuthCode' }
+
 export function createLoginFlow(cfg: ResolvedConfig, store: TokenStore, limiter: Limiter): LoginFlow {
   const { platform, login } = cfg
   const timeout = login.timeout
+  const loginCall = LOGIN_CALL[platform.host] || 'wx.login'
   let warnedSessionKey = false
 
   function wxLogin(): Promise<HostCode> {
     return callWithin<HostCode>(
       timeout,
       () => {
-        throw new TimeoutError(`wx.login did not answer within ${timeout} ms; try again.`, timeout)
+        throw new TimeoutError(`${loginCall} did not answer within ${timeout} ms; try again.`, timeout)
       },
       (resolve, reject) => {
         const failed = (what: string, extras: object): void =>
-          reject(new AuthError('WX_LOGIN_FAILED', `wx.login ${what}. Check the network and the AppID, then try again.`, extras))
+          reject(new AuthError('WX_LOGIN_FAILED', `${loginCall} ${what}. Check the network and the AppID, then try again.`, extras))
         try {
           platform.login({
             timeout,

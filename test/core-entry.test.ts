@@ -39,6 +39,10 @@ test('with an adapter it runs on that host, even when a global wx exists', async
   expect(auth.platform.host).toBe('alipay')
   expect(fake.calls.getAuthCode).toBe(1)
   expect(fake.requests.filter((r) => r.path === '/api/auth/login').map((r) => (r.data as { platform: string }).platform)).toEqual(['alipay'])
+  // A failed host login names the host's own call, not wx.login.
+  fake.behavior.login = 'fail'
+  auth.logout()
+  await expect(auth.login()).rejects.toMatchObject({ code: 'WX_LOGIN_FAILED', message: expect.stringMatching(/^my\.getAuthCode failed/) })
 })
 
 test('host names and non-objects are refused at createAuth with a CONFIG error that says what to pass', () => {
