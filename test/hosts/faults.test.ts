@@ -46,7 +46,7 @@ const rows: Row[] = [
   { fault: 'host login fails', start: 'logged-out',
     act: (w, items) => { w.fake.behavior.login = 'fail'; return [w.auth.checkAndLogin(), ...items(3)] },
     settles: rejects(AuthError, 'WX_LOGIN_FAILED'), stored: 'none', events: ['WX_LOGIN_FAILED'],
-    also: (w, _a, c) => expect((w.errors[0] as AuthError & { errMsg?: string }).errMsg).toMatch(c.loginFailure) },
+    also: (w, _a, c) => expect(w.errors[0]).toMatchObject({ errMsg: expect.stringMatching(c.loginFailure), errno: c.loginErrno }) },
   { fault: 'host login succeeds without a code (Douyin: a guest with an anonymous code)', start: 'logged-out',
     act: (w, items) => { w.fake.behavior.login = 'no-code'; return [w.auth.checkAndLogin(), ...items(3)] },
     settles: (c) => (c.guestLogin ? ok : rejects(AuthError, 'WX_LOGIN_FAILED')), stored: (c) => (c.guestLogin ? 'new' : 'none'), events: (c) => (c.guestLogin ? [] : ['WX_LOGIN_FAILED']),

@@ -61,8 +61,9 @@ export interface HostCase {
   host: HostName
   /** The host call that yields the login code (`fake.calls[loginCall]`). */
   loginCall: 'login' | 'getAuthCode'
-  /** The `errMsg` a host login failure (the engine's "network error") carries once through the adapter. */
+  /** The `errMsg` and `errno` a host login failure (the engine's "network error") carries once through the adapter. */
   loginFailure: RegExp
+  loginErrno: number
   /** The host tells whether its login session is alive (`checkSession`); Alipay cannot. */
   checksSession: boolean
   /** On Douyin, a user not logged in to the host app gets an anonymous code only: a guest login, not a failure. */
@@ -80,6 +81,7 @@ export const HOSTS: HostCase[] = [
     host: 'weixin',
     loginCall: 'login',
     loginFailure: /^login:fail network error$/,
+    loginErrno: 1,
     checksSession: true,
     guestLogin: false,
     store: byKey,
@@ -93,6 +95,7 @@ export const HOSTS: HostCase[] = [
     host: 'qq',
     loginCall: 'login',
     loginFailure: /^login:fail network error$/,
+    loginErrno: 1,
     checksSession: true,
     guestLogin: false,
     store: byKey,
@@ -106,6 +109,7 @@ export const HOSTS: HostCase[] = [
     host: 'douyin',
     loginCall: 'login',
     loginFailure: /^login:fail network error$/,
+    loginErrno: 1,
     checksSession: true,
     guestLogin: true,
     store: byKey,
@@ -125,6 +129,7 @@ export const HOSTS: HostCase[] = [
       host: 'alipay',
       loginCall: 'getAuthCode',
       loginFailure: /^getAuthCode:fail network error \(12\)$/,
+      loginErrno: 12,
       checksSession: false,
       guestLogin: false,
       store: (g, key, data) => g.setStorageSync({ key, data }),
@@ -139,6 +144,7 @@ export const HOSTS: HostCase[] = [
     host: 'weixin',
     loginCall: 'login',
     loginFailure: /^login:fail network error$/,
+    loginErrno: 1,
     checksSession: true,
     guestLogin: false,
     store: byKey,
@@ -152,6 +158,7 @@ export const HOSTS: HostCase[] = [
     host: 'weixin',
     loginCall: 'login',
     loginFailure: /^login:fail network error$/,
+    loginErrno: 1,
     checksSession: true,
     guestLogin: false,
     store: byKey,
