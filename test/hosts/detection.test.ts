@@ -157,7 +157,7 @@ describe('bad input: a CONFIG error at createAuth naming what is missing', () =>
     const tt = createFakeTt()
     await withGlobals({ tt: tt.tt }, () => {
       expect(configError(() => createAuthCore({ ...opts, platform: 'douyin' } as never))!.message).toMatch(/host names.*'weapp-auth'/)
-      expect(configError(() => createAuthCore(opts as AuthOptions))!.message).toMatch(/\bwx\b/)
+      expect(configError(() => createAuthCore(opts))!.message).toMatch(/\bwx\b/)
       // the adapter works through core
       expect(createAuthCore({ ...opts, platform: douyinPlatform(tt.tt as never) }).platform.host).toBe('douyin')
     })
