@@ -20,19 +20,19 @@ function withProfileRoutes() {
 }
 
 describe('bindPhoneNumber', () => {
-  test('ok → posts only the code, with the token, and resolves with the answer', async () => {
+  test('ok → posts the code and the host (not the encryptedData / iv the event also has), with the token, and resolves with the answer', async () => {
     const { auth, fake } = withProfileRoutes()
     const res = await bindPhoneNumber<{ phoneNumber: string; got: unknown }>(auth, phoneEvent.ok('P-CODE'))
-    expect(res).toMatchObject({ phoneNumber: '138****0000', got: { code: 'P-CODE' } })
+    expect(res).toMatchObject({ phoneNumber: '138****0000', got: { code: 'P-CODE', platform: 'weixin' } })
     const sent = fake.requests.find((r) => r.path === '/api/auth/phone')!
-    expect(sent.data).toEqual({ code: 'P-CODE' }) // never encryptedData / iv
+    expect(sent.data).toEqual({ code: 'P-CODE', platform: 'weixin' })
     expect(sent.header.Authorization).toBe('Bearer ' + auth.getToken())
   })
 
   test.each([
     ['denied', phoneEvent.denied(), 'PHONE_DENIED'],
     ['quota exhausted (errno 1400001)', phoneEvent.quotaExhausted(), 'PHONE_QUOTA'],
-    ['no code on an old base library', phoneEvent.noCode(), 'PHONE_NO_CODE'],
+    ['an ok event with no credential at all', { detail: { errMsg: 'getPhoneNumber:ok' } }, 'PHONE_NO_CODE'],
     ['another failure', { detail: { errMsg: 'getPhoneNumber:fail system error', errno: 102 } }, 'PHONE_FAILED'],
   ])('%s → %s without any request', async (_n, event, code) => {
     const { auth, fake } = withProfileRoutes()
@@ -41,6 +41,13 @@ describe('bindPhoneNumber', () => {
     expect(err.code).toBe(code)
     expect(fake.calls.request).toBe(0)
     expect(fake.calls.login).toBe(0)
+  })
+
+  // Issue 12: the server decrypts what older base libraries hand out (it holds the session key).
+  test('no code on an old base library → posts encryptedData and iv for the server to decrypt', async () => {
+    const { auth, fake } = withProfileRoutes()
+    await bindPhoneNumber(auth, phoneEvent.noCode())
+    expect(fake.requests.find((r) => r.path === '/api/auth/phone')!.data).toEqual({ encryptedData: 'ENCRYPTED', iv: 'IV', platform: 'weixin' })
   })
 
   test('the older "fail:user deny" spelling counts as a denial too', async () => {

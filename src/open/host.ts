@@ -1,21 +1,61 @@
 /**
- * What the open abilities need from the host: the platform (the option, else the global `wx`
- * through the core's one seam, `defaultPlatform`), a check that an API exists, and the promise
- * form of a callback API.
+ * What the open abilities need from the host: which host it is and its API (the option, else the
+ * running host's global), a check that an API exists, and the promise form of a callback API.
+ *
+ * The host is known without bundling any adapter or the detection of `weapp-auth`: an adapter
+ * (`auth.platform`) says it in `host`; a raw `my` is recognised by its `getAuthCode` (it has no
+ * `login`); any other object is called as WeChat's `wx` (raw `qq` and `tt` have wx's shapes, only
+ * messages then say wx: pass `auth.platform` for exact ones). Without the option, the running
+ * host's global is used, looked for in the order qq, tt, my, wx (as createAuth detects).
  */
 import { AuthError } from '../errors'
-import { baseLibraryVersion, defaultPlatform, hasApi, type Platform } from '../platform'
+import { baseLibraryVersion, hasApi, type Platform } from '../platform'
+import type { HostName } from '../platforms/host'
+
+declare const qq: unknown
+declare const tt: unknown
+declare const my: unknown
+declare const wx: unknown
 
 export interface HostOptions {
-  /** The `wx`-compatible object to call. Default: the global `wx`. */
+  /**
+   * The host to call: `auth.platform` (or any adapter from `weapp-auth/platforms`), or a host's own
+   * global (`wx`, `qq`, `tt`, `my`). Default: the running host's global, looked for in the order
+   * qq, tt, my, wx.
+   */
   platform?: Platform
 }
 
-export function hostOf(options: HostOptions | undefined): Platform {
-  return (options && options.platform) || defaultPlatform()
+/** The host's API and name. */
+export interface Host {
+  api: Platform
+  name: HostName
 }
 
-/** Minimum base libraries, for UNSUPPORTED messages. */
+/** How messages name each host: the app, then the global whose calls are meant (in detection order). */
+const LABELS: Record<HostName, string> = { qq: 'QQ (qq)', douyin: 'Douyin (tt)', alipay: 'Alipay (my)', weixin: 'WeChat (wx)' }
+
+/** "Alipay (my)". */
+export const label = (host: Host): string => LABELS[host.name]
+/** "my.getSetting": the host's own name for one of its calls. */
+export const api = (host: Host, name: string): string => LABELS[host.name].slice(-3, -1) + '.' + name
+
+/** The host a platform object belongs to: an adapter's `host`, or `my` by its getAuthCode; else WeChat. */
+export function hostFor(p: Platform): Host {
+  const tag = (p as { host?: HostName }).host
+  return { api: p, name: tag && LABELS[tag] ? tag : hasApi(p, 'getAuthCode' as keyof Platform) && !hasApi(p, 'login') ? 'alipay' : 'weixin' }
+}
+
+export function hostOf(options: HostOptions | undefined): Host {
+  if (options && options.platform) return hostFor(options.platform)
+  // The running host's global, in createAuth's order (QQ may define `wx` as an alias of `qq`).
+  const globals = [typeof qq == 'object' && qq, typeof tt == 'object' && tt, typeof my == 'object' && my, typeof wx == 'object' && wx]
+  const i = globals.findIndex((g) => !!g)
+  if (i < 0) throw new AuthError('CONFIG', 'weapp-auth/open: no host global (qq, tt, my, wx): pass `platform`.')
+  return { api: globals[i] as Platform, name: Object.keys(LABELS)[i] as HostName }
+}
+
+/** WeChat's minimum base libraries, for UNSUPPORTED messages. */
 const MIN_VERSION: Record<string, string> = {
   getSetting: '1.2.0',
   authorize: '1.2.0',
@@ -23,12 +63,12 @@ const MIN_VERSION: Record<string, string> = {
   showModal: '1.0.0',
 }
 
-export function requireApi(platform: Platform, name: keyof Platform, helper: string): void {
-  if (hasApi(platform, name)) return
-  const running = baseLibraryVersion(platform)
+export function requireApi(host: Host, name: keyof Platform, helper: string): void {
+  if (hasApi(host.api, name)) return
+  const running = baseLibraryVersion(host.api)
   throw new AuthError(
     'UNSUPPORTED',
-    `${helper} needs wx.${String(name)} (base library ${MIN_VERSION[name as string] || 'newer'} or later)${running ? `; this one is ${running}` : ''}. Ask users to update WeChat, or set a minimum base library in the admin console.`,
+    `${helper} needs ${api(host, name)} (${label(host)} base library ${(host.name === 'weixin' && MIN_VERSION[name]) || 'newer'} or later${running ? `, this is ${running}` : ''}): ask users to update.`,
   )
 }
 
@@ -37,11 +77,14 @@ export function attempt<T>(fn: () => T | PromiseLike<T>): Promise<T> {
   return new Promise<T>((resolve) => resolve(fn()))
 }
 
-/** Promise form of a wx callback API. */
+/**
+ * Promise form of a host callback API. Failures reject as `{ errMsg, errno? }`: wx's shape as
+ * is, Alipay's `{ error, errorMessage }` (a raw `my`) as `{ errMsg: errorMessage }`.
+ */
 export function call<R>(fn: (o: { success: (r: R) => void; fail: (e: { errMsg: string; errno?: number }) => void }) => unknown): Promise<R> {
   return new Promise<R>((resolve, reject) => {
     try {
-      fn({ success: resolve, fail: (e) => reject(e || { errMsg: 'fail' }) })
+      fn({ success: resolve, fail: (e: { errMsg: string; errorMessage?: string }) => reject((e && (e.errMsg ? e : { errMsg: e.errorMessage })) || { errMsg: 'fail' }) })
     } catch (err) {
       reject({ errMsg: (err as Error) && (err as Error).message })
     }

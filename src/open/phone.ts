@@ -1,56 +1,95 @@
 /**
- * `bindPhoneNumber(auth, event)`: the code of a getPhoneNumber event goes to your server with
- * the token (never encryptedData/iv, which only the server may decrypt).
+ * `bindPhoneNumber(auth, event)`: whatever phone-number credential the host hands out goes to your
+ * server with the token and the host's name; only the server can exchange or decrypt it.
+ *
+ * What the POST body carries, per host (`auth.platform.phoneCredential` reads it):
+ * - WeChat: `{ code, platform: 'weixin' }` (base library 2.21.2+); from older base libraries
+ *   `{ encryptedData, iv, platform: 'weixin' }` (docs/platforms.md, "Client: open abilities").
+ * - QQ: `{ encryptedData, iv, platform: 'qq' }` (or `{ code, … }` if the event carries one).
+ * - Douyin: `{ encryptedData, iv, platform: 'douyin' }`; from base library 3.51.0 the event
+ *   carries a `code` instead: `{ code, platform: 'douyin' }`
+ *   (https://developer.open-douyin.com/docs/resource/zh-CN/mini-app/develop/tutorial/open-capabilities/general-capabilities/new-phone-method).
+ * - Alipay: `{ response, platform: 'alipay' }`, the encrypted, signed `response` of
+ *   `my.getPhoneNumber`, which this function calls itself after the user agreed in
+ *   `<button open-type="getAuthorize" scope="phoneNumber" onGetAuthorize="…">`; that event
+ *   carries no data (https://opendocs.alipay.com/mini/api/getphonenumber, @mini-types/my
+ *   lib.my.d.ts getPhoneNumber).
  */
 import { AuthError } from '../errors'
-import { attempt } from './host'
+import { wxPhone } from '../platforms/wx-phone'
+import { attempt, call, label } from './host'
 import { checkInstance, type AuthInstance } from './instance'
 
 export interface PhoneNumberEvent {
-  detail: { errMsg?: string; code?: string; errno?: number; encryptedData?: string; iv?: string }
+  detail?: {
+    errMsg?: string
+    code?: string
+    errno?: number
+    encryptedData?: string
+    iv?: string
+    /** Alipay: my.getPhoneNumber's `response`, when you called it yourself. */
+    response?: string
+  }
 }
 
 export interface BindPhoneOptions {
   /** Default '/api/auth/phone'. */
   url?: string
-  /** 'body' (default): JSON `{ code }`; 'query': `?code=`. */
+  /**
+   * 'body' (default): the JSON body above. 'query': a `code` and `platform` go in the query string
+   * (`?code=…&platform=weixin`) instead; encrypted payloads (encryptedData / iv, Alipay's
+   * `response`) always go in the body, out of URLs and their logs.
+   */
   codeIn?: 'body' | 'query'
 }
 
-/** The typed error for an event that carries no usable code, or null when it has one. */
-function refusal(detail: PhoneNumberEvent['detail']): AuthError | null {
-  const errMsg = String(detail.errMsg || '')
-  const errno = detail.errno
-  if (/:ok$/.test(errMsg)) {
-    if (typeof detail.code === 'string' && detail.code) return null
-    return new AuthError('PHONE_NO_CODE', 'The getPhoneNumber event has no code: the base library is older than 2.21.2. Ask the user to update WeChat.', { errMsg })
-  }
-  if (/den(y|ied)|cancel/i.test(errMsg)) return new AuthError('PHONE_DENIED', 'The user declined to share the phone number. Offer another way to continue.', { errMsg })
-  if (errno === 1400001) {
-    return new AuthError('PHONE_QUOTA', 'The phone number component has used up its quota (errno 1400001). Buy more quota in the admin console, or offer SMS verification.', { errMsg, errno })
-  }
-  return new AuthError('PHONE_FAILED', `Getting the phone number failed: ${errMsg || 'unknown error'}${errno !== undefined ? ` (errno ${errno})` : ''}.`, { errMsg, errno })
+/** The typed error for a refusal or failure the host reported. */
+function refusal(errMsg: string, errno: number | undefined): AuthError {
+  const x = { errMsg, errno }
+  // Douyin's "platform auth deny" is the platform refusing this mini program, not the user.
+  return /den(y|ied)|cancel|取消|拒绝/i.test(errMsg) && !/platform auth/.test(errMsg)
+    ? new AuthError('PHONE_DENIED', 'The user declined to share the phone number: offer another way.', x)
+    : errno === 1400001
+      ? new AuthError('PHONE_QUOTA', 'Phone number quota used up (errno 1400001): buy more in the admin console, or offer SMS verification.', x)
+      : new AuthError('PHONE_FAILED', `Getting the phone number failed: ${errMsg}${errno !== undefined ? ` (errno ${errno})` : ''}.`, x)
 }
 
 /**
- * Posts the code of a `<button open-type="getPhoneNumber">` event with the token; resolves with
- * your server's answer. Rejects PHONE_DENIED / PHONE_QUOTA / PHONE_NO_CODE / PHONE_FAILED
- * without any request.
+ * Posts the phone-number credential of the host (see the file comment for the body per host)
+ * with the token; resolves with your server's answer. `event`: the getPhoneNumber button's event
+ * (WeChat, QQ, Douyin). On Alipay call it from the getAuthorize button's `onGetAuthorize`
+ * handler (its event, or nothing: my.getPhoneNumber is called here), or pass `{ detail: res }`
+ * with the result of a my.getPhoneNumber you called yourself; not from `onError`. Rejects
+ * PHONE_DENIED / PHONE_QUOTA / PHONE_FAILED / PHONE_NO_CODE without posting, and UNSUPPORTED on
+ * Alipay without my.getPhoneNumber (base library before 1.16.4, or a framework that does not map
+ * it: then call it yourself).
  */
-export function bindPhoneNumber<T = unknown>(auth: AuthInstance, event: PhoneNumberEvent, options: BindPhoneOptions = {}): Promise<T> {
+export function bindPhoneNumber<T = unknown>(auth: AuthInstance, event?: PhoneNumberEvent, options: BindPhoneOptions = {}): Promise<T> {
   return attempt(() => {
-    checkInstance(auth, 'bindPhoneNumber()')
-    const detail = event && event.detail
-    if (!detail || typeof detail !== 'object') {
-      throw new AuthError('INVALID_INPUT', 'bindPhoneNumber(auth, e) needs the event of <button open-type="getPhoneNumber" bindgetphonenumber="…">.')
-    }
-    const err = refusal(detail)
-    if (err) throw err
-    const code = detail.code as string
+    const host = checkInstance(auth, 'bindPhoneNumber()')
+    const p = auth.platform
     const url = options.url || '/api/auth/phone'
-    if (options.codeIn === 'query') {
-      return auth.request<T>({ url: url + (url.indexOf('?') >= 0 ? '&' : '?') + 'code=' + encodeURIComponent(code), method: 'POST' })
+    const post = (detail: unknown): Promise<T> => {
+      const c = p ? p.phoneCredential(detail) : wxPhone('weixin', detail)
+      if (!c) throw new AuthError('PHONE_NO_CODE', `The ${label(host)} phone event has no code, encryptedData/iv or response.`)
+      return auth.request<T>(
+        options.codeIn === 'query' && c.code
+          ? { url: url + (url.indexOf('?') >= 0 ? '&' : '?') + 'code=' + encodeURIComponent(c.code) + '&platform=' + c.platform, method: 'POST' }
+          : { url, method: 'POST', data: c as unknown as Record<string, unknown> },
+      )
     }
-    return auth.request<T>({ url, method: 'POST', data: { code } })
+    const detail = event && event.detail
+    if (host.name === 'alipay' && !(detail && detail.response)) {
+      const get = (host.api as unknown as { getPhoneNumber?: (o: unknown) => unknown }).getPhoneNumber
+      if (!get) throw new AuthError('UNSUPPORTED', `bindPhoneNumber() needs my.getPhoneNumber (${label(host)} 1.16.4+): call it, then bindPhoneNumber(auth, { detail: res }).`)
+      return call((o) => get.call(host.api, o)).then(post, (err) => {
+        throw refusal(err.errMsg, err.errno)
+      })
+    }
+    if (!detail || typeof detail !== 'object') {
+      throw new AuthError('INVALID_INPUT', 'bindPhoneNumber(auth, e) needs the event of <button open-type="getPhoneNumber">.')
+    }
+    if (typeof detail.errMsg === 'string' && !/:ok$/.test(detail.errMsg)) throw refusal(detail.errMsg, detail.errno)
+    return post(detail)
   })
 }

@@ -1,7 +1,9 @@
 /**
- * The privacy agreement (base library 2.32.3+): wait for it, or let a page show its own popup.
- * No auth instance needed: only the platform. On base libraries without the privacy API there
- * is nothing to agree to, and both helpers do nothing.
+ * The privacy agreement (WeChat base library 2.32.3+): wait for it, or let a page show its own
+ * popup. No auth instance needed: only the host. Where the privacy API is absent there is
+ * nothing to agree to, and both helpers do nothing: on WeChat base libraries before it, and on
+ * hosts without such a contract (QQ, Douyin and Alipay declare none: docs/platforms.md, "Client:
+ * open abilities"). A host that gains the calls under wx's names is served as WeChat is.
  */
 import { AuthError } from '../errors'
 import { hasApi } from '../platform'
@@ -19,7 +21,7 @@ export interface PrivacyRequest {
 /** Resolves once the privacy terms are agreed (at once when there is nothing to agree to); rejects PRIVACY_DENIED. */
 export function ensurePrivacyAuthorized(options?: HostOptions): Promise<void> {
   return attempt(() => {
-    const platform = hostOf(options)
+    const platform = hostOf(options).api
     if (!hasApi(platform, 'getPrivacySetting') || !hasApi(platform, 'requirePrivacyAuthorize')) return undefined
     return call<{ needAuthorization: boolean }>((o) => platform.getPrivacySetting!(o as never))
       .catch(() => ({ needAuthorization: true }))
@@ -28,7 +30,7 @@ export function ensurePrivacyAuthorized(options?: HostOptions): Promise<void> {
         return call<unknown>((o) => platform.requirePrivacyAuthorize!(o as never)).then(
           () => undefined,
           (err) => {
-            throw new AuthError('PRIVACY_DENIED', `The user did not agree to the privacy terms (${err.errMsg}). APIs covered by them will fail until they do.`, {
+            throw new AuthError('PRIVACY_DENIED', `The user declined the privacy terms (${err.errMsg}): the APIs they cover fail until agreed.`, {
               errMsg: err.errMsg,
             })
           },
@@ -40,7 +42,7 @@ export function ensurePrivacyAuthorized(options?: HostOptions): Promise<void> {
 /** Lets a page show its own privacy popup: `handler({ agree, disagree, referrer })`, answered once. */
 export function onNeedPrivacyAuthorization(handler: (request: PrivacyRequest) => void, options?: HostOptions): void {
   if (typeof handler !== 'function') throw new AuthError('INVALID_INPUT', 'onNeedPrivacyAuthorization(handler) needs a function.')
-  const platform = hostOf(options)
+  const platform = hostOf(options).api
   if (!hasApi(platform, 'onNeedPrivacyAuthorization')) return
   platform.onNeedPrivacyAuthorization!((resolve: (r: { event: string; buttonId?: string }) => void, eventInfo?: { referrer?: string }) => {
     let answered = false

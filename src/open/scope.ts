@@ -1,10 +1,21 @@
 /**
  * Scopes (getSetting / authorize / openSetting) as promises with typed outcomes. The user saying
- * no is an answer (`'denied'`), not an exception. No auth instance needed: only the platform.
+ * no is an answer (`'denied'`), not an exception. No auth instance needed: only the host.
+ *
+ * Per host (docs/platforms.md, "Client: open abilities"):
+ * - WeChat, QQ, Douyin: `authorize` / `getSetting` / `openSetting` with `scope.*` keys
+ *   (https://q.qq.com/wiki/develop/miniprogram/API/open_port/port_setting.html; Douyin:
+ *   @douyin-microapp/typings api/authorize.d.ts, api/setting.d.ts, whose scopes include
+ *   `scope.album`, `scope.address`, `scope.userInfo`).
+ * - Alipay: `my.getSetting` / `my.openSetting` only; its keys have no `scope.` prefix (`location`,
+ *   `album`, `camera`, `userInfo`, `phoneNumber`, `aliaddress`, `alipaysports`,
+ *   `writePhotosAlbum`: @mini-types/my lib.my.d.ts IGetSettingAuthSetting). They are reported
+ *   and asked for here as `scope.<key>`, `location` as `scope.userLocation`, so one scope name
+ *   works on every host. There is no `my.authorize`: Alipay asks the user when the API that needs
+ *   the scope is called (https://opendocs.alipay.com/mini/api/xmk3ml).
  */
 import { AuthError } from '../errors'
-import type { Platform } from '../platform'
-import { attempt, call, hostOf, requireApi, type HostOptions } from './host'
+import { attempt, call, hostOf, label, api, requireApi, type Host, type HostOptions } from './host'
 
 /** The scopes from WeChat's authorization table, with the API each one guards. */
 export const SCOPES = {
@@ -38,25 +49,37 @@ export interface EnsureScopeOptions extends HostOptions {
 
 type SettingResult = { authSetting: Record<string, boolean | undefined> }
 
-function readSetting(platform: Platform, helper: string): Promise<AuthSettingMap> {
-  requireApi(platform, 'getSetting', helper)
-  return call<SettingResult>((o) => platform.getSetting!(o as never)).then(
-    (res) => Object.assign({}, res.authSetting) as AuthSettingMap,
+/** The host's settings with `scope.*` keys (Alipay's `location` → `scope.userLocation`, `album` → `scope.album`). */
+function scoped(host: Host, setting: SettingResult['authSetting'] | undefined): AuthSettingMap {
+  if (host.name !== 'alipay') return Object.assign({}, setting) as AuthSettingMap
+  const out: AuthSettingMap = {}
+  for (const k in setting) out['scope.' + (k === 'location' ? 'userLocation' : k)] = setting[k]
+  return out
+}
+
+function readSetting(host: Host, helper: string): Promise<AuthSettingMap> {
+  requireApi(host, 'getSetting', helper)
+  return call<SettingResult>((o) => host.api.getSetting!(o as never)).then(
+    (res) => scoped(host, res.authSetting),
     (err) => {
-      throw new AuthError('UNSUPPORTED', `wx.getSetting failed: ${err.errMsg}`, { errMsg: err.errMsg })
+      throw new AuthError('UNSUPPORTED', `${api(host, 'getSetting')} failed: ${err.errMsg}`, { errMsg: err.errMsg })
     },
   )
 }
 
-/** `{ [scope]: true | false | undefined }` (undefined: never asked). */
+/**
+ * `{ [scope]: true | false | undefined }` (undefined: never asked). Keys are `scope.*` on every
+ * host (on Alipay: `scope.` + its own key, `location` as `scope.userLocation`).
+ */
 export function getAuthSetting(options?: HostOptions): Promise<AuthSettingMap> {
   return attempt(() => readSetting(hostOf(options), 'getAuthSetting()'))
 }
 
 /** Denied before: explain in a modal, then open the settings page. */
-function askAgain(platform: Platform, scope: string, options: EnsureScopeOptions): Promise<'granted' | 'denied'> {
-  requireApi(platform, 'showModal', 'ensureScope()')
-  requireApi(platform, 'openSetting', 'ensureScope()')
+function askAgain(host: Host, scope: string, options: EnsureScopeOptions): Promise<'granted' | 'denied'> {
+  requireApi(host, 'showModal', 'ensureScope()')
+  requireApi(host, 'openSetting', 'ensureScope()')
+  const platform = host.api
   const info = (SCOPES as Record<string, { label: string }>)[scope]
   const r = options.rationale || {}
   const modal = {
@@ -71,11 +94,11 @@ function askAgain(platform: Platform, scope: string, options: EnsureScopeOptions
     .then((answer) => {
       if (!answer.confirm) return 'denied'
       return call<SettingResult>((o) => platform.openSetting!(o as never)).then(
-        (res) => (res.authSetting && res.authSetting[scope] === true ? 'granted' : 'denied'),
+        (res) => (scoped(host, res.authSetting)[scope] === true ? 'granted' : 'denied'),
         (err) => {
           throw new AuthError(
             'OPEN_SETTING_FAILED',
-            `wx.openSetting failed (${err.errMsg}). It only opens from a user's tap: call ensureScope() inside a tap handler when the scope may have been denied before.`,
+            `${api(host, 'openSetting')} failed (${err.errMsg}): it opens only from a tap, so call ensureScope() in a tap handler.`,
             { errMsg: err.errMsg },
           )
         },
@@ -84,35 +107,46 @@ function askAgain(platform: Platform, scope: string, options: EnsureScopeOptions
 }
 
 /**
- * Granted → no prompt; never asked → wx.authorize; denied before → rationale modal →
- * wx.openSetting. Call it from a tap handler (openSetting only opens from a tap).
+ * Granted → no prompt; never asked → the host's authorize prompt; denied before → rationale
+ * modal → the host's openSetting. Call it from a tap handler (openSetting only opens from a tap).
+ *
+ * Alipay has no `my.authorize`: a granted scope resolves 'granted' and one denied before goes
+ * through the modal and `my.openSetting` as elsewhere, but a scope never asked rejects
+ * UNSUPPORTED (nothing can prompt for it ahead): call the API that needs it (`my.getLocation`,
+ * `my.chooseImage`…), which asks the user itself, or use `<button open-type="getAuthorize">` for
+ * `phoneNumber` / `userInfo`. `scope.userInfo` is SCOPE_DEPRECATED on WeChat only; QQ, Douyin
+ * and Alipay still grant it.
  */
 export function ensureScope(scope: Scope | (string & {}), options?: EnsureScopeOptions): Promise<'granted' | 'denied'> {
   const opts = options || {}
   return attempt(() => {
-    if (scope === 'scope.userInfo') {
+    const host = hostOf(opts)
+    if (scope === 'scope.userInfo' && host.name === 'weixin') {
       throw new AuthError(
         'SCOPE_DEPRECATED',
-        'scope.userInfo is no longer granted by WeChat. Let the user pick an avatar with <button open-type="chooseAvatar"> (uploadAvatar) and type a nickname in <input type="nickname"> (updateProfile).',
+        'WeChat no longer grants scope.userInfo: use <button open-type="chooseAvatar"> (uploadAvatar) and <input type="nickname"> (updateProfile).',
       )
     }
     if (typeof scope !== 'string' || scope.indexOf('scope.') !== 0) {
-      throw new AuthError('INVALID_INPUT', `ensureScope() needs a scope such as 'scope.writePhotosAlbum', got ${String(scope)}.`)
+      throw new AuthError('INVALID_INPUT', `ensureScope() needs a scope such as 'scope.camera', got ${String(scope)}.`)
     }
-    const platform = hostOf(opts)
-    requireApi(platform, 'authorize', 'ensureScope()')
-    return readSetting(platform, 'ensureScope()').then((setting) => {
+    // Alipay never has authorize; elsewhere it came with getSetting (WeChat 1.2.0).
+    if (host.name !== 'alipay') requireApi(host, 'authorize', 'ensureScope()')
+    return readSetting(host, 'ensureScope()').then((setting) => {
       const state = setting[scope]
       if (state === true) return 'granted'
-      // Never asked: WeChat shows its own prompt. A "no" here is the user's answer: don't nag.
+      // Never asked: the host shows its own prompt. A "no" here is the user's answer: don't nag.
       if (state === undefined) {
-        return call((o) => platform.authorize!(Object.assign({ scope }, o) as never)).then(
+        if (host.name === 'alipay') {
+          throw new AuthError('UNSUPPORTED', `ensureScope(): ${label(host)} has no authorize: call the API that needs ${scope}, which asks the user.`)
+        }
+        return call((o) => host.api.authorize!(Object.assign({ scope }, o) as never)).then(
           () => 'granted' as const,
           () => 'denied' as const,
         )
       }
       // Denied before: authorize would fail at once without a prompt.
-      return askAgain(platform, scope, opts)
+      return askAgain(host, scope, opts)
     })
   })
 }

@@ -84,7 +84,7 @@ test('phone: ok → the code is sent and the masked number shown; denied → mes
   comp.querySelector('#phone').dispatchEvent('getphonenumber', phoneEvent.ok('code-9876'))
   await tick()
   const sent = fake.requests.filter((r) => r.path === '/api/auth/phone').pop()!
-  expect(sent.data).toEqual({ code: 'code-9876' })
+  expect(sent.data).toEqual({ code: 'code-9876', platform: 'weixin' })
   expect(text(comp, '#phoneText')).toBe('138****9876')
 
   const before = fake.requests.length
