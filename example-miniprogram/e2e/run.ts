@@ -8,14 +8,22 @@
  * EXAMPLE_SERVER=example (default): the example's own server (example-miniprogram/server, the kit
  * plus its avatar upload). EXAMPLE_SERVER=bin: the bare `weapp-auth-server` bin with its dev
  * endpoints; the steps that need the example's own upload route are skipped, with the reason.
+ *
+ * EXAMPLE_PLATFORM=weixin (default) | douyin | alipay | qq: the host the mini program runs on. For
+ * another host the run also starts that host's fake API (its own process, its rules: single-use
+ * codes, its error shapes, Alipay's RSA2-signed gateway) and configures the server's provider for
+ * it; the SDK's fake of that host (`tt`, `my`, `qq`) is installed as its global beside
+ * miniprogram-simulate's own `wx`, and the example's `createAuth` (no platform option) must detect
+ * it. Steps the host lacks (avatar: chooseAvatar is WeChat's; scopes on Alipay: no my.authorize)
+ * are skipped with the reason.
  */
 import './resolve-sdk'
 import type { ChildProcess } from 'node:child_process'
 import * as path from 'node:path'
 import { installDom } from './dom'
-import { createBridgedWx } from './bridge'
+import { createBridgedHost } from './bridge'
 import { compileExample } from './compile'
-import { spawnServer, type SpawnedServer } from './spawn-server'
+import { spawnServer, EXAMPLE_PLATFORMS, type ExamplePlatform, type SpawnedServer } from './spawn-server'
 import { avatarEvent, nicknameReviewEvent, phoneEvent } from 'weapp-auth/testing'
 
 const root = path.join(__dirname, '..')
@@ -34,6 +42,17 @@ if (kind !== 'example' && kind !== 'bin') {
   console.error(`EXAMPLE_SERVER must be example or bin, got ${JSON.stringify(kind)}`)
   process.exit(2)
 }
+const platform = (process.env.EXAMPLE_PLATFORM || 'weixin') as ExamplePlatform
+if (!EXAMPLE_PLATFORMS.includes(platform)) {
+  console.error(`EXAMPLE_PLATFORM must be one of ${EXAMPLE_PLATFORMS.join(', ')}, got ${JSON.stringify(process.env.EXAMPLE_PLATFORM)}`)
+  process.exit(2)
+}
+const HOST_NAMES: Record<ExamplePlatform, string> = { weixin: 'WeChat', qq: 'QQ', douyin: 'Douyin', alipay: 'Alipay' }
+/** What the example's server calls a new user of each host (example-miniprogram/server/src/app.ts). */
+const DEFAULT_NICKNAMES: Record<ExamplePlatform, string> = { weixin: '微信用户', qq: 'QQ用户', douyin: '抖音用户', alipay: '支付宝用户' }
+/** The fake host API's call that exchanges a login code. */
+const HOST_LOGIN_API: Record<ExamplePlatform, string> = { weixin: 'jscode2session', qq: 'jscode2session', douyin: 'jscode2session', alipay: 'oauth_token' }
+const hostName = HOST_NAMES[platform]
 let server: ChildProcess | null = null
 let spawned: SpawnedServer | null = null
 let failed = false
@@ -52,7 +71,9 @@ function stop(code: number): void {
   setTimeout(() => {
     const s = spawned
     if (code !== 0 && s) {
-      for (const [name, child] of [['the server', s.child], ['the fake WeChat API', s.wechat]] as const) {
+      const children: Array<[string, ChildProcess]> = [['the server', s.child], ['the fake WeChat API', s.wechat]]
+      if (s.host) children.push([`the fake ${hostName} API`, s.host.child])
+      for (const [name, child] of children) {
         if (child.exitCode !== null || child.signalCode !== null) {
           console.error(red(`  cause: ${name} process had exited (${child.signalCode || 'code ' + child.exitCode}). Output:\n`) + s.output().slice(-2000))
         }
@@ -67,7 +88,7 @@ function stop(code: number): void {
 setTimeout(() => fail('the run took longer than 45 s: a step is stuck'), 45000).unref()
 
 async function startServer(): Promise<SpawnedServer> {
-  const s = await spawnServer({ EXAMPLE_QUIET: '1' }, { kind: kind as 'example' | 'bin', kit: 'dist' })
+  const s = await spawnServer({ EXAMPLE_QUIET: '1' }, { kind: kind as 'example' | 'bin', kit: 'dist', platform })
   spawned = s
   server = s.child
   s.child.on('exit', (code, signal) => {
@@ -76,6 +97,11 @@ async function startServer(): Promise<SpawnedServer> {
   s.wechat.on('exit', (code, signal) => {
     if (!failed) fail(`the fake WeChat API exited unexpectedly (${signal || 'code ' + code}). Output:\n${s.output().slice(-2000)}`)
   })
+  if (s.host) {
+    s.host.child.on('exit', (code, signal) => {
+      if (!failed) fail(`the fake ${hostName} API exited unexpectedly (${signal || 'code ' + code}). Output:\n${s.output().slice(-2000)}`)
+    })
+  }
   return s
 }
 
@@ -95,22 +121,27 @@ function check(cond: unknown, message: string): void {
 }
 
 async function main() {
-  console.log(bold(`weapp-auth example: the whole flow against ${kind === 'bin' ? 'the bare weapp-auth-server bin' : "the example's server (weapp-auth-server + its own routes)"}\n`))
+  console.log(bold(`weapp-auth example on ${hostName}: the whole flow against ${kind === 'bin' ? 'the bare weapp-auth-server bin' : "the example's server (weapp-auth-server + its own routes)"}\n`))
   const started = await startServer()
   const url = started.url
   log(cyan('server ') + url + dim(` (${kind === 'bin' ? 'server/dist/bin.js' : 'example-miniprogram/server'}, pid ${started.child.pid}, real HTTP over loopback)`))
   log(cyan('wechat ') + started.wechatUrl + dim(' (the kit\'s fake WeChat API: codes work once, WeChat\'s errcodes)'))
+  if (started.host) log(cyan(platform.padEnd(7)) + started.host.url + dim(` (the kit's fake ${hostName} API, its own process: codes work once, ${hostName}'s error shapes)`))
   const api = async (p: string, init?: RequestInit) => (await fetch(url + p, init)).json()
+  const hostStats = async (): Promise<Record<string, number>> => (started.host ? ((await (await fetch(started.host.url + '/__fake/stats')).json()) as Record<string, number>) : {})
 
-  // The fake wx, bridged to the server; every request is logged with its status.
-  const fake = createBridgedWx((req, status) => {
+  // The host's fake (wx, tt, my or qq), bridged to the server; every request is logged with its status.
+  const bridged = createBridgedHost(platform, started.host ? started.host.url : null, (req, status) => {
     const p = req.url.replace(url, '')
     const auth = req.header.Authorization ? dim(' [Bearer …' + req.header.Authorization.slice(-6) + ']') : ''
     const col = typeof status === 'number' && status < 400 ? green : status === 401 ? yellow : red
     log(`${cyan(req.kind === 'upload' ? 'upload ' : 'request')} ${req.method} ${p} → ${col(String(status))}${auth}`)
   })
+  const fake = bridged.fake
   const g = global as unknown as Record<string, unknown>
-  g.wx = fake.wx // before miniprogram-simulate: it keeps the methods of an existing wx
+  // WeChat: before miniprogram-simulate, which keeps the methods of an existing wx. Other hosts: the
+  // host's global beside simulate's own wx, as on a device running that host.
+  g[bridged.globalName] = bridged.global
   installDom()
   // eslint-disable-next-line @typescript-eslint/no-var-requires
   const simulate = require('miniprogram-simulate')
@@ -126,6 +157,11 @@ async function main() {
   require(path.join(mp, 'app'))
   const { getAuth } = require(path.join(mp, 'auth'))
   const auth = getAuth()
+  if (platform !== 'weixin') {
+    // The detection order is qq, tt, my, wx: the host's global wins over simulate's wx.
+    check(typeof g.wx === 'object' && g.wx !== null && auth.platform.host === platform, `createAuth() with no platform option detected ${hostName} (global ${bridged.globalName}) although miniprogram-simulate defines a global wx`)
+  }
+  const abilities: readonly string[] = auth.platform.abilities
 
   const page = (name: string) => {
     const comp = simulate.render(simulate.load(path.join(mp, `pages/${name}/index`), name + '-page', { compiler: 'simulate' }))
@@ -138,8 +174,16 @@ async function main() {
   appDef.onLaunch!()
   const home = page('home')
   await waitFor('home shows the user', () => home.data.user)
-  check((await stats()).logins === 1, 'one login at launch (wx.login → code → POST /api/auth/login)')
-  check(home.querySelector('#nick').dom.textContent === '微信用户', `home shows "${home.data.user.nickName}"`)
+  const LOGIN_CALL: Record<ExamplePlatform, string> = { weixin: 'wx.login', qq: 'qq.login', douyin: 'tt.login', alipay: "my.getAuthCode({ scopes: 'auth_base' })" }
+  check((await stats()).logins === 1, `one login at launch (${LOGIN_CALL[platform]} → code → POST /api/auth/login)`)
+  if (platform !== 'weixin') {
+    const loginBody = fake.requests.find((r) => r.url.endsWith('/api/auth/login'))!.data as Record<string, unknown>
+    check(loginBody.platform === platform && (platform !== 'douyin' || typeof loginBody.anonymousCode === 'string'), `the login body says where the code comes from: ${JSON.stringify(Object.keys(loginBody))}, platform "${loginBody.platform}"`)
+    const calls = await hostStats()
+    check(calls[HOST_LOGIN_API[platform]] === 1, `the server exchanged the code with the fake ${hostName} API (${HOST_LOGIN_API[platform]}: ${calls[HOST_LOGIN_API[platform]]})`)
+  }
+  // The bin's users are the kit's default (every new user is "微信用户"); the example's server names them per host.
+  check(home.querySelector('#nick').dom.textContent === (kind === 'bin' ? '微信用户' : DEFAULT_NICKNAMES[platform]), `home shows "${home.data.user.nickName}"`)
   check(!JSON.stringify(fake.storageSnapshot()).includes('session_key'), 'storage holds the token record, no session_key or openid')
 
   console.log(bold('\n2. Token expires → 5 concurrent requests → one renewal → all retried'))
@@ -159,12 +203,14 @@ async function main() {
   home.querySelector('#reload').dispatchEvent('tap')
   await waitFor('home reloaded again', () => /已刷新 5|失败/.test(home.data.status))
   after = await stats()
-  check(after.logins - before.logins === 1, 'refresh refused → exactly one full re-login (wx.login afresh) for all 5 requests')
+  check(after.logins - before.logins === 1, `refresh refused → exactly one full re-login (${LOGIN_CALL[platform]} afresh) for all 5 requests`)
 
   console.log(bold('\n3. Profile: choose an avatar → uploaded; nickname reviewed → saved'))
   const profile = page('profile')
   if (kind === 'bin') {
     log(yellow('  – skipped: ') + 'avatar upload and serving — the bare weapp-auth-server has no upload route (POST /api/upload/avatar is the example server\'s own)')
+  } else if (!abilities.includes('avatar')) {
+    log(yellow('  – skipped: ') + `avatar upload — ${hostName} has no chooseAvatar button (auth.platform.abilities: ${abilities.join(', ')}; docs/platforms.md)`)
   } else {
     profile.querySelector('#avatar').dispatchEvent('chooseavatar', avatarEvent(fake, 'JPEGDATA'))
     await waitFor('avatar uploaded', () => /头像已上传|失败/.test(profile.data.status) && profile.data.status)
@@ -178,20 +224,48 @@ async function main() {
   const me = await auth.get('/api/user/me')
   check(me.nickName === '小明', `nickname saved and trimmed: "${me.nickName}"`)
 
-  console.log(bold('\n4. Phone number: the getPhoneNumber code goes to the server'))
+  const PHONE_WHAT: Record<ExamplePlatform, string> = {
+    weixin: 'the getPhoneNumber code goes to the server',
+    qq: 'the getPhoneNumber encryptedData/iv go to the server, which decrypts them with the session_key',
+    douyin: 'the getPhoneNumber encryptedData/iv go to the server, which decrypts them with the session_key',
+    alipay: "my.getPhoneNumber's signed, encrypted response goes to the server, which verifies and decrypts it",
+  }
+  console.log(bold('\n4. Phone number: ' + PHONE_WHAT[platform]))
   const phone = page('phone')
-  // The code WeChat would put in the button's event, minted by the fake WeChat for a known number.
-  const minted = await fetch(started.wechatUrl + '/__fake/phone-codes', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ phoneNumber: '13812345678' }) })
-  const { code: phoneCode } = (await minted.json()) as { code: string }
-  phone.querySelector('#bind').dispatchEvent('getphonenumber', phoneEvent.ok(phoneCode))
+  let grant: { detail: Record<string, unknown> }
+  if (platform === 'weixin') {
+    // The code WeChat would put in the button's event, minted by the fake WeChat for a known number.
+    const minted = await fetch(started.wechatUrl + '/__fake/phone-codes', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ phoneNumber: '13812345678' }) })
+    const { code: phoneCode } = (await minted.json()) as { code: string }
+    grant = phoneEvent.ok(phoneCode)
+  } else if (platform === 'alipay') {
+    // The getAuthorize button's event carries nothing: bindPhoneNumber calls my.getPhoneNumber, whose
+    // bridged fake answers a real response of the fake Alipay (signed with Alipay's key, AES with the app's).
+    bridged.alipayPhoneNumber = '13812345678'
+    grant = { detail: {} }
+  } else {
+    // What the host puts in the button's event: encrypted by the fake host API with this user's session_key.
+    grant = { detail: (await bridged.phoneDetail('13812345678'))! }
+  }
+  phone.querySelector('#bind').dispatchEvent('getphonenumber', grant)
   await waitFor('phone bound', () => /已绑定|失败/.test(phone.data.status) && phone.data.status)
-  check(phone.data.phoneNumber === '138****5678', `phone bound, shown masked: ${phone.data.phoneNumber}`)
+  check(phone.data.phoneNumber === '138****5678', `phone bound, shown masked: ${phone.data.phoneNumber || phone.data.status}`)
+  const phoneBody = fake.requests.filter((r) => r.url.endsWith('/api/auth/phone')).pop()!.data as Record<string, unknown>
+  check(phoneBody.platform === platform, `the phone body carried what ${hostName} hands out: ${JSON.stringify(Object.keys(phoneBody))}`)
   const sentBefore = fake.requests.length
-  phone.querySelector('#bind').dispatchEvent('getphonenumber', phoneEvent.denied())
-  await waitFor('denial shown', () => /拒绝/.test(phone.data.status))
-  check(fake.requests.length === sentBefore, 'a denial shows a message and sends nothing')
+  if (platform === 'alipay') {
+    bridged.alipayPhoneChoice = 'deny'
+    phone.querySelector('#bind').dispatchEvent('getphonenumber', { detail: {} })
+  } else {
+    phone.querySelector('#bind').dispatchEvent('getphonenumber', phoneEvent.denied())
+  }
+  await waitFor('denial shown', () => /拒绝|失败/.test(phone.data.status) && phone.data.status !== '手机号已绑定' && phone.data.status)
+  check(/拒绝/.test(phone.data.status) && fake.requests.length === sentBefore, 'a denial shows a message and sends nothing')
 
   console.log(bold('\n5. Settings: scope denied, then granted via the settings page'))
+  if (!abilities.includes('authorize')) {
+    log(yellow('  – skipped: ') + `${hostName} has no authorize call to ask for a scope (auth.platform.abilities: ${abilities.join(', ')}; docs/platforms.md)`)
+  } else {
   const settings = page('settings')
   fake.userChoices.authorize = 'deny'
   settings.querySelector('#album').dispatchEvent('tap')
@@ -202,6 +276,7 @@ async function main() {
   settings.querySelector('#album').dispatchEvent('tap')
   await waitFor('second answer', () => settings.data.scopeState)
   check(fake.modals.length === 1 && settings.data.scopeState === 'granted', `rationale shown ("${fake.modals[0] && fake.modals[0].title}") → settings → granted`)
+  }
 
   console.log(bold('\n6. Logout'))
   home.querySelector('#logout').dispatchEvent('tap')
@@ -211,11 +286,19 @@ async function main() {
 
   const s = await stats()
   const calls = (await (await fetch(started.wechatUrl + '/__fake/stats')).json()) as Record<string, number>
-  check(calls.jscode2session === s.logins, `WeChat saw one jscode2session per login (${calls.jscode2session})`)
-  check(calls.stable_token === 1, 'one stable_token call: the access_token is cached on the server (phone and nickname check shared it)')
+  if (platform === 'weixin') {
+    check(calls.jscode2session === s.logins, `WeChat saw one jscode2session per login (${calls.jscode2session})`)
+    check(calls.stable_token === 1, 'one stable_token call: the access_token is cached on the server (phone and nickname check shared it)')
+  } else {
+    const host = await hostStats()
+    check(host[HOST_LOGIN_API[platform]] === s.logins, `${hostName} saw one ${HOST_LOGIN_API[platform]} per login (${host[HOST_LOGIN_API[platform]]})`)
+    const toWechat = Object.values(calls).reduce((a, b) => a + b, 0)
+    check(toWechat === 0, `nothing of ${platform === "alipay" ? "an" : "a"} ${hostName} user went to WeChat (${toWechat} calls)`)
+  }
+  const hostCalls = platform === 'weixin' ? '' : `; fake ${hostName}: ${JSON.stringify(await hostStats())}`
   console.log(
-    green(bold(`\n✓ the whole flow passed in ${Date.now() - t0} ms`)) +
-      dim(` (server: ${s.logins} logins, ${s.refreshes} refreshes, ${s.unauthorized} 401s; fake WeChat: ${calls.jscode2session} jscode2session, ${calls.stable_token} stable_token, ${calls.getuserphonenumber} getuserphonenumber, ${calls.msg_sec_check} msg_sec_check)`),
+    green(bold(`\n✓ the whole flow passed on ${hostName} in ${Date.now() - t0} ms`)) +
+      dim(` (server: ${s.logins} logins, ${s.refreshes} refreshes, ${s.unauthorized} 401s; fake WeChat: ${calls.jscode2session} jscode2session, ${calls.stable_token} stable_token, ${calls.getuserphonenumber} getuserphonenumber, ${calls.msg_sec_check} msg_sec_check${hostCalls})`),
   )
   stop(0)
 }

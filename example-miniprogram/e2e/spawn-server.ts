@@ -11,9 +11,14 @@
  * `kit: 'dist'` loads weapp-auth-server the way an installed package is loaded (the workspace link
  * to server/, its built dist/ — run `npm run build -w weapp-auth-server` first); `kit: 'src'`
  * (default) maps it to server/src through the e2e tsconfig's paths, so the jest tests need no build.
+ *
+ * `platform: 'douyin' | 'alipay' | 'qq'` also starts that host's fake API as its own process
+ * (weapp-auth-server's testing/fake-host-main, adopting any well-formed login code once, as the fake
+ * WeChat does) and configures the server's provider for it through the same variables the bin reads
+ * (DOUYIN_*, ALIPAY_* with fresh RSA-2048 key pairs and an AES key, QQ_*).
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
+import { generateKeyPairSync, randomBytes } from 'node:crypto'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 
@@ -21,12 +26,19 @@ const REPO = path.join(__dirname, '..', '..')
 const APPID = 'wxexample0000001'
 const SECRET = 'example-app-secret-for-the-fake-wechat'
 
+/** The mini program host the run plays: which fake host API runs beside the fake WeChat. */
+export type ExamplePlatform = 'weixin' | 'qq' | 'douyin' | 'alipay'
+export const EXAMPLE_PLATFORMS: readonly ExamplePlatform[] = ['weixin', 'qq', 'douyin', 'alipay']
+
 export interface SpawnedServer {
   url: string
   /** The fake WeChat API's base URL (its /__fake/stats has the call counts). */
   wechatUrl: string
   child: ChildProcess
   wechat: ChildProcess
+  platform: ExamplePlatform
+  /** The other host's fake API (platform other than 'weixin'): its base URL and process. */
+  host: { url: string; child: ChildProcess } | null
   kind: 'example' | 'bin'
   /** Everything the server (and the fake WeChat) printed so far. */
   output(): string
@@ -37,6 +49,34 @@ export interface SpawnedServer {
 export interface SpawnOptions {
   kind?: 'example' | 'bin'
   kit?: 'src' | 'dist'
+  /** Default 'weixin' (only the fake WeChat). */
+  platform?: ExamplePlatform
+}
+
+const pemOf = (pair: ReturnType<typeof generateKeyPairSync>) => ({
+  privateKey: pair.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+  publicKey: pair.publicKey.export({ format: 'pem', type: 'spki' }).toString(),
+})
+
+/** The fake host's environment and the server's provider variables for it. */
+function hostSetup(platform: Exclude<ExamplePlatform, 'weixin'>): { fake: Record<string, string>; server: Record<string, string>; urlVar: string } {
+  if (platform === 'douyin') {
+    const ids = { DOUYIN_APPID: 'ttexample00000001', DOUYIN_SECRET: 'example-douyin-secret-for-the-fake' }
+    return { fake: { ...ids, FAKE_ACCEPT_ANY_CODE: '1' }, server: ids, urlVar: 'DOUYIN_API_BASE' }
+  }
+  if (platform === 'qq') {
+    const ids = { QQ_APPID: '1110000001', QQ_SECRET: 'example-qq-secret-for-the-fake' }
+    return { fake: { ...ids, FAKE_ACCEPT_ANY_CODE: '1' }, server: ids, urlVar: 'QQ_API_BASE' }
+  }
+  // Alipay: the app's key pair (it signs requests), Alipay's (it signs answers), the AES key (phone numbers).
+  const app = pemOf(generateKeyPairSync('rsa', { modulusLength: 2048 }))
+  const alipay = pemOf(generateKeyPairSync('rsa', { modulusLength: 2048 }))
+  const common = { ALIPAY_APP_ID: '2021000000000042', ALIPAY_AES_KEY: randomBytes(16).toString('base64') }
+  return {
+    fake: { ...common, ALIPAY_APP_PUBLIC_KEY: app.publicKey, FAKE_ALIPAY_PRIVATE_KEY: alipay.privateKey, FAKE_ACCEPT_ANY_CODE: '1' },
+    server: { ...common, ALIPAY_PRIVATE_KEY: app.privateKey, ALIPAY_PUBLIC_KEY: alipay.publicKey },
+    urlVar: 'ALIPAY_GATEWAY',
+  }
 }
 
 function startProcess(name: string, args: string[], env: Record<string, string | undefined>, ready: RegExp, timeoutMs = 20000): Promise<{ child: ChildProcess; url: string; output: () => string }> {
@@ -83,10 +123,19 @@ export async function spawnServer(env: Record<string, string> = {}, options: Spa
   // tsx resolves weapp-auth-server through the e2e tsconfig's paths (server/src) in 'src' mode.
   const tsx = kit === 'src' ? { TSX_TSCONFIG_PATH: path.join(__dirname, 'tsconfig.json') } : {}
   const wechatArgs = kit === 'dist' ? [path.join(serverDist, 'testing', 'fake-wechat-main.js')] : ['--import', 'tsx', path.join(REPO, 'server', 'src', 'testing', 'fake-wechat-main.ts')]
+  const platform = options.platform || 'weixin'
+  if (!EXAMPLE_PLATFORMS.includes(platform)) throw new Error(`platform must be one of ${EXAMPLE_PLATFORMS.join(', ')}, got ${JSON.stringify(platform)}`)
   const wechat = await startProcess('the fake WeChat API', wechatArgs, { PORT: '0', WX_APPID: APPID, WX_SECRET: SECRET, FAKE_WECHAT_ACCEPT_ANY_CODE: '1', ...tsx }, /fake wechat: (http:\/\/127\.0\.0\.1:\d+)/)
-  const common = { PORT: '0', WX_APPID: APPID, WX_SECRET: SECRET, WX_API_BASE: wechat.url }
+  let common: Record<string, string> = { PORT: '0', WX_APPID: APPID, WX_SECRET: SECRET, WX_API_BASE: wechat.url }
+  let host: Awaited<ReturnType<typeof startProcess>> | null = null
   let server: Awaited<ReturnType<typeof startProcess>>
   try {
+    if (platform !== 'weixin') {
+      const setup = hostSetup(platform)
+      const hostArgs = kit === 'dist' ? [path.join(serverDist, 'testing', 'fake-host-main.js')] : ['--import', 'tsx', path.join(REPO, 'server', 'src', 'testing', 'fake-host-main.ts')]
+      host = await startProcess(`the fake ${platform} API`, hostArgs, { PORT: '0', FAKE_HOST: platform, ...setup.fake, ...tsx }, new RegExp(`fake ${platform}: (http:\\/\\/127\\.0\\.0\\.1:\\d+)`))
+      common = { ...common, ...setup.server, [setup.urlVar]: platform === 'alipay' ? host.url + '/gateway.do' : host.url }
+    }
     server =
       kind === 'bin'
         ? await startProcess(
@@ -103,18 +152,26 @@ export async function spawnServer(env: Record<string, string> = {}, options: Spa
           )
   } catch (err) {
     kill(wechat.child)
+    if (host) kill(host.child)
     throw err
   }
+  const hostProcess = host
   return {
     url: server.url,
     wechatUrl: wechat.url,
     child: server.child,
     wechat: wechat.child,
+    platform,
+    host: hostProcess ? { url: hostProcess.url, child: hostProcess.child } : null,
     kind,
-    output: () => server.output() + (wechat.output().trim() ? '\n--- fake wechat ---\n' + wechat.output() : ''),
+    output: () =>
+      server.output() +
+      (wechat.output().trim() ? '\n--- fake wechat ---\n' + wechat.output() : '') +
+      (hostProcess && hostProcess.output().trim() ? `\n--- fake ${platform} ---\n` + hostProcess.output() : ''),
     stop() {
       kill(server.child)
       kill(wechat.child)
+      if (hostProcess) kill(hostProcess.child)
     },
   }
 }

@@ -150,7 +150,10 @@ export function buildApp(options: AppOptions): FastifyInstance {
         patch.avatarUrl = avatarUrl
       }
       // The client's nickname review can be bypassed: check on the server too (scene 1: profile).
-      if (typeof patch.nickName === 'string') {
+      // msg_sec_check takes a WeChat openid: it runs for WeChat users (the default users record the
+      // host a user came from); QQ, Douyin and Alipay have content checks of their own, not wired here.
+      const host = auth.users.findById ? ((await auth.users.findById(id)) as { platform?: unknown } | null | undefined)?.platform : undefined
+      if (typeof patch.nickName === 'string' && (host === undefined || host === 'weixin')) {
         const verdict = await auth.checkText(id, patch.nickName, 1)
         if (verdict.suggest === 'risky') throw new AuthServerError('content_risky', `WeChat's content check refused this nickname (label ${verdict.label}).`)
       }

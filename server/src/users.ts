@@ -1,8 +1,9 @@
 /**
  * The default UserRepository: users kept in the store, one per `platform:openid` (the store's
  * findOrCreateUser is atomic, so two instances logging in the same new user agree on one id).
- * A new user starts as `{ nickName: '微信用户', avatarUrl: '' }`, what WeChat itself shows for a
- * user who has not set a profile. openid and unionid are never stored in the user's fields, so they
+ * A new user starts as `{ nickName: '微信用户', avatarUrl: '', platform }`, what WeChat itself shows for
+ * a user who has not set a profile, and the host the user logs in from ('weixin', 'qq', 'douyin',
+ * 'alipay': WeChat-only checks such as msg_sec_check need to know). openid and unionid are never stored in the user's fields, so they
  * cannot reach a client through them.
  */
 import type { Store, StoredUser } from './store'
@@ -12,6 +13,8 @@ export const DEFAULT_USER_FIELDS: Readonly<Record<string, unknown>> = Object.fre
 
 export interface StoreUser extends PublicUser {
   id: string
+  /** The host the user logs in from (set at creation). */
+  platform?: HostPlatform
   nickName?: string
   avatarUrl?: string
   phoneNumber?: string
@@ -31,7 +34,7 @@ function toUser(stored: StoredUser): StoreUser {
 export function storeUsers(store: Store): StoreUserRepository {
   return {
     async findOrCreate({ openid, platform }) {
-      return toUser(await store.findOrCreateUser(`${platform}:${openid}`, { ...DEFAULT_USER_FIELDS }))
+      return toUser(await store.findOrCreateUser(`${platform}:${openid}`, { ...DEFAULT_USER_FIELDS, platform }))
     },
     async findById(id) {
       const stored = await store.getUser(id)

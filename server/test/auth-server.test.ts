@@ -18,7 +18,7 @@ describe.each(STORE_KINDS)('login on the %s store', (kind) => {
 
     expect(result.expiresIn).toBe(7 * 24 * 3600)
     expect(result.refreshToken).toMatch(/^[A-Za-z0-9_-]{43}$/)
-    expect(result.user).toEqual({ id: expect.any(String), nickName: '微信用户', avatarUrl: '' })
+    expect(result.user).toEqual({ id: expect.any(String), nickName: '微信用户', avatarUrl: '', platform: 'weixin' })
     const wire = JSON.stringify(result)
     const sessionKey = kits.current.fake.sessionKeyOf('openid-alice') as string
     expect(sessionKey).toBeTruthy()

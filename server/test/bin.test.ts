@@ -215,11 +215,11 @@ describe('serving', () => {
     secrets.push(code1, code2, phoneCode, token, refreshToken, viaQuery.json.token, viaQuery.json.refreshToken)
 
     expect((await c('/healthz')).json).toEqual({ ok: true, store: 'memory' })
-    expect((await c('/api/user/me', { token })).json).toEqual({ id: user.id, nickName: '微信用户', avatarUrl: '' })
+    expect((await c('/api/user/me', { token })).json).toEqual({ id: user.id, nickName: '微信用户', avatarUrl: '', platform: 'weixin' })
     expect((await c('/api/user/me')).status).toBe(401)
 
     const saved = await c('/api/user/profile', { body: { nickName: '  小明 ', avatarUrl: 'https://cdn.example.com/a.png' }, token })
-    expect(saved.json).toEqual({ id: user.id, nickName: '小明', avatarUrl: 'https://cdn.example.com/a.png' })
+    expect(saved.json).toEqual({ id: user.id, nickName: '小明', avatarUrl: 'https://cdn.example.com/a.png', platform: 'weixin' })
     const risky = await c('/api/user/profile', { body: { nickName: '违规昵称' }, token })
     expect(risky).toMatchObject({ status: 422, json: { error: 'content_risky' } })
     expect((await c('/api/user/profile', { body: { nickName: 'x'.repeat(21) }, token })).json.error).toBe('bad_request')

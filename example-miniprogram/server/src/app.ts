@@ -3,10 +3,12 @@
  * code2Session, JWT + rotating refresh tokens, the phone-number code, the shared access_token,
  * msg_sec_check — and this file adds what is the app's own:
  *
- * - POST /api/auth/login | refresh | phone | logout   the kit's fastify plugin (weapp-auth-server/fastify)
+ * - POST /api/auth/login | refresh | phone | logout   the kit's fastify plugin (weapp-auth-server/fastify);
+ *                           logins from QQ, Douyin and Alipay too when their providers are configured
+ *                           (QQ_*, DOUYIN_*, ALIPAY_* as the bin reads them: providersFromEnv)
  * - GET  /api/user/me       → the user                                   (Bearer token)
- * - POST /api/user/profile  { nickName?, avatarUrl? } → the user          (Bearer token; the nickname
- *                           is checked with WeChat's msg_sec_check on the server too)
+ * - POST /api/user/profile  { nickName?, avatarUrl? } → the user          (Bearer token; a WeChat
+ *                           user's nickname is checked with WeChat's msg_sec_check on the server too)
  * - POST /api/upload/avatar multipart field `file` (png/jpeg/webp/gif, ≤ 2 MB) → { url }   (Bearer token)
  * - GET  /uploads/:name     the stored file
  * - with devEndpoints: POST /api/dev/expire-tokens[?refresh=1], GET /api/dev/stats (the kit's)
@@ -18,7 +20,21 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import Fastify, { type FastifyInstance } from 'fastify'
 import multipart from '@fastify/multipart'
-import { AuthServerError, BadRequestError, createAuthServer, memoryStore, type AuthServer, type StoreUser, type StoreUserRepository } from 'weapp-auth-server'
+import {
+  AuthServerError,
+  BadRequestError,
+  createAuthServer,
+  memoryStore,
+  providersFromEnv,
+  storeUsers,
+  DEFAULT_USER_FIELDS,
+  type AuthServer,
+  type HostPlatform,
+  type SessionProvider,
+  type Store,
+  type StoreUser,
+  type StoreUserRepository,
+} from 'weapp-auth-server'
 import { maskPhoneNumber, weappAuth, weappAuthDevEndpoints, weappAuthErrorHandler, type AuthenticatedUser } from 'weapp-auth-server/fastify'
 
 export interface ServerOptions {
@@ -40,7 +56,27 @@ export interface ServerOptions {
   devEndpoints?: boolean
   /** Maximum avatar size in bytes. Default 2 MB. */
   maxUploadBytes?: number
+  /** Other hosts' code exchanges. Default: from QQ_*, DOUYIN_*, ALIPAY_* (providersFromEnv), none when unset. */
+  providers?: Partial<Record<HostPlatform, SessionProvider>>
   logger?: boolean
+}
+
+/** What a new user is called until they set a nickname: what each host itself shows. */
+const DEFAULT_NICKNAMES: Record<HostPlatform, string> = { weixin: '微信用户', qq: 'QQ用户', douyin: '抖音用户', alipay: '支付宝用户' }
+
+/**
+ * The kit's store-backed users, remembering which host each came from (`platform`, set once at
+ * creation): the nickname check below is WeChat's and only applies to WeChat users.
+ */
+function usersWithHost(store: Store): StoreUserRepository {
+  const base = storeUsers(store)
+  return {
+    ...base,
+    async findOrCreate({ openid, platform }) {
+      const stored = await store.findOrCreateUser(`${platform}:${openid}`, { ...DEFAULT_USER_FIELDS, nickName: DEFAULT_NICKNAMES[platform], platform })
+      return { ...stored.fields, id: stored.id } as StoreUser
+    },
+  }
 }
 
 const IMAGE_TYPES: Record<string, string> = { 'image/png': 'png', 'image/jpeg': 'jpg', 'image/webp': 'webp', 'image/gif': 'gif' }
@@ -64,6 +100,7 @@ export function buildServer(options: ServerOptions = {}): ExampleServer {
   mkdirSync(uploadDir, { recursive: true })
 
   const store = memoryStore() // one process; redisStore(process.env.REDIS_URL) for several
+  const users = usersWithHost(store)
   const auth = createAuthServer<StoreUser>({
     appid,
     secret,
@@ -71,10 +108,11 @@ export function buildServer(options: ServerOptions = {}): ExampleServer {
     jwt: { secret: options.jwtSecret || process.env.JWT_SECRET || randomUUID() + randomUUID() },
     tokenTtlSeconds: options.jwtTtlSeconds ?? (Number(process.env.TOKEN_TTL_SECONDS || process.env.JWT_TTL_SECONDS) || undefined),
     store,
+    users,
+    providers: options.providers ?? providersFromEnv(process.env),
     // The dev endpoints expire tokens server-side: that needs the revocation check in verify().
     revocation: devEndpoints,
   })
-  const users = auth.users as StoreUserRepository
 
   const app = Fastify({ logger: options.logger ?? false, bodyLimit: 64 * 1024 })
   app.setErrorHandler(weappAuthErrorHandler) // { error, message } for every failure, never a stack
@@ -104,9 +142,14 @@ export function buildServer(options: ServerOptions = {}): ExampleServer {
       const patch: Record<string, unknown> = {}
       if (nickName !== undefined) {
         if (typeof nickName !== 'string' || !nickName.trim() || [...nickName.trim()].length > 20) throw new BadRequestError('bad_request', 'nickName must be 1–20 characters')
-        // The client's nickname review can be bypassed: WeChat's text check on the server too (scene 1: profile).
-        const verdict = await auth.checkText(id, nickName.trim(), 1)
-        if (verdict.suggest === 'risky') throw new AuthServerError('content_risky', 'WeChat’s content check refused this nickname')
+        // The client's nickname review can be bypassed: WeChat's text check on the server too (scene 1:
+        // profile). It takes a WeChat openid, so it runs for WeChat users; the other hosts have content
+        // checks of their own that this example does not wire.
+        const current = await users.findById(id)
+        if (!current || current.platform === undefined || current.platform === 'weixin') {
+          const verdict = await auth.checkText(id, nickName.trim(), 1)
+          if (verdict.suggest === 'risky') throw new AuthServerError('content_risky', 'WeChat’s content check refused this nickname')
+        }
         patch.nickName = nickName.trim()
       }
       if (avatarUrl !== undefined) {

@@ -41,8 +41,7 @@ async function main(): Promise<void> {
   let fake: { url: string; close(): Promise<void> }
   try {
     if (host === 'qq') {
-      if (acceptAnyCode) fatal('FAKE_ACCEPT_ANY_CODE is not offered by the fake QQ yet: mint codes with POST /__fake/codes')
-      fake = await createFakeQq({ port, appid: env('QQ_APPID'), secret: env('QQ_SECRET') })
+      fake = await createFakeQq({ port, appid: env('QQ_APPID'), secret: env('QQ_SECRET'), acceptAnyCode })
     } else if (host === 'douyin') {
       fake = await createFakeDouyin({ port, appid: env('DOUYIN_APPID'), secret: env('DOUYIN_SECRET'), acceptAnyCode })
     } else {

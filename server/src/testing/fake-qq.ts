@@ -16,10 +16,10 @@
  * `POST /__fake/codes {openid, unionid?}` → `{code}`, `POST /__fake/encrypt-phone {phoneNumber, openid?}`
  * → `{encryptedData, iv}`, `GET /__fake/stats`.
  */
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { startFakeHost, type FakeHostControls, type HostAnswer } from './fake-host'
 import { encryptWithSessionKey, phonePlaintext } from './session-encrypt'
-import { singleUseCodes } from './single-use-codes'
+import { accountOfAnyCode, singleUseCodes } from './single-use-codes'
 
 export type FakeQqApi = 'jscode2session'
 
@@ -32,6 +32,8 @@ export interface FakeQqOptions {
   now?: () => number
   /** How long a login code works. Default 300000 (5 minutes). */
   codeTtlMs?: number
+  /** Adopt any well-formed code not minted here (for the example's end-to-end run). Default false. */
+  acceptAnyCode?: boolean
 }
 
 export interface FakeQq extends FakeHostControls<FakeQqApi, number> {
@@ -57,7 +59,13 @@ export async function createFakeQq(options: FakeQqOptions = {}): Promise<FakeQq>
   const now = options.now ?? Date.now
   const ttlMs = options.codeTtlMs ?? 300_000
   if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new TypeError('createFakeQq: codeTtlMs must be a positive number')
-  const codes = singleUseCodes<{ openid: string; unionid?: string }>({ ttlMs, now })
+  const adopt = options.acceptAnyCode
+    ? (code: string) => {
+        const account = accountOfAnyCode(code)
+        return account === undefined ? undefined : { openid: createHash('sha256').update(`qq:${appid}:${account}`).digest('hex').slice(0, 32).toUpperCase() }
+      }
+    : undefined
+  const codes = singleUseCodes<{ openid: string; unionid?: string }>({ ttlMs, now, adopt })
   const sessionKeys = new Map<string, string>()
   let latestOpenid: string | undefined
 
