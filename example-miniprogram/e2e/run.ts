@@ -16,6 +16,10 @@
  * miniprogram-simulate's own `wx`, and the example's `createAuth` (no platform option) must detect
  * it. Steps the host lacks (avatar: chooseAvatar is WeChat's; scopes on Alipay: no my.authorize)
  * are skipped with the reason.
+ *
+ * EXAMPLE_KIT=dist (default) loads weapp-auth-server's built dist/ (run `npm run build -w
+ * weapp-auth-server` first), as an installed package; EXAMPLE_KIT=src runs its sources through tsx
+ * (test/example/e2e-hosts.test.ts uses it, so jest needs no server build).
  */
 import './resolve-sdk'
 import type { ChildProcess } from 'node:child_process'
@@ -53,6 +57,11 @@ const DEFAULT_NICKNAMES: Record<ExamplePlatform, string> = { weixin: '微信用�
 /** The fake host API's call that exchanges a login code. */
 const HOST_LOGIN_API: Record<ExamplePlatform, string> = { weixin: 'jscode2session', qq: 'jscode2session', douyin: 'jscode2session', alipay: 'oauth_token' }
 const hostName = HOST_NAMES[platform]
+const kit = (process.env.EXAMPLE_KIT || 'dist') as 'dist' | 'src'
+if (kit !== 'dist' && kit !== 'src') {
+  console.error(`EXAMPLE_KIT must be dist or src, got ${JSON.stringify(kit)}`)
+  process.exit(2)
+}
 let server: ChildProcess | null = null
 let spawned: SpawnedServer | null = null
 let failed = false
@@ -88,7 +97,7 @@ function stop(code: number): void {
 setTimeout(() => fail('the run took longer than 45 s: a step is stuck'), 45000).unref()
 
 async function startServer(): Promise<SpawnedServer> {
-  const s = await spawnServer({ EXAMPLE_QUIET: '1' }, { kind: kind as 'example' | 'bin', kit: 'dist', platform })
+  const s = await spawnServer({ EXAMPLE_QUIET: '1' }, { kind: kind as 'example' | 'bin', kit, platform })
   spawned = s
   server = s.child
   s.child.on('exit', (code, signal) => {
