@@ -5,7 +5,13 @@ import { getAuth } from '../../auth'
 Component({
   data: { phoneNumber: '', status: '' },
   methods: {
-    async onGetPhoneNumber(e: { detail: { errMsg: string; code?: string; errno?: number } }) {
+    /**
+     * The getPhoneNumber button's event: WeChat hands out a `code`, QQ and Douyin `encryptedData`/`iv`;
+     * bindPhoneNumber posts whichever it is with the host's name. On Alipay, bind it to
+     * `<button open-type="getAuthorize" scope="phoneNumber" onGetAuthorize="onGetPhoneNumber">`: that
+     * event carries nothing, and bindPhoneNumber calls my.getPhoneNumber itself.
+     */
+    async onGetPhoneNumber(e: { detail: { errMsg?: string; code?: string; errno?: number; encryptedData?: string; iv?: string } }) {
       try {
         const res = await bindPhoneNumber<{ phoneNumber: string }>(getAuth(), e)
         this.setData({ phoneNumber: res.phoneNumber, status: '手机号已绑定' })
