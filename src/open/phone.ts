@@ -16,7 +16,6 @@
  *   lib.my.d.ts getPhoneNumber).
  */
 import { AuthError } from '../errors'
-import { wxPhone } from '../platforms/wx-phone'
 import { attempt, call, label } from './host'
 import { checkInstance, type AuthInstance } from './instance'
 
@@ -50,7 +49,7 @@ function refusal(errMsg: string, errno: number | undefined): AuthError {
   return /den(y|ied)|cancel|取消|拒绝/i.test(errMsg) && !/platform auth/.test(errMsg)
     ? new AuthError('PHONE_DENIED', 'The user declined to share the phone number: offer another way.', x)
     : errno === 1400001
-      ? new AuthError('PHONE_QUOTA', 'Phone number quota used up (errno 1400001): buy more in the admin console, or offer SMS verification.', x)
+      ? new AuthError('PHONE_QUOTA', 'Phone number quota used up (errno 1400001): buy more, or offer SMS verification.', x)
       : new AuthError('PHONE_FAILED', `Getting the phone number failed: ${errMsg}${errno !== undefined ? ` (errno ${errno})` : ''}.`, x)
 }
 
@@ -70,7 +69,8 @@ export function bindPhoneNumber<T = unknown>(auth: AuthInstance, event?: PhoneNu
     const p = auth.platform
     const url = options.url || '/api/auth/phone'
     const post = (detail: unknown): Promise<T> => {
-      const c = p ? p.phoneCredential(detail) : wxPhone('weixin', detail)
+      // A stand-in without `platform` is WeChat; it posts a code (base library 2.21.2+) only.
+      const c = p ? p.phoneCredential(detail) : (detail as { code?: string }).code ? { code: (detail as { code: string }).code, platform: 'weixin' as const } : null
       if (!c) throw new AuthError('PHONE_NO_CODE', `The ${label(host)} phone event has no code, encryptedData/iv or response.`)
       return auth.request<T>(
         options.codeIn === 'query' && c.code
@@ -81,7 +81,7 @@ export function bindPhoneNumber<T = unknown>(auth: AuthInstance, event?: PhoneNu
     const detail = event && event.detail
     if (host.name === 'alipay' && !(detail && detail.response)) {
       const get = (host.api as unknown as { getPhoneNumber?: (o: unknown) => unknown }).getPhoneNumber
-      if (!get) throw new AuthError('UNSUPPORTED', `bindPhoneNumber() needs my.getPhoneNumber (${label(host)} 1.16.4+): call it, then bindPhoneNumber(auth, { detail: res }).`)
+      if (!get) throw new AuthError('UNSUPPORTED', `bindPhoneNumber(): no my.getPhoneNumber here (${label(host)} 1.16.4+): call it, then bindPhoneNumber(auth, { detail: res }).`)
       return call((o) => get.call(host.api, o)).then(post, (err) => {
         throw refusal(err.errMsg, err.errno)
       })

@@ -15,6 +15,7 @@
  *   the scope is called (https://opendocs.alipay.com/mini/api/xmk3ml).
  */
 import { AuthError } from '../errors'
+import { hasApi } from '../platform'
 import { attempt, call, hostOf, label, api, requireApi, type Host, type HostOptions } from './host'
 
 /** The scopes from WeChat's authorization table, with the API each one guards. */
@@ -86,7 +87,7 @@ function askAgain(host: Host, scope: string, options: EnsureScopeOptions): Promi
     title: r.title || '需要你的授权',
     content: r.content || `请在设置中允许使用「${info ? info.label : scope}」。`,
     confirmText: r.confirmText || '去设置',
-    cancelText: r.cancelText || '取消',
+    cancelText: r.cancelText, // the host's default: 取消
     showCancel: true,
   }
   return call<{ confirm: boolean }>((o) => platform.showModal!(Object.assign(modal, o) as never))
@@ -124,20 +125,19 @@ export function ensureScope(scope: Scope | (string & {}), options?: EnsureScopeO
     if (scope === 'scope.userInfo' && host.name === 'weixin') {
       throw new AuthError(
         'SCOPE_DEPRECATED',
-        'WeChat no longer grants scope.userInfo: use <button open-type="chooseAvatar"> (uploadAvatar) and <input type="nickname"> (updateProfile).',
+        'WeChat grants no scope.userInfo: use <button open-type="chooseAvatar"> (uploadAvatar), <input type="nickname"> (updateProfile).',
       )
     }
     if (typeof scope !== 'string' || scope.indexOf('scope.') !== 0) {
       throw new AuthError('INVALID_INPUT', `ensureScope() needs a scope such as 'scope.camera', got ${String(scope)}.`)
     }
-    // Alipay never has authorize; elsewhere it came with getSetting (WeChat 1.2.0).
-    if (host.name !== 'alipay') requireApi(host, 'authorize', 'ensureScope()')
     return readSetting(host, 'ensureScope()').then((setting) => {
       const state = setting[scope]
       if (state === true) return 'granted'
       // Never asked: the host shows its own prompt. A "no" here is the user's answer: don't nag.
       if (state === undefined) {
-        if (host.name === 'alipay') {
+        // Alipay never has authorize (elsewhere it came with getSetting: WeChat 1.2.0).
+        if (!hasApi(host.api, 'authorize')) {
           throw new AuthError('UNSUPPORTED', `ensureScope(): ${label(host)} has no authorize: call the API that needs ${scope}, which asks the user.`)
         }
         return call((o) => host.api.authorize!(Object.assign({ scope }, o) as never)).then(
