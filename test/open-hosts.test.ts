@@ -67,8 +67,8 @@ describe('bindPhoneNumber posts what each host hands out, with the host and the 
   test.each([
     ['WeChat (wx)', phoneEvent.ok('WX-CODE'), { code: 'WX-CODE', platform: 'weixin' }],
     ['WeChat (wx)', phoneEvent.noCode(), { encryptedData: 'ENCRYPTED', iv: 'IV', platform: 'weixin' }],
-    ['QQ (qq)', { detail: { errMsg: 'getPhoneNumber:ok', encryptedData: 'QQ-ENC', iv: 'QQ-IV' } }, { encryptedData: 'QQ-ENC', iv: 'QQ-IV', platform: 'qq' }],
-    ['Douyin (tt)', { detail: { errMsg: 'getPhoneNumber:ok', encryptedData: 'TT-ENC', iv: 'TT-IV' } }, { encryptedData: 'TT-ENC', iv: 'TT-IV', platform: 'douyin' }],
+    ['QQ (qq)', phoneEvent.encrypted('QQ-ENC', 'QQ-IV'), { encryptedData: 'QQ-ENC', iv: 'QQ-IV', platform: 'qq' }],
+    ['Douyin (tt)', phoneEvent.encrypted('TT-ENC', 'TT-IV'), { encryptedData: 'TT-ENC', iv: 'TT-IV', platform: 'douyin' }],
     // Douyin base library 3.51.0+: a one-time code instead.
     ['Douyin (tt)', { detail: { errMsg: 'getPhoneNumber:ok', code: 'TT-CODE' } }, { code: 'TT-CODE', platform: 'douyin' }],
     ['uni-app on mp-weixin', phoneEvent.ok('UNI-CODE'), { code: 'UNI-CODE', platform: 'weixin' }],

@@ -124,7 +124,12 @@ export function createFakeOpenAbilities(): { state: FakeOpenAbilities; api: Reco
   return { state, api }
 }
 
-/** Events of `<button open-type="getPhoneNumber">`, as the platform delivers them. */
+/**
+ * Events of `<button open-type="getPhoneNumber">`, as the host delivers them: WeChat (base
+ * library 2.21.2+) and Douyin (3.51.0+) hand out a `code`; QQ, Douyin before 3.51.0 and WeChat
+ * before 2.21.2 hand out `encryptedData` + `iv` (`encrypted`, `noCode`). Alipay has no such event:
+ * its phone number comes from `my.getPhoneNumber` (the fake `my`'s `phoneNumber` switch).
+ */
 export const phoneEvent = {
   ok: (code = 'phone-code-' + Math.random().toString(36).slice(2, 8)) => ({
     type: 'getphonenumber',
@@ -132,8 +137,10 @@ export const phoneEvent = {
   }),
   denied: () => ({ type: 'getphonenumber', detail: { errMsg: 'getPhoneNumber:fail user deny' } }),
   quotaExhausted: () => ({ type: 'getphonenumber', detail: { errMsg: 'getPhoneNumber:fail no permission', errno: 1400001 } }),
-  /** Base libraries before 2.21.2: no code, only the legacy encrypted payload. */
+  /** WeChat base libraries before 2.21.2: no code, only the legacy encrypted payload. */
   noCode: () => ({ type: 'getphonenumber', detail: { errMsg: 'getPhoneNumber:ok', encryptedData: 'ENCRYPTED', iv: 'IV' } }),
+  /** QQ and Douyin before 3.51.0: data encrypted with the session key, and its IV. */
+  encrypted: (encryptedData = 'ENCRYPTED', iv = 'IV') => ({ type: 'getphonenumber', detail: { errMsg: 'getPhoneNumber:ok', encryptedData, iv } }),
 }
 
 /** The event of `<button open-type="chooseAvatar">` for a temp file added to the fake. */
