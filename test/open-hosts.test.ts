@@ -228,6 +228,10 @@ describe('scopes on each host', () => {
   })
 
   describe('Alipay: getSetting / openSetting only, keys without "scope."', () => {
+    afterEach(() => {
+      delete (global as unknown as Global).my
+    })
+
     test('settings read as scope.* keys (location as scope.userLocation); a granted scope resolves with no prompt', async () => {
       const w = world(byHost('Alipay (my)'))
       Object.assign(w.fake.scopes, { location: true, album: false, camera: true })
@@ -263,8 +267,9 @@ describe('scopes on each host', () => {
       expect(w.fake.calls.openSetting).toBe(1)
     })
 
-    test("the raw global `my` works too (recognised by getAuthCode): same keys, Alipay's failure shape read", async () => {
+    test("the raw global `my` passed as platform works too: same keys, Alipay's failure shape read", async () => {
       const fake = createFakeMy()
+      ;(global as unknown as Global).my = fake.my // a host's own global is recognised as the running one
       fake.scopes.location = true
       await expect(getAuthSetting({ platform: fake.my as never })).resolves.toEqual({ 'scope.userLocation': true })
       await expect(ensureScope('scope.camera', { platform: fake.my as never })).rejects.toMatchObject({ code: 'UNSUPPORTED', message: expect.stringContaining('Alipay (my)') })

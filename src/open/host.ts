@@ -3,10 +3,10 @@
  * running host's global), a check that an API exists, and the promise form of a callback API.
  *
  * The host is known without bundling any adapter or the detection of `weapp-auth`: an adapter
- * (`auth.platform`) says it in `host`; a raw `my` is recognised by its `getAuthCode` (it has no
- * `login`); any other object is called as WeChat's `wx` (raw `qq` and `tt` have wx's shapes, only
- * messages then say wx: pass `auth.platform` for exact ones). Without the option, the running
- * host's global is used, looked for in the order qq, tt, my, wx (as createAuth detects).
+ * (`auth.platform`) says it in `host`; a host's own global (`qq`, `tt`, `my`, `wx`) is recognised
+ * as the running host's global it is; any other object is called as WeChat's `wx`. Without the
+ * option, the running host's global is used, looked for in the order qq, tt, my, wx (as
+ * createAuth detects).
  */
 import { AuthError } from '../errors'
 import { baseLibraryVersion, hasApi, type Platform } from '../platform'
@@ -40,19 +40,21 @@ export const label = (host: Host): string => LABELS[host.name]
 /** "my.getSetting": the host's own name for one of its calls. */
 export const api = (host: Host, name: string): string => LABELS[host.name].slice(-3, -1) + '.' + name
 
-/** The host a platform object belongs to: an adapter's `host`, or `my` by its getAuthCode; else WeChat. */
+/** The running hosts' globals, in createAuth's detection order (QQ may define `wx` as an alias of `qq`). */
+const globals = (): unknown[] => [typeof qq == 'object' && qq, typeof tt == 'object' && tt, typeof my == 'object' && my, typeof wx == 'object' && wx]
+const NAMES = Object.keys(LABELS) as HostName[]
+
+/** The host a platform object belongs to: an adapter's `host`, or which running host's global it is; else WeChat. */
 export function hostFor(p: Platform): Host {
-  const tag = (p as { host?: HostName }).host
-  return { api: p, name: tag && LABELS[tag] ? tag : hasApi(p, 'getAuthCode' as keyof Platform) && !hasApi(p, 'login') ? 'alipay' : 'weixin' }
+  return { api: p, name: (p as { host?: HostName }).host || NAMES[globals().indexOf(p)] || 'weixin' }
 }
 
 export function hostOf(options: HostOptions | undefined): Host {
   if (options && options.platform) return hostFor(options.platform)
-  // The running host's global, in createAuth's order (QQ may define `wx` as an alias of `qq`).
-  const globals = [typeof qq == 'object' && qq, typeof tt == 'object' && tt, typeof my == 'object' && my, typeof wx == 'object' && wx]
-  const i = globals.findIndex((g) => !!g)
+  const found = globals()
+  const i = found.findIndex((g) => !!g)
   if (i < 0) throw new AuthError('CONFIG', 'weapp-auth/open: no host global (qq, tt, my, wx): pass `platform`.')
-  return { api: globals[i] as Platform, name: Object.keys(LABELS)[i] as HostName }
+  return { api: found[i] as Platform, name: NAMES[i] }
 }
 
 /** WeChat's minimum base libraries, for UNSUPPORTED messages. */
