@@ -38,5 +38,5 @@ export {
 } from './errors'
 export type { AuthErrorCode, ErrorCode } from './errors'
 export type { Platform } from './platform'
-export type { HostName, HostPlatform, PhoneCredential, OpenAbility } from './platforms/host'
+export type { HostName, HostPlatform, PhoneCredential } from './platforms/host'
 export type { Migration, SessionStorage, StorageIO, StorageFailure } from './storage-io'

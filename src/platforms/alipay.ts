@@ -64,8 +64,6 @@ export function alipayPlatform(my: MyLike, options: AlipayPlatformOptions = {}):
   const out: Host = {
     host: 'alipay',
     networkTaskLimit: 10,
-    sessionCheck: 'unknown',
-    abilities: ['scopes', 'phoneNumber'],
     phoneCredential(detail: unknown) {
       const d = detail as { response?: unknown } | null
       return d && typeof d.response === 'string' && d.response ? { platform: 'alipay', response: d.response } : null

@@ -30,8 +30,6 @@ export function douyinPlatform(tt: TtLike): HostPlatform {
   const out = bindNames(host, WX_NAMES, {
     host: 'douyin',
     networkTaskLimit: 10,
-    sessionCheck: 'host',
-    abilities: ['scopes', 'authorize', 'phoneNumber'],
     phoneCredential: (detail: unknown) => wxPhone('douyin', detail),
   })
   for (const name of ASYNC) {

@@ -1,26 +1,21 @@
 /**
  * What uni-app and Taro adapters share: both expose wx-shaped callback APIs on every mini program
  * target and return promises besides (silenced here), so only the target host differs. The
- * per-host abilities follow the hosts' own adapters (docs/platforms.md).
+ * per-target differences follow the hosts' own adapters (docs/platforms.md).
  */
 import { AuthError } from '../errors'
-import type { HostName, HostPlatform, OpenAbility } from './host'
+import type { HostName, HostPlatform } from './host'
 import { bindNames, quiet, WX_NAMES, type Host } from './wrap'
 import { wxPhone } from './wx-phone'
 
-const ABILITIES: Record<HostName, OpenAbility[]> = {
-  weixin: ['scopes', 'authorize', 'privacy', 'phoneNumber', 'avatar'],
-  qq: ['scopes', 'authorize', 'phoneNumber'],
-  douyin: ['scopes', 'authorize', 'phoneNumber'],
-  alipay: ['scopes', 'phoneNumber'],
-}
+const HOSTS = ['weixin', 'qq', 'douyin', 'alipay']
 
 /**
  * The platform over a framework object (`uni`, `Taro`) built for `name`; `target` is what the
  * framework reported, for the error when `name` is no supported host.
  */
 export function frameworkPlatform(host: Host, name: HostName | undefined, framework: string, target: string | undefined): HostPlatform {
-  if (!name || !ABILITIES[name]) {
+  if (!name || HOSTS.indexOf(name) < 0) {
     throw new AuthError(
       'CONFIG',
       `weapp-auth: ${framework} target "${String(target)}" is not a supported mini program host (WeChat, QQ, Douyin, Alipay); pass { host } to the ${framework} adapter.`,
@@ -38,8 +33,6 @@ export function frameworkPlatform(host: Host, name: HostName | undefined, framew
   return Object.assign(out, {
     host: name,
     networkTaskLimit: 10,
-    sessionCheck: out.checkSession ? 'host' : 'unknown',
-    abilities: ABILITIES[name],
     phoneCredential: (detail: unknown) => {
       const d = detail as Host | null
       if (name !== 'alipay') return wxPhone(name, detail)

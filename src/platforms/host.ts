@@ -1,22 +1,14 @@
 /**
  * What a host adapter adds to the wx-shaped `Platform`: which host it is, how many network
- * tasks the host runs at once, what it can tell about the session, and which open abilities it
- * has. Types only (no runtime code), so an adapter costs nothing for what it does not use.
- * The facts behind each value, with sources: docs/platforms.md.
+ * tasks the host runs at once, and how to read its phone-number credential. Types only (no
+ * runtime code). Which calls a host lacks is told by the calls themselves: an adapter leaves out
+ * what its host does not have (no `checkSession` on Alipay, no `authorize` there either), and
+ * weapp-auth/open checks for the call it needs. The facts, with sources: docs/platforms.md.
  */
 import type { Platform } from '../platform'
 
 /** The value the login body carries as `platform`, so one server can route the code. */
 export type HostName = 'weixin' | 'qq' | 'douyin' | 'alipay'
-
-/**
- * Open abilities a host may have:
- * - `scopes`: authorize / getSetting / openSetting (or the host's equivalent);
- * - `privacy`: getPrivacySetting / requirePrivacyAuthorize (WeChat's privacy contract);
- * - `phoneNumber`: a phone-number credential for the server to decrypt or exchange;
- * - `avatar`: a chosen avatar as a temp file to upload.
- */
-export type OpenAbility = 'scopes' | 'authorize' | 'privacy' | 'phoneNumber' | 'avatar'
 
 /** What the client posts for the phone number: whatever the host hands out, tagged with the host. */
 export interface PhoneCredential {
@@ -34,13 +26,6 @@ export interface HostPlatform extends Platform {
   readonly host: HostName
   /** Concurrent network tasks (request + upload + download) the host allows. */
   readonly networkTaskLimit: number
-  /**
-   * `'host'`: `checkSession` asks the host whether its login session is still valid.
-   * `'unknown'`: the host has no such call (Alipay); `checkSession` is absent, and the SDK relies
-   * on token expiry and the server's 401.
-   */
-  readonly sessionCheck: 'host' | 'unknown'
-  readonly abilities: readonly OpenAbility[]
   /**
    * The phone-number credential in the host's own event or API result (`e.detail` of the
    * getPhoneNumber button, or my.getPhoneNumber's success result on Alipay), or null when it

@@ -21,10 +21,6 @@ export function qqPlatform(qq: QqLike): HostPlatform {
   const out = bindNames(qq as unknown as Host, WX_NAMES, {
     host: 'qq',
     networkTaskLimit: 10,
-    sessionCheck: 'host',
-    // QQ documents authorize / getSetting / openSetting and the getPhoneNumber button; no
-    // chooseAvatar button and no privacy-contract calls (see docs/platforms.md).
-    abilities: ['scopes', 'authorize', 'phoneNumber'],
     phoneCredential: (detail: unknown) => wxPhone('qq', detail),
   })
   return out as unknown as HostPlatform

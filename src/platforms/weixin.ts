@@ -11,8 +11,6 @@ export function weixinPlatform(wx: Platform): HostPlatform {
   return Object.assign(Object.create(wx) as object, {
     host: 'weixin',
     networkTaskLimit: 10,
-    sessionCheck: 'host',
-    abilities: ['scopes', 'authorize', 'privacy', 'phoneNumber', 'avatar'],
     phoneCredential: (detail: unknown) => wxPhone('weixin', detail),
   }) as unknown as HostPlatform
 }

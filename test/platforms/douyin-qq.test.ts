@@ -59,7 +59,6 @@ describe('QQ adapter over the fake qq', () => {
     expect(p.getStorageSync('k')).toEqual([1])
     expect((await call(p.authorize, { scope: 'scope.userLocation' })).ok).toBe(true)
     expect(p.getPrivacySetting).toBeUndefined()
-    expect(p.abilities).toEqual(['scopes', 'authorize', 'phoneNumber'])
     expect(p.host).toBe('qq')
   })
 })
