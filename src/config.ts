@@ -196,7 +196,7 @@ function resolvePlatform(given: AuthOptions['platform'], choose: PlatformChooser
   const platform = choose(given)
   const missing = REQUIRED.filter((name) => typeof (platform as unknown as Record<string, unknown>)[name] !== 'function')
   if (missing.length) {
-    throw configError(`the ${platform.host} platform has no ${missing.join(', ')}: pass the host's global object or an adapter from weapp-auth/platforms (in tests, a fake from weapp-auth/testing).`)
+    throw configError(`the ${platform.host} platform has no ${missing.join(', ')}: pass the host's global or an adapter from weapp-auth/platforms.`)
   }
   return platform
 }
