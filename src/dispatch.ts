@@ -11,25 +11,23 @@ import type { Limiter } from './limiter'
 import type { HookOptions, RequestOptions, UploadOptions } from './request'
 import { loggedOutError, type SessionMachine } from './session'
 
-/** The token a call's latest attempt carried (null: none). */
-export interface Sent {
-  token: string | null
-}
-
-/** One call as the send path sees it. `epoch0`: the session epoch when the app made the call. */
+/**
+ * One call as the send path sees it. `epoch0`: the session epoch when the app made the call;
+ * `token`: the one its latest attempt carried (null: none).
+ */
 export interface Call {
   url: string
   opts: HookOptions
   withAuth: boolean
   epoch0: number
-  sent: Sent
+  token: string | null
 }
 
 /**
  * The header a request carries: the call's own, with the token's header(s) replacing any
  * same-named one regardless of case.
  */
-export function withAuthHeader(given: Record<string, string> | undefined, auth: Record<string, string> | null): Record<string, string> {
+function withAuthHeader(given: Record<string, string> | undefined, auth: Record<string, string> | null): Record<string, string> {
   const header: Record<string, string> = Object.assign({}, given)
   for (const k in auth) {
     for (const h in header) if (h.toLowerCase() === k.toLowerCase()) delete header[h]
@@ -40,31 +38,14 @@ export function withAuthHeader(given: Record<string, string> | undefined, auth: 
 
 /** `sendOnce(call, lastToken)`: the attempt's answer, or a typed error (aborted, logged out, network). */
 export function createDispatcher(cfg: ResolvedConfig, machine: SessionMachine, limiter: Limiter): (call: Call, lastToken: string | null) => Promise<RawResponse> {
-  /** Sends once with `token`, holding the slot that `release` frees; records the token in `sent`. */
+  /** Sends once with `token`, holding the slot that `release` frees; records the token in `call`. */
   function send(call: Call, token: string | null, release: () => void): Promise<RawResponse> {
     const { url, opts } = call
     const header = withAuthHeader(opts.header, token ? cfg.authHeader(token) : null)
-    call.sent.token = token
-    const o = opts as HookOptions & RequestOptions & UploadOptions
-    // The call's own options with the resolved URL, the merged headers and the timeout.
-    return transmit(
-      cfg.platform,
-      {
-        kind: o.kind,
-        url,
-        method: o.method,
-        header,
-        data: o.data,
-        dataType: o.dataType,
-        responseType: o.responseType,
-        filePath: o.filePath,
-        name: o.name,
-        formData: o.formData,
-        timeout: o.timeout || cfg.timeout,
-        signal: o.signal,
-      },
-      release,
-    )
+    call.token = token
+    // The call's own options (kind, method, data, dataType, responseType, filePath, name,
+    // formData, signal) with the resolved URL, the merged headers and the timeout.
+    return transmit(cfg.platform, Object.assign({}, opts as RequestOptions & UploadOptions & HookOptions, { url, header, timeout: opts.timeout || cfg.timeout }), release)
   }
 
   /**
@@ -73,30 +54,18 @@ export function createDispatcher(cfg: ResolvedConfig, machine: SessionMachine, l
    */
   function sendOnce(call: Call, lastToken: string | null): Promise<RawResponse> {
     const { opts, withAuth, epoch0 } = call
-    if (!(opts.signal && opts.signal.aborted) && machine.epoch === epoch0) {
-      const cur = withAuth ? machine.usable() : null
-      if (!withAuth || cur) {
-        const release = limiter.tryAcquire()
-        if (release) return send(call, cur ? cur.token : null, release)
-      }
-    }
-    return sendWhenReady(call, lastToken)
-  }
-
-  /** The slow path: waits for the session (when `withAuth`) and a slot, rechecking both once it has the slot. */
-  function sendWhenReady(call: Call, lastToken: string | null): Promise<RawResponse> {
-    const { opts, withAuth, epoch0 } = call
     const signal = opts.signal
-    const check = (): void => {
-      if (machine.epoch !== epoch0) throw loggedOutError()
-    }
     // An aborted call starts nothing, not even the login it would wait for.
     if (signal && signal.aborted) return Promise.reject(abortError(signal))
     if (machine.epoch !== epoch0) return Promise.reject(loggedOutError())
-    /** The token this call last saw: if it is dropped meanwhile, the call shares that renewal's outcome. */
+    const ready = withAuth ? machine.usable() : null
+    const free = (!withAuth || ready) && limiter.tryAcquire()
+    if (free) return send(call, ready ? ready.token : null, free)
+    // The slow path. The token this call last saw: if it is dropped meanwhile, the call shares
+    // that renewal's outcome.
     const seen: Promise<string | null> = withAuth
       ? raceAbort(machine.ensure(lastToken), signal).then((s) => {
-          check()
+          if (machine.epoch !== epoch0) throw loggedOutError()
           return s.token
         })
       : Promise.resolve(lastToken)
@@ -106,12 +75,11 @@ export function createDispatcher(cfg: ResolvedConfig, machine: SessionMachine, l
         (release) => {
           if (!withAuth) return send(call, null, release)
           const cur = machine.current()
-          // A login or refresh started while this call waited for its slot: wait for it instead
-          // of sending the token it is about to replace.
+          // A login or refresh started (or a logout) while this call waited for its slot: start
+          // over (LOGGED_OUT, or wait for it) instead of sending the token it is about to replace.
           if (machine.busy() || !cur || machine.epoch !== epoch0) {
             release()
-            check()
-            return sendWhenReady(call, token)
+            return sendOnce(call, token)
           }
           return send(call, cur.token, release)
         },

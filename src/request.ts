@@ -6,7 +6,7 @@
  */
 import { raceAbort, type AbortSignalLike } from './abort'
 import type { ResolvedConfig } from './config'
-import { createDispatcher, type Call, type Sent } from './dispatch'
+import { createDispatcher, type Call } from './dispatch'
 import { AuthError, HttpError, NetworkError, ResponseParseError } from './errors'
 import { hookList, runHooks } from './hooks'
 import { snippet, type RawResponse } from './http'
@@ -109,11 +109,10 @@ export function createRequester(cfg: ResolvedConfig, machine: SessionMachine, li
       throw new HttpError(final.statusCode, final.data, opts.method, stripQuery(url))
     }
 
-    const sent: Sent = { token: null }
-    const call: Call = { url, opts, withAuth, epoch0, sent }
+    const call: Call = { url, opts, withAuth, epoch0, token: null }
     const loop = (lastToken: string | null): Promise<unknown> =>
       sendOnce(call, lastToken).then((res) => {
-        const token = sent.token
+        const token = call.token
         const response: AuthResponse = { statusCode: res.statusCode, data: res.data, header: res.header }
         if (token !== null && cfg.isUnauthorized(response)) {
           if (retried || opts.retry === false) {
