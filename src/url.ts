@@ -19,7 +19,7 @@ const ABSOLUTE = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\/([^/?#]*)/
  * bracketed IPv6 host or a host without ':', then an optional numeric port, and nothing else.
  */
 const AUTHORITY = /^(?:.*@)?(\[[^\]]*\]|[^:@[\]]+)(?::(\d*))?$/
-const DEFAULT_PORTS: Record<string, string> = { 'https:': '443', 'http:': '80', 'wss:': '443', 'ws:': '80' }
+const DEFAULT_PORTS: Record<string, string> = { https: '443', http: '80', wss: '443', ws: '80' }
 
 /** Parses the origin of an absolute URL; null for anything that is not `scheme://authority`. */
 export function parseOrigin(url: string): Origin | null {
@@ -28,8 +28,8 @@ export function parseOrigin(url: string): Origin | null {
   // Drop one trailing dot: "api.example.com." is the same host.
   const hostname = a && a[1].toLowerCase().replace(/\.$/, '')
   if (!hostname) return null
-  const protocol = m![1].toLowerCase() + ':'
-  return { protocol, hostname, port: a![2] ? String(parseInt(a![2], 10)) : DEFAULT_PORTS[protocol] || '' }
+  const scheme = m![1].toLowerCase()
+  return { protocol: scheme + ':', hostname, port: a![2] ? String(parseInt(a![2], 10)) : DEFAULT_PORTS[scheme] || '' }
 }
 
 export function sameOrigin(a: Origin, b: Origin): boolean {
@@ -51,25 +51,20 @@ export function resolveUrl(base: string, url: string): string {
   return base.replace(/\/+$/, '') + '/' + url.replace(/^\/+/, '')
 }
 
-/** Appends `key=value` pairs to a URL's query string (encoded). */
+/** Appends `key=value` pairs to a URL's query string (encoded), before any `#fragment`. */
 export function appendQuery(url: string, params: Record<string, string>): string {
-  const hash = url.indexOf('#')
-  const tail = hash >= 0 ? url.slice(hash) : ''
-  let head = hash >= 0 ? url.slice(0, hash) : url
   const pairs = Object.keys(params).map((k) => encodeURIComponent(k) + '=' + encodeURIComponent(params[k]))
-  if (!pairs.length) return url
-  head += (head.indexOf('?') >= 0 ? (/[?&]$/.test(head) ? '' : '&') : '?') + pairs.join('&')
-  return head + tail
+  const i = (url + '#').indexOf('#')
+  const head = url.slice(0, i)
+  return pairs.length ? head + (head.indexOf('?') < 0 ? '?' : /[?&]$/.test(head) ? '' : '&') + pairs.join('&') + url.slice(i) : url
 }
 
 /** 127.0.0.0/8, localhost and [::1]: hosts where plain http never leaves the machine. */
 export function isLoopback(origin: Origin): boolean {
-  const h = origin.hostname
-  return h === 'localhost' || h.slice(-10) === '.localhost' || h === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h)
+  return /^((.*\.)?localhost|\[::1\]|127\.\d{1,3}\.\d{1,3}\.\d{1,3})$/.test(origin.hostname)
 }
 
 /** Removes everything after the path, so logs and errors never carry query-string secrets. */
 export function stripQuery(url: string): string {
-  const i = url.search(/[?#]/)
-  return i >= 0 ? url.slice(0, i) : url
+  return /^[^?#]*/.exec(url)![0]
 }
