@@ -167,6 +167,36 @@ export const HOSTS: HostCase[] = [
       return { fake, global: fake.taro, option: () => fake.taro as never }
     },
   },
+  // On Alipay targets both frameworks hand out wx shapes (uni maps getAuthCode → login and authCode → code,
+  // `headers`/`status` → `header`/`statusCode`; docs/platforms.md), and neither maps checkSession.
+  {
+    label: 'uni-app (mp-alipay, platform: uni)',
+    host: 'alipay',
+    loginCall: 'login',
+    loginFailure: /^login:fail network error$/,
+    loginErrno: 1,
+    checksSession: false,
+    guestLogin: false,
+    store: byKey,
+    make: (o) => {
+      const fake = createFakeUni(Object.assign({}, o, { uniPlatform: 'mp-alipay' }))
+      return { fake, global: fake.uni, option: () => fake.uni as never }
+    },
+  },
+  {
+    label: 'Taro (ALIPAY, platform: Taro)',
+    host: 'alipay',
+    loginCall: 'login',
+    loginFailure: /^login:fail network error$/,
+    loginErrno: 1,
+    checksSession: false,
+    guestLogin: false,
+    store: byKey,
+    make: (o) => {
+      const fake = createFakeTaro(Object.assign({}, o, { env: 'ALIPAY' }))
+      return { fake, global: fake.taro, option: () => fake.taro as never }
+    },
+  },
 ]
 
 /** `describe.each` rows: [label, case]. */
