@@ -120,14 +120,11 @@ function toResponse(res: { statusCode: number; data: unknown; header?: Record<st
 
 /** The first 200 characters of a body, for error messages. */
 export function snippet(data: unknown): string {
-  const s = typeof data === 'string' ? data : safeJson(data)
-  return s.length > 200 ? s.slice(0, 200) + '…' : s
-}
-
-function safeJson(v: unknown): string {
+  let s: string
   try {
-    return JSON.stringify(v) || ''
+    s = typeof data === 'string' ? data : JSON.stringify(data) || ''
   } catch (_) {
-    return String(v)
+    s = String(data)
   }
+  return s.length > 200 ? s.slice(0, 200) + '…' : s
 }

@@ -9,7 +9,7 @@ import type { ResolvedConfig } from './config'
 import { createDispatcher, type Call } from './dispatch'
 import { AuthError, HttpError, NetworkError, ResponseParseError } from './errors'
 import { hookList, runHooks } from './hooks'
-import { snippet, type RawResponse } from './http'
+import { snippet } from './http'
 import type { Limiter } from './limiter'
 import { loggedOutError, type SessionMachine } from './session'
 import { createTrustCheck } from './trust'
@@ -74,62 +74,57 @@ export interface Requester {
 
 /** The request wrapper of one instance. `debug` lines are only built when `cfg.debug` is set. */
 export function createRequester(cfg: ResolvedConfig, machine: SessionMachine, limiter: Limiter, debug: (line: string) => void): Requester {
-  const debugging = !!cfg.debug
-  const beforeHooks = hookList(cfg.hooks.beforeRequest)
-  const afterHooks = hookList(cfg.hooks.afterResponse)
-  const errorHooks = hookList(cfg.hooks.beforeError)
-  const isTrusted = createTrustCheck(cfg.baseURL, cfg.trusted)
+  const { hooks, baseURL } = cfg
+  const beforeHooks = hookList(hooks.beforeRequest)
+  const afterHooks = hookList(hooks.afterResponse)
+  const errorHooks = hookList(hooks.beforeError)
+  const isTrusted = createTrustCheck(baseURL, cfg.trusted)
   const sendOnce = createDispatcher(cfg, machine, limiter)
 
   /** One call: send, handle an unauthorized answer with one renewal and one retry, map the result. */
   function attempt(opts: HookOptions, epoch0: number): Promise<unknown> {
+    const { method } = opts
     if (opts.kind === 'upload') {
       const u = opts as UploadOptions
       if (typeof u.filePath !== 'string' || !u.filePath || typeof u.name !== 'string' || !u.name) {
         return Promise.reject(new AuthError('INVALID_INPUT', 'upload() needs `filePath` and `name` (the multipart field).'))
       }
     }
-    const url = resolveUrl(cfg.baseURL, opts.url)
-    const where = (): string => opts.method + ' ' + stripQuery(url)
-    const withAuth = opts.auth !== false && isTrusted(url)
-    let retried = false
+    const url = resolveUrl(baseURL, opts.url)
+    const where = (): string => method + ' ' + stripQuery(url)
+    const call: Call = { url, opts, withAuth: opts.auth !== false && isTrusted(url), epoch0, token: null }
 
-    const finish = (res: RawResponse, final: AuthResponse): unknown => {
-      if (debugging) debug(`${where()} → ${final.statusCode}`)
-      if (final.statusCode >= 200 && final.statusCode < 300) {
-        if (res.notJson && final.data === res.data) {
-          throw new ResponseParseError(
-            `${where()} answered ${final.statusCode} with a body that is not JSON: ${snippet(res.data)}. Use dataType: 'text' for text endpoints.`,
-            final.statusCode,
-            snippet(res.data),
-          )
-        }
-        return final.data
-      }
-      throw new HttpError(final.statusCode, final.data, opts.method, stripQuery(url))
-    }
-
-    const call: Call = { url, opts, withAuth, epoch0, token: null }
+    /** `lastToken`: null on the first attempt, the refused token on the retry. */
     const loop = (lastToken: string | null): Promise<unknown> =>
       sendOnce(call, lastToken).then((res) => {
-        const token = call.token
-        const response: AuthResponse = { statusCode: res.statusCode, data: res.data, header: res.header }
+        const { token } = call
+        const status = res.statusCode
+        const response: AuthResponse = { statusCode: status, data: res.data, header: res.header }
         if (token !== null && cfg.isUnauthorized(response)) {
-          if (retried || opts.retry === false) {
+          if (lastToken !== null || opts.retry === false) {
             throw new AuthError(
               'UNAUTHORIZED',
-              `${where()} was refused as unauthorized (HTTP ${res.statusCode})${retried ? ' after a fresh login: the server does not accept its own tokens' : ''}.`,
-              { status: res.statusCode },
+              `${where()} was refused as unauthorized (HTTP ${status})${lastToken !== null ? ' after a fresh login: the server does not accept its own tokens' : ''}.`,
+              { status },
             )
           }
-          retried = true
-          if (debugging) debug(`${where()} → ${res.statusCode}: renewing, retrying once`)
+          if (cfg.debug) debug(`${where()} → ${status}: renewing, retrying once`)
           return raceAbort(machine.renew(token, epoch0), opts.signal).then(() => {
             if (machine.epoch !== epoch0) throw loggedOutError()
             return loop(token)
           })
         }
-        return afterHooks.length ? runHooks(afterHooks, response, opts).then((final) => finish(res, final)) : finish(res, response)
+        const finish = (final: AuthResponse): unknown => {
+          const code = final.statusCode
+          if (cfg.debug) debug(`${where()} → ${code}`)
+          if (code < 200 || code >= 300) throw new HttpError(code, final.data, method, stripQuery(url))
+          if (res.notJson && final.data === res.data) {
+            const body = snippet(res.data)
+            throw new ResponseParseError(`${where()} answered ${code} with a body that is not JSON: ${body}. Use dataType: 'text' for text endpoints.`, code, body)
+          }
+          return final.data
+        }
+        return afterHooks.length ? runHooks(afterHooks, response, opts).then(finish) : finish(response)
       })
     return loop(null)
   }
@@ -138,7 +133,7 @@ export function createRequester(cfg: ResolvedConfig, machine: SessionMachine, li
   function perform(kind: 'request' | 'upload', input: RequestOptions | UploadOptions | undefined, extra?: Partial<RequestOptions>): Promise<unknown> {
     const opts = Object.assign({}, input, extra) as HookOptions
     if (typeof opts.url !== 'string' || !opts.url) {
-      return Promise.reject(new TypeError('weapp-auth: ' + kind + '() needs an options object with a non-empty `url`.'))
+      return Promise.reject(new TypeError(`weapp-auth: ${kind}() needs an options object with a non-empty \`url\`.`))
     }
     opts.kind = kind
     opts.method = kind === 'upload' ? 'POST' : String(opts.method || 'GET').toUpperCase()
@@ -148,22 +143,17 @@ export function createRequester(cfg: ResolvedConfig, machine: SessionMachine, li
     let current = opts
     let result: Promise<unknown>
     try {
-      result = beforeHooks.length
-        ? runHooks(beforeHooks, opts, opts).then((o) => {
-            current = o
-            return attempt(o, epoch0)
-          })
-        : attempt(opts, epoch0)
+      result = beforeHooks.length ? runHooks(beforeHooks, opts, opts).then((o) => attempt((current = o), epoch0)) : attempt(opts, epoch0)
     } catch (err) {
       result = Promise.reject(err)
     }
-    if (!errorHooks.length) return result
-    return result.catch((err: unknown) => {
-      const error = err instanceof Error ? err : new NetworkError('The request failed: ' + String(err), String(err))
-      return runHooks(errorHooks, error, current).then((e) => {
-        throw e
-      })
-    })
+    return errorHooks.length
+      ? result.catch((err: unknown) =>
+          runHooks(errorHooks, err instanceof Error ? err : new NetworkError('The request failed: ' + String(err), String(err)), current).then((e) => {
+            throw e
+          }),
+        )
+      : result
   }
 
   return {
