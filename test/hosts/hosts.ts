@@ -139,64 +139,37 @@ export const HOSTS: HostCase[] = [
       },
     }),
   ),
-  {
-    label: 'uni-app (mp-weixin, platform: uni)',
-    host: 'weixin',
-    loginCall: 'login',
-    loginFailure: /^login:fail network error$/,
-    loginErrno: 1,
-    checksSession: true,
-    guestLogin: false,
-    store: byKey,
-    make: (o) => {
-      const fake = createFakeUni(o)
-      return { fake, global: fake.uni, option: () => fake.uni as never }
-    },
-  },
-  {
-    label: 'Taro (WEAPP, platform: Taro)',
-    host: 'weixin',
-    loginCall: 'login',
-    loginFailure: /^login:fail network error$/,
-    loginErrno: 1,
-    checksSession: true,
-    guestLogin: false,
-    store: byKey,
-    make: (o) => {
-      const fake = createFakeTaro(o)
-      return { fake, global: fake.taro, option: () => fake.taro as never }
-    },
-  },
-  // On Alipay targets both frameworks hand out wx shapes (uni maps getAuthCode → login and authCode → code,
-  // `headers`/`status` → `header`/`statusCode`; docs/platforms.md), and neither maps checkSession.
-  {
-    label: 'uni-app (mp-alipay, platform: uni)',
-    host: 'alipay',
-    loginCall: 'login',
-    loginFailure: /^login:fail network error$/,
-    loginErrno: 1,
-    checksSession: false,
-    guestLogin: false,
-    store: byKey,
-    make: (o) => {
-      const fake = createFakeUni(Object.assign({}, o, { uniPlatform: 'mp-alipay' }))
-      return { fake, global: fake.uni, option: () => fake.uni as never }
-    },
-  },
-  {
-    label: 'Taro (ALIPAY, platform: Taro)',
-    host: 'alipay',
-    loginCall: 'login',
-    loginFailure: /^login:fail network error$/,
-    loginErrno: 1,
-    checksSession: false,
-    guestLogin: false,
-    store: byKey,
-    make: (o) => {
-      const fake = createFakeTaro(Object.assign({}, o, { env: 'ALIPAY' }))
-      return { fake, global: fake.taro, option: () => fake.taro as never }
-    },
-  },
+  // uni-app and Taro pass the framework object itself, as apps do. On Alipay targets both hand out
+  // wx shapes too (uni maps getAuthCode → login and authCode → code, `headers`/`status` →
+  // `header`/`statusCode`; docs/platforms.md), and neither maps checkSession.
+  ...(
+    [
+      ['uni-app (mp-weixin, platform: uni)', 'uni', 'weixin'],
+      ['Taro (WEAPP, platform: Taro)', 'taro', 'weixin'],
+      ['uni-app (mp-alipay, platform: uni)', 'uni', 'alipay'],
+      ['Taro (ALIPAY, platform: Taro)', 'taro', 'alipay'],
+    ] as Array<[string, 'uni' | 'taro', 'weixin' | 'alipay']>
+  ).map(
+    ([label, framework, host]): HostCase => ({
+      label,
+      host,
+      loginCall: 'login',
+      loginFailure: /^login:fail network error$/,
+      loginErrno: 1,
+      checksSession: host !== 'alipay',
+      guestLogin: false,
+      store: byKey,
+      make: (o) => {
+        const alipay = host === 'alipay'
+        if (framework === 'uni') {
+          const fake = createFakeUni(Object.assign({}, o, { uniPlatform: alipay ? 'mp-alipay' : 'mp-weixin' }))
+          return { fake, global: fake.uni, option: () => fake.uni as never }
+        }
+        const fake = createFakeTaro(Object.assign({}, o, { env: alipay ? 'ALIPAY' : 'WEAPP' }))
+        return { fake, global: fake.taro, option: () => fake.taro as never }
+      },
+    }),
+  ),
 ]
 
 /** `describe.each` rows: [label, case]. */
