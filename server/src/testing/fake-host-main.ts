@@ -18,6 +18,7 @@
 import { createFakeAlipay } from './fake-alipay'
 import { createFakeDouyin } from './fake-douyin'
 import { createFakeQq } from './fake-qq'
+import { serveUntilSignal } from './serve-until-signal'
 
 function fatal(message: string): never {
   process.stderr.write(`fake host: ${message}\n`)
@@ -53,18 +54,7 @@ async function main(): Promise<void> {
   } catch (err) {
     fatal((err as Error).message)
   }
-  let closing = false
-  const shutdown = () => {
-    if (closing) return
-    closing = true
-    fake.close().then(
-      () => process.exit(0),
-      () => process.exit(0),
-    )
-  }
-  process.on('SIGTERM', shutdown)
-  process.on('SIGINT', shutdown)
-  process.stdout.write(`fake ${host}: ${fake.url}\n`)
+  serveUntilSignal(`fake ${host}`, fake)
 }
 
 void main()

@@ -9,6 +9,7 @@
  * phone-codes, expire-access-token, fault, stats, reset-calls, encrypt).
  */
 import { createFakeWechat } from './fake-wechat'
+import { serveUntilSignal } from './serve-until-signal'
 
 function fatal(message: string): never {
   process.stderr.write(`fake wechat: ${message}\n`)
@@ -26,18 +27,7 @@ async function main(): Promise<void> {
     secret: process.env.WX_SECRET || undefined,
     acceptAnyCode: anyCode === '1' || anyCode === 'true',
   }).catch((err: Error) => fatal(err.message))
-  let closing = false
-  const shutdown = () => {
-    if (closing) return
-    closing = true
-    fake.close().then(
-      () => process.exit(0),
-      () => process.exit(0),
-    )
-  }
-  process.on('SIGTERM', shutdown)
-  process.on('SIGINT', shutdown)
-  process.stdout.write(`fake wechat: ${fake.url}\n`)
+  serveUntilSignal('fake wechat', fake)
 }
 
 void main()
