@@ -71,7 +71,7 @@ export function onAbort(signal: AbortSignalLike | undefined, fn: () => void): ()
 }
 
 export function abortError(signal: AbortSignalLike): AbortError {
-  return new AbortError('The request was aborted by its signal.', signal.reason)
+  return new AbortError('Aborted by its signal.', signal.reason)
 }
 
 /** Settles with `promise`, or rejects with AbortError as soon as `signal` aborts. */

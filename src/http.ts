@@ -106,7 +106,7 @@ function toResponse(res: { statusCode: number; data: unknown; header?: Record<st
   let data = res.data
   let notJson = false
   if (typeof data === 'string' && spec.dataType !== 'text' && spec.responseType !== 'arraybuffer') {
-    const text = data.charCodeAt(0) === 0xfeff ? data.slice(1) : data
+    const text = data.replace(/^\ufeff/, '')
     try {
       data = text ? JSON.parse(text) : undefined
     } catch (_) {

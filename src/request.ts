@@ -104,7 +104,7 @@ export function createRequester(cfg: ResolvedConfig, machine: SessionMachine, li
           if (lastToken !== null || opts.retry === false) {
             throw new AuthError(
               'UNAUTHORIZED',
-              `${where()} was refused as unauthorized (HTTP ${status})${lastToken !== null ? ' after a fresh login: the server does not accept its own tokens' : ''}.`,
+              `${where()} was refused as unauthorized (HTTP ${status})${lastToken !== null ? ' after a fresh login: the server refuses its own tokens' : ''}.`,
               { status },
             )
           }
@@ -133,7 +133,7 @@ export function createRequester(cfg: ResolvedConfig, machine: SessionMachine, li
   function perform(kind: 'request' | 'upload', input: RequestOptions | UploadOptions | undefined, extra?: Partial<RequestOptions>): Promise<unknown> {
     const opts = Object.assign({}, input, extra) as HookOptions
     if (typeof opts.url !== 'string' || !opts.url) {
-      return Promise.reject(new TypeError(`weapp-auth: ${kind}() needs an options object with a non-empty \`url\`.`))
+      return Promise.reject(new TypeError(`weapp-auth: ${kind}() needs a non-empty \`url\`.`))
     }
     opts.kind = kind
     opts.method = kind === 'upload' ? 'POST' : String(opts.method || 'GET').toUpperCase()
