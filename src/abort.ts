@@ -43,9 +43,7 @@ export function createAbortController(): AbortControllerLike {
       if (signal.aborted) return
       signal.aborted = true
       signal.reason = reason
-      const fns = listeners.slice()
-      listeners.length = 0
-      for (const fn of fns) fn()
+      for (const fn of listeners.splice(0)) fn()
       if (typeof signal.onabort === 'function') signal.onabort.call(signal)
     },
   }
@@ -80,16 +78,8 @@ export function raceAbort<T>(promise: Promise<T>, signal: AbortSignalLike | unde
   if (signal.aborted) return Promise.reject(abortError(signal))
   return new Promise<T>((resolve, reject) => {
     const stop = onAbort(signal, () => reject(abortError(signal)))
-    promise.then(
-      (v) => {
-        stop()
-        resolve(v)
-      },
-      (e) => {
-        stop()
-        reject(e)
-      },
-    )
+    // Stops listening once the promise has settled (a late abort then changes nothing).
+    promise.then(resolve, reject).then(stop)
   })
 }
 

@@ -58,9 +58,9 @@ export function transmit(platform: Platform, spec: TransmitSpec, onSettle?: () =
       if (!done()) return
       reject(err)
       try {
-        if (task && typeof task.abort === 'function') task.abort()
+        task!.abort()
       } catch (_) {
-        /* the task may already be done */
+        /* no task (the call threw), a host task without abort(), or a task already done */
       }
     }
     const timer = setTimeout(() => stop(new TimeoutError(`${where()} got no answer within ${spec.timeout} ms.`, spec.timeout)), spec.timeout)
