@@ -29,7 +29,7 @@ export function parseOrigin(url: string): Origin | null {
   const hostname = a && a[1].toLowerCase().replace(/\.$/, '')
   if (!hostname) return null
   const scheme = m![1].toLowerCase()
-  return { protocol: scheme + ':', hostname, port: a![2] ? String(parseInt(a![2], 10)) : DEFAULT_PORTS[scheme] || '' }
+  return { protocol: scheme + ':', hostname, port: a![2] ? String(+a![2]) : DEFAULT_PORTS[scheme] || '' }
 }
 
 export function sameOrigin(a: Origin, b: Origin): boolean {
