@@ -71,11 +71,24 @@ export function transmit(platform: Platform, spec: TransmitSpec, onSettle?: () =
       reject(
         /timeout/i.test(errMsg)
           ? new TimeoutError(`${where()} timed out (${errMsg}).`, spec.timeout)
-          : new NetworkError(`${where()} failed: ${errMsg}. Check the network and the request domain allow-list.`, errMsg),
+          : new NetworkError(`${where()} failed: ${errMsg}. Check the network and the domain allow-list.`, errMsg),
       )
     }
     const success = (res: { statusCode: number; data: unknown; header?: Record<string, unknown> }): void => {
-      if (done()) resolve(toResponse(res, spec))
+      if (!done()) return
+      let data = res.data
+      let notJson = false
+      if (typeof data === 'string' && spec.dataType !== 'text' && spec.responseType !== 'arraybuffer') {
+        const text = data.replace(/^\ufeff/, '')
+        try {
+          data = JSON.parse(text)
+        } catch (_) {
+          // An empty (or whitespace-only) body is no body, not a broken one.
+          notJson = /\S/.test(text)
+          data = notJson ? text : undefined
+        }
+      }
+      resolve({ statusCode: res.statusCode, data, header: res.header || {}, notJson })
     }
     const { url, header, timeout } = spec
     try {
@@ -100,22 +113,6 @@ export function transmit(platform: Platform, spec: TransmitSpec, onSettle?: () =
       fail({ errMsg: (err as Error) && (err as Error).message })
     }
   })
-}
-
-function toResponse(res: { statusCode: number; data: unknown; header?: Record<string, unknown> }, spec: TransmitSpec): RawResponse {
-  let data = res.data
-  let notJson = false
-  if (typeof data === 'string' && spec.dataType !== 'text' && spec.responseType !== 'arraybuffer') {
-    const text = data.replace(/^\ufeff/, '')
-    try {
-      data = text ? JSON.parse(text) : undefined
-    } catch (_) {
-      // An empty (whitespace-only) body is no body, not a broken one.
-      notJson = /\S/.test(text)
-      data = notJson ? text : undefined
-    }
-  }
-  return { statusCode: res.statusCode, data, header: res.header || {}, notJson }
 }
 
 /** The first 200 characters of a body, for error messages. */

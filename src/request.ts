@@ -120,7 +120,7 @@ export function createRequester(cfg: ResolvedConfig, machine: SessionMachine, li
           if (code < 200 || code >= 300) throw new HttpError(code, final.data, method, stripQuery(url))
           if (res.notJson && final.data === res.data) {
             const body = snippet(res.data)
-            throw new ResponseParseError(`${where()} answered ${code} with a body that is not JSON: ${body}. Use dataType: 'text' for text endpoints.`, code, body)
+            throw new ResponseParseError(`${where()} answered ${code} with a body that is not JSON: ${body}. For text, pass dataType: 'text'.`, code, body)
           }
           return final.data
         }
