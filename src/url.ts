@@ -13,7 +13,7 @@ export interface Origin {
   port: string
 }
 
-const ABSOLUTE = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\/([^/?#]*)/
+const ABSOLUTE = /^([a-z][a-z\d+.-]*):\/\/([^/?#]*)/i
 /**
  * An authority: user info up to the LAST '@' (https://a@b@evil.com → host evil.com), then a
  * bracketed IPv6 host or a host without ':', then an optional numeric port, and nothing else.
@@ -61,7 +61,7 @@ export function appendQuery(url: string, params: Record<string, string>): string
 
 /** 127.0.0.0/8, localhost and [::1]: hosts where plain http never leaves the machine. */
 export function isLoopback(origin: Origin): boolean {
-  return /^((.*\.)?localhost|\[::1\]|127\.\d{1,3}\.\d{1,3}\.\d{1,3})$/.test(origin.hostname)
+  return /^((.*\.)?localhost|\[::1\]|127(\.\d{1,3}){3})$/.test(origin.hostname)
 }
 
 /** Removes everything after the path, so logs and errors never carry query-string secrets. */
