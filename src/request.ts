@@ -87,7 +87,7 @@ export function createRequester(cfg: ResolvedConfig, machine: SessionMachine, li
     if (opts.kind === 'upload') {
       const u = opts as UploadOptions
       if (typeof u.filePath !== 'string' || !u.filePath || typeof u.name !== 'string' || !u.name) {
-        return Promise.reject(new AuthError('INVALID_INPUT', 'upload() needs `filePath` and `name` (the multipart field).'))
+        return Promise.reject(new AuthError('INVALID_INPUT', 'upload() needs `filePath` and `name`.'))
       }
     }
     const url = resolveUrl(baseURL, opts.url)
@@ -104,11 +104,11 @@ export function createRequester(cfg: ResolvedConfig, machine: SessionMachine, li
           if (lastToken !== null || opts.retry === false) {
             throw new AuthError(
               'UNAUTHORIZED',
-              `${where()} was refused as unauthorized (HTTP ${status})${lastToken !== null ? ' after a fresh login: the server refuses its own tokens' : ''}.`,
+              `${where()} answered HTTP ${status}, unauthorized${lastToken !== null ? ' after a fresh login: the server refuses its own tokens' : ''}.`,
               { status },
             )
           }
-          if (cfg.debug) debug(`${where()} → ${status}: renewing, retrying once`)
+          if (cfg.debug) debug(`${where()} → ${status}: renewing`)
           return raceAbort(machine.renew(token, epoch0), opts.signal).then(() => {
             if (machine.epoch !== epoch0) throw loggedOutError()
             return loop(token)
