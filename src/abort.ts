@@ -21,9 +21,9 @@ export interface AbortControllerLike {
 /** Creates an abort controller whose `signal` can be passed to `auth.request({ signal })`. */
 export function createAbortController(): AbortControllerLike {
   const listeners: Array<() => void> = []
-  const signal = {
+  // `reason` stays undefined until abort(reason).
+  const signal: { aborted: boolean; reason?: unknown; onabort: AbortSignalLike['onabort']; readonly listenerCount: number } & Required<Pick<AbortSignalLike, 'addEventListener' | 'removeEventListener'>> = {
     aborted: false,
-    reason: undefined as unknown,
     onabort: null as AbortSignalLike['onabort'],
     addEventListener(type: 'abort', fn: () => void) {
       if (type === 'abort' && listeners.indexOf(fn) < 0) listeners.push(fn)

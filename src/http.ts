@@ -63,7 +63,7 @@ export function transmit(platform: Platform, spec: TransmitSpec, onSettle?: () =
         /* no task (the call threw), a host task without abort(), or a task already done */
       }
     }
-    const timer = setTimeout(() => stop(new TimeoutError(`${where()} got no answer within ${spec.timeout} ms.`, spec.timeout)), spec.timeout)
+    const timer = setTimeout(() => stop(new TimeoutError(`${where()} timed out after ${spec.timeout} ms.`, spec.timeout)), spec.timeout)
     const stopAbort = onAbort(signal, () => stop(abortError(signal!)))
     const fail = (err: { errMsg?: string } | undefined): void => {
       if (!done()) return
@@ -106,7 +106,8 @@ export function transmit(platform: Platform, spec: TransmitSpec, onSettle?: () =
           data: spec.data as WxRequestOptions['data'],
           // Parse here rather than in wx, so a non-JSON body is detected instead of passed on.
           dataType: 'text',
-          responseType: spec.responseType === 'arraybuffer' ? 'arraybuffer' : 'text',
+          // As given: unset means 'text' (https://developers.weixin.qq.com/miniprogram/dev/api/network/request/wx.request.html).
+          responseType: spec.responseType,
         }) as WxRequestTask | undefined
       }
     } catch (err) {
