@@ -36,14 +36,14 @@ export interface RawResponse {
 /** `onSettle` runs synchronously when the call ends (answer, failure, timeout or abort): it frees the slot. */
 export function transmit(platform: Platform, spec: TransmitSpec, onSettle?: () => void): Promise<RawResponse> {
   return new Promise<RawResponse>((resolve, reject) => {
-    const { signal } = spec
+    const { signal, url, header, timeout } = spec
     if (signal && signal.aborted) {
       if (onSettle) onSettle()
       return reject(abortError(signal))
     }
     let settled = false
     let task: WxRequestTask | undefined
-    const where = (): string => spec.method + ' ' + stripQuery(spec.url)
+    const where = (): string => spec.method + ' ' + stripQuery(url)
     /** True for the first outcome only: it stops the timer and the abort listener and frees the slot. */
     const done = (): boolean => {
       if (settled) return false
@@ -63,14 +63,14 @@ export function transmit(platform: Platform, spec: TransmitSpec, onSettle?: () =
         /* no task (the call threw), a host task without abort(), or a task already done */
       }
     }
-    const timer = setTimeout(() => stop(new TimeoutError(`${where()} timed out after ${spec.timeout} ms.`, spec.timeout)), spec.timeout)
+    const timer = setTimeout(() => stop(new TimeoutError(`${where()} timed out after ${timeout} ms.`, timeout)), timeout)
     const stopAbort = onAbort(signal, () => stop(abortError(signal!)))
     const fail = (err: { errMsg?: string } | undefined): void => {
       if (!done()) return
       const errMsg = (err && err.errMsg) || 'fail'
       reject(
         /timeout/i.test(errMsg)
-          ? new TimeoutError(`${where()} timed out (${errMsg}).`, spec.timeout)
+          ? new TimeoutError(`${where()} timed out (${errMsg}).`, timeout)
           : new NetworkError(`${where()} failed: ${errMsg}. Check the network and the domain allow-list.`, errMsg),
       )
     }
@@ -90,7 +90,6 @@ export function transmit(platform: Platform, spec: TransmitSpec, onSettle?: () =
       }
       resolve({ statusCode: res.statusCode, data, header: res.header || {}, notJson })
     }
-    const { url, header, timeout } = spec
     try {
       if (spec.kind === 'upload') {
         if (!platform.uploadFile) throw new Error('uploadFile is not available')
