@@ -39,7 +39,7 @@ const REMOTE = /^https?:\/\/[^/?#]*[.:@]/i
 /** Uploads the temp file of a chooseavatar event (or a local path) with the token; resolves with your server's JSON. */
 export function uploadAvatar<T = unknown>(auth: AuthInstance, eventOrPath: ChooseAvatarEvent | string, options: UploadAvatarOptions = {}): Promise<T> {
   return attempt(() => {
-    checkInstance(auth, 'uploadAvatar()')
+    checkInstance(auth, 'uploadAvatar')
     const path = typeof eventOrPath === 'string' ? eventOrPath : eventOrPath && eventOrPath.detail ? eventOrPath.detail.avatarUrl : undefined
     if (typeof path !== 'string' || !path) throw new AuthError('INVALID_INPUT', 'uploadAvatar() needs the chooseavatar event or a temp file path.')
     if (REMOTE.test(path)) {

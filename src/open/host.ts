@@ -8,7 +8,7 @@
  * option, the running host's global is used, looked for in the order qq, tt, my, wx (as
  * createAuth detects).
  */
-import { AuthError } from '../errors'
+import { AuthError, type AuthErrorCode } from '../errors'
 import { baseLibraryVersion, hasApi, type Platform } from '../platform'
 import type { HostName } from '../platforms/host'
 
@@ -57,21 +57,23 @@ export function hostOf(options: HostOptions | undefined): Host {
   return { api: found[i] as Platform, name: NAMES[i] }
 }
 
-/** WeChat's minimum base libraries, for UNSUPPORTED messages. */
+/** Minimum base libraries (WeChat's, and Alipay's my.getPhoneNumber: 1.16.4), for UNSUPPORTED messages. */
 const MIN_VERSION: Record<string, string> = {
-  getSetting: '1.2.0',
-  authorize: '1.2.0',
-  openSetting: '1.1.0',
-  showModal: '1.0.0',
+  'wx.getSetting': '1.2.0',
+  'wx.openSetting': '1.1.0',
+  'wx.showModal': '1.0.0',
+  'my.getPhoneNumber': '1.16.4',
 }
 
-export function requireApi(host: Host, name: keyof Platform, helper: string): void {
-  if (hasApi(host.api, name)) return
+/**
+ * Throws UNSUPPORTED when the host lacks `name`: "`helper`() needs my.getPhoneNumber (Alipay (my)
+ * base library 1.16.4 or later, this is 1.10.0)" and what to do (default: ask users to update).
+ */
+export function requireApi(host: Host, name: string, helper: string, todo = 'ask users to update.'): void {
+  if (hasApi(host.api, name as keyof Platform)) return
   const running = baseLibraryVersion(host.api)
-  throw new AuthError(
-    'UNSUPPORTED',
-    `${helper} needs ${api(host, name)} (${label(host)} base library ${(host.name === 'weixin' && MIN_VERSION[name]) || 'newer'} or later${running ? `, this is ${running}` : ''}): ask users to update.`,
-  )
+  const call = api(host, name)
+  throw new AuthError('UNSUPPORTED', `${helper}() needs ${call} (${label(host)} base library ${MIN_VERSION[call] || 'newer'} or later${running ? `, this is ${running}` : ''}): ${todo}`)
 }
 
 /** Runs `fn` now; whatever it throws becomes the rejection (promise-returning helpers never throw). */
@@ -79,16 +81,32 @@ export function attempt<T>(fn: () => T | PromiseLike<T>): Promise<T> {
   return new Promise<T>((resolve) => resolve(fn()))
 }
 
+/** How a host call failed: wx's shape. */
+export interface HostFailure {
+  errMsg: string
+  errno?: number
+}
+
 /**
- * Promise form of a host callback API. Failures reject as `{ errMsg, errno? }`: wx's shape as
- * is, Alipay's `{ error, errorMessage }` (a raw `my`) as `{ errMsg: errorMessage }`.
+ * Promise form of the host callback API `platform[name](args)`. Failures (and a throw) reject as
+ * `{ errMsg, errno? }`: wx's shape as is, Alipay's `{ error, errorMessage }` (a raw `my`) as
+ * `{ errMsg: errorMessage }`.
  */
-export function call<R>(fn: (o: { success: (r: R) => void; fail: (e: { errMsg: string; errno?: number }) => void }) => unknown): Promise<R> {
+export function call<R>(platform: Platform, name: string, args?: object): Promise<R> {
   return new Promise<R>((resolve, reject) => {
     try {
-      fn({ success: resolve, fail: (e: { errMsg: string; errorMessage?: string }) => reject((e && (e.errMsg ? e : { errMsg: e.errorMessage })) || { errMsg: 'fail' }) })
+      ;(platform as unknown as Record<string, (o: object) => unknown>)[name](
+        Object.assign({ success: resolve, fail: (e: { errMsg: string; errorMessage?: string }) => reject((e && (e.errMsg ? e : { errMsg: e.errorMessage })) || { errMsg: 'fail' }) }, args),
+      )
     } catch (err) {
       reject({ errMsg: (err as Error) && (err as Error).message })
     }
+  })
+}
+
+/** `call` on the host whose failure rejects as AuthError `code`: "my.openSetting failed (errMsg)" + `hint`. */
+export function callOr<R>(host: Host, name: string, code: AuthErrorCode, hint: string, args?: object): Promise<R> {
+  return call<R>(host.api, name, args).catch((err: HostFailure) => {
+    throw new AuthError(code, `${api(host, name)} failed (${err.errMsg})${hint}`, { errMsg: err.errMsg })
   })
 }

@@ -13,12 +13,12 @@ export type AuthInstance = Pick<Auth<unknown>, 'request' | 'upload'> & Partial<P
 
 /**
  * Rejects (as a typed error) a call that forgot the instance, e.g. the old `bindPhoneNumber(e)`
- * form; returns the instance's host.
+ * form; returns the instance's host. `helper`: the function's name.
  */
 export function checkInstance(auth: unknown, helper: string): Host {
   const a = auth as AuthInstance | null
   if (!a || typeof a.request !== 'function' || typeof a.upload !== 'function') {
-    throw new AuthError('INVALID_INPUT', `${helper} needs the createAuth() instance first: ${helper.replace('()', '(auth, …)')}.`)
+    throw new AuthError('INVALID_INPUT', `${helper}() needs the createAuth() instance first: ${helper}(auth, …).`)
   }
   return hostFor(a.platform || ({} as Platform))
 }

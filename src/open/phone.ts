@@ -16,7 +16,7 @@
  *   lib.my.d.ts getPhoneNumber).
  */
 import { AuthError } from '../errors'
-import { attempt, call, label } from './host'
+import { attempt, call, label, requireApi, type HostFailure } from './host'
 import { checkInstance, type AuthInstance } from './instance'
 
 export interface PhoneNumberEvent {
@@ -42,15 +42,15 @@ export interface BindPhoneOptions {
   codeIn?: 'body' | 'query'
 }
 
-/** The typed error for a refusal or failure the host reported. */
-function refusal(errMsg: string, errno: number | undefined): AuthError {
-  const x = { errMsg, errno }
+/** Throws the typed error for a refusal or failure the host reported. */
+function refuse(e: HostFailure): never {
+  const x = { errMsg: e.errMsg, errno: e.errno }
   // Douyin's "platform auth deny" is the platform refusing this mini program, not the user.
-  return /den(y|ied)|cancel|取消|拒绝/i.test(errMsg) && !/platform auth/.test(errMsg)
+  throw /den(y|ied)|cancel|取消|拒绝/i.test(x.errMsg) && !/platform auth/.test(x.errMsg)
     ? new AuthError('PHONE_DENIED', 'The user declined to share the phone number: offer another way.', x)
-    : errno === 1400001
+    : x.errno === 1400001
       ? new AuthError('PHONE_QUOTA', 'Phone number quota used up (errno 1400001): buy more, or offer SMS verification.', x)
-      : new AuthError('PHONE_FAILED', `Getting the phone number failed: ${errMsg}${errno !== undefined ? ` (errno ${errno})` : ''}.`, x)
+      : new AuthError('PHONE_FAILED', `Getting the phone number failed: ${x.errMsg}${x.errno !== undefined ? ` (errno ${x.errno})` : ''}.`, x)
 }
 
 /**
@@ -65,7 +65,7 @@ function refusal(errMsg: string, errno: number | undefined): AuthError {
  */
 export function bindPhoneNumber<T = unknown>(auth: AuthInstance, event?: PhoneNumberEvent, options: BindPhoneOptions = {}): Promise<T> {
   return attempt(() => {
-    const host = checkInstance(auth, 'bindPhoneNumber()')
+    const host = checkInstance(auth, 'bindPhoneNumber')
     const p = auth.platform
     const url = options.url || '/api/auth/phone'
     const post = (detail: unknown): Promise<T> => {
@@ -80,16 +80,13 @@ export function bindPhoneNumber<T = unknown>(auth: AuthInstance, event?: PhoneNu
     }
     const detail = event && event.detail
     if (host.name === 'alipay' && !(detail && detail.response)) {
-      const get = (host.api as unknown as { getPhoneNumber?: (o: unknown) => unknown }).getPhoneNumber
-      if (!get) throw new AuthError('UNSUPPORTED', `bindPhoneNumber(): no my.getPhoneNumber here (${label(host)} 1.16.4+): call it, then bindPhoneNumber(auth, { detail: res }).`)
-      return call((o) => get.call(host.api, o)).then(post, (err) => {
-        throw refusal(err.errMsg, err.errno)
-      })
+      requireApi(host, 'getPhoneNumber', 'bindPhoneNumber', 'call it, then bindPhoneNumber(auth, { detail: res }).')
+      return call(host.api, 'getPhoneNumber').then(post, refuse)
     }
     if (!detail || typeof detail !== 'object') {
       throw new AuthError('INVALID_INPUT', 'bindPhoneNumber(auth, e) needs the event of <button open-type="getPhoneNumber">.')
     }
-    if (typeof detail.errMsg === 'string' && !/:ok$/.test(detail.errMsg)) throw refusal(detail.errMsg, detail.errno)
+    if (typeof detail.errMsg === 'string' && !/:ok$/.test(detail.errMsg)) refuse(detail as HostFailure)
     return post(detail)
   })
 }

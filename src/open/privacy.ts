@@ -7,7 +7,7 @@
  */
 import { AuthError } from '../errors'
 import { hasApi } from '../platform'
-import { attempt, call, hostOf, type HostOptions } from './host'
+import { attempt, call, callOr, hostOf, type HostOptions } from './host'
 
 export interface PrivacyRequest {
   /** The user agreed in your popup (pass the id of the `agreePrivacyAuthorization` button). */
@@ -21,21 +21,15 @@ export interface PrivacyRequest {
 /** Resolves once the privacy terms are agreed (at once when there is nothing to agree to); rejects PRIVACY_DENIED. */
 export function ensurePrivacyAuthorized(options?: HostOptions): Promise<void> {
   return attempt(() => {
-    const platform = hostOf(options).api
-    if (!hasApi(platform, 'getPrivacySetting') || !hasApi(platform, 'requirePrivacyAuthorize')) return undefined
-    return call<{ needAuthorization: boolean }>((o) => platform.getPrivacySetting!(o as never))
+    const host = hostOf(options)
+    if (!hasApi(host.api, 'getPrivacySetting') || !hasApi(host.api, 'requirePrivacyAuthorize')) return undefined
+    return call<{ needAuthorization: boolean }>(host.api, 'getPrivacySetting')
       .catch(() => ({ needAuthorization: true }))
-      .then((setting) => {
-        if (!setting.needAuthorization) return undefined
-        return call<unknown>((o) => platform.requirePrivacyAuthorize!(o as never)).then(
-          () => undefined,
-          (err) => {
-            throw new AuthError('PRIVACY_DENIED', `The user declined the privacy terms (${err.errMsg}): the APIs they cover fail until agreed.`, {
-              errMsg: err.errMsg,
-            })
-          },
-        )
-      })
+      .then((setting) =>
+        setting.needAuthorization
+          ? callOr(host, 'requirePrivacyAuthorize', 'PRIVACY_DENIED', ': the user declined the privacy terms; the APIs they cover fail until agreed.').then(() => undefined)
+          : undefined,
+      )
   })
 }
 
@@ -44,12 +38,11 @@ export function onNeedPrivacyAuthorization(handler: (request: PrivacyRequest) =>
   if (typeof handler !== 'function') throw new AuthError('INVALID_INPUT', 'onNeedPrivacyAuthorization(handler) needs a function.')
   const platform = hostOf(options).api
   if (!hasApi(platform, 'onNeedPrivacyAuthorization')) return
-  platform.onNeedPrivacyAuthorization!((resolve: (r: { event: string; buttonId?: string }) => void, eventInfo?: { referrer?: string }) => {
-    let answered = false
+  platform.onNeedPrivacyAuthorization!((resolve: ((r: { event: string; buttonId?: string }) => void) | undefined, eventInfo?: { referrer?: string }) => {
+    // Answered once: the first answer goes to the host, later ones are dropped.
     const once = (r: { event: string; buttonId?: string }): void => {
-      if (answered) return
-      answered = true
-      resolve(r)
+      if (resolve) resolve(r)
+      resolve = undefined
     }
     handler({
       agree: (buttonId) => once(buttonId ? { event: 'agree', buttonId } : { event: 'agree' }),

@@ -34,7 +34,7 @@ export function normalizeNickname(value: unknown, options: NicknameOptions = {})
 /** Sends `{ nickName?, avatarUrl? }` (nickname checked with normalizeNickname) to your profile endpoint. */
 export function updateProfile<T = unknown>(auth: AuthInstance, profile: ProfileInput, options: UpdateProfileOptions = {}): Promise<T> {
   return attempt(() => {
-    checkInstance(auth, 'updateProfile()')
+    checkInstance(auth, 'updateProfile')
     const data: ProfileInput = {}
     profile = profile || {}
     if (profile.nickName !== undefined) data.nickName = normalizeNickname(profile.nickName, options)

@@ -16,7 +16,7 @@
  */
 import { AuthError } from '../errors'
 import { hasApi } from '../platform'
-import { attempt, call, hostOf, label, api, requireApi, type Host, type HostOptions } from './host'
+import { attempt, call, callOr, hostOf, label, requireApi, type Host, type HostOptions } from './host'
 
 /** The scopes from WeChat's authorization table, with the API each one guards. */
 export const SCOPES = {
@@ -51,21 +51,16 @@ export interface EnsureScopeOptions extends HostOptions {
 type SettingResult = { authSetting: Record<string, boolean | undefined> }
 
 /** The host's settings with `scope.*` keys (Alipay's `location` → `scope.userLocation`, `album` → `scope.album`). */
-function scoped(host: Host, setting: SettingResult['authSetting'] | undefined): AuthSettingMap {
-  if (host.name !== 'alipay') return Object.assign({}, setting) as AuthSettingMap
+function scoped(host: Host, res: SettingResult): AuthSettingMap {
   const out: AuthSettingMap = {}
-  for (const k in setting) out['scope.' + (k === 'location' ? 'userLocation' : k)] = setting[k]
+  const setting = res.authSetting
+  for (const k in setting) out[host.name === 'alipay' ? 'scope.' + (k === 'location' ? 'userLocation' : k) : k] = setting[k]
   return out
 }
 
 function readSetting(host: Host, helper: string): Promise<AuthSettingMap> {
   requireApi(host, 'getSetting', helper)
-  return call<SettingResult>((o) => host.api.getSetting!(o as never)).then(
-    (res) => scoped(host, res.authSetting),
-    (err) => {
-      throw new AuthError('UNSUPPORTED', `${api(host, 'getSetting')} failed: ${err.errMsg}`, { errMsg: err.errMsg })
-    },
-  )
+  return callOr<SettingResult>(host, 'getSetting', 'UNSUPPORTED', '').then((res) => scoped(host, res))
 }
 
 /**
@@ -73,38 +68,30 @@ function readSetting(host: Host, helper: string): Promise<AuthSettingMap> {
  * host (on Alipay: `scope.` + its own key, `location` as `scope.userLocation`).
  */
 export function getAuthSetting(options?: HostOptions): Promise<AuthSettingMap> {
-  return attempt(() => readSetting(hostOf(options), 'getAuthSetting()'))
+  return attempt(() => readSetting(hostOf(options), 'getAuthSetting'))
 }
 
 /** Denied before: explain in a modal, then open the settings page. */
 function askAgain(host: Host, scope: string, options: EnsureScopeOptions): Promise<'granted' | 'denied'> {
-  requireApi(host, 'showModal', 'ensureScope()')
-  requireApi(host, 'openSetting', 'ensureScope()')
-  const platform = host.api
+  requireApi(host, 'showModal', 'ensureScope')
+  requireApi(host, 'openSetting', 'ensureScope')
   const info = (SCOPES as Record<string, { label: string }>)[scope]
   const r = options.rationale || {}
-  const modal = {
+  return call<{ confirm: boolean }>(host.api, 'showModal', {
     title: r.title || '需要你的授权',
     content: r.content || `请在设置中允许使用「${info ? info.label : scope}」。`,
     confirmText: r.confirmText || '去设置',
     cancelText: r.cancelText, // the host's default: 取消
     showCancel: true,
-  }
-  return call<{ confirm: boolean }>((o) => platform.showModal!(Object.assign(modal, o) as never))
+  })
     .catch(() => ({ confirm: false }))
-    .then((answer) => {
-      if (!answer.confirm) return 'denied'
-      return call<SettingResult>((o) => platform.openSetting!(o as never)).then(
-        (res) => (scoped(host, res.authSetting)[scope] === true ? 'granted' : 'denied'),
-        (err) => {
-          throw new AuthError(
-            'OPEN_SETTING_FAILED',
-            `${api(host, 'openSetting')} failed (${err.errMsg}): it opens only from a tap, so call ensureScope() in a tap handler.`,
-            { errMsg: err.errMsg },
+    .then((answer) =>
+      answer.confirm
+        ? callOr<SettingResult>(host, 'openSetting', 'OPEN_SETTING_FAILED', ': it opens only from a tap, so call ensureScope() in a tap handler.').then((res) =>
+            scoped(host, res)[scope] === true ? 'granted' : 'denied',
           )
-        },
-      )
-    })
+        : 'denied',
+    )
 }
 
 /**
@@ -131,7 +118,7 @@ export function ensureScope(scope: Scope | (string & {}), options?: EnsureScopeO
     if (typeof scope !== 'string' || scope.indexOf('scope.') !== 0) {
       throw new AuthError('INVALID_INPUT', `ensureScope() needs a scope such as 'scope.camera', got ${String(scope)}.`)
     }
-    return readSetting(host, 'ensureScope()').then((setting) => {
+    return readSetting(host, 'ensureScope').then((setting) => {
       const state = setting[scope]
       if (state === true) return 'granted'
       // Never asked: the host shows its own prompt. A "no" here is the user's answer: don't nag.
@@ -140,7 +127,7 @@ export function ensureScope(scope: Scope | (string & {}), options?: EnsureScopeO
         if (!hasApi(host.api, 'authorize')) {
           throw new AuthError('UNSUPPORTED', `ensureScope(): ${label(host)} has no authorize: call the API that needs ${scope}, which asks the user.`)
         }
-        return call((o) => host.api.authorize!(Object.assign({ scope }, o) as never)).then(
+        return call(host.api, 'authorize', { scope }).then(
           () => 'granted' as const,
           () => 'denied' as const,
         )
