@@ -180,7 +180,7 @@ function endpoint<E extends { url: string; parse?: Parse }>(given: E | undefined
 }
 
 function resolveLogin(given: LoginOptions | undefined, baseURL: string, allowInsecure: boolean): ResolvedConfig['login'] {
-  const login = endpoint(given, 'login', baseURL, allowInsecure, 'the endpoint that takes the wx.login code, e.g. "/api/auth/login"')
+  const login = endpoint(given, 'login', baseURL, allowInsecure, 'e.g. "/api/auth/login"')
   const codeIn = check<'body' | 'query'>(login.codeIn, 'login.codeIn', "'body' or 'query'", (v) => v === 'body' || v === 'query', 'body')
   const method = check<'POST' | 'GET'>(login.method, 'login.method', "'POST' or 'GET'", (v) => v === 'POST' || v === 'GET', 'POST')
   if (method === 'GET' && codeIn !== 'query') throw configError(`login.method 'GET' has no body: use codeIn: 'query'.`)

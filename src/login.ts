@@ -66,13 +66,10 @@ export function codeRequest(login: ResolvedConfig['login'], got: HostCode, platf
   return { url: appendQuery(login.url, fields as Record<string, string>) }
 }
 
-/** Each host's login call, as messages name it. */
-const LOGIN_CALL: Record<string, string> = { weixin: 'wx.login', qq: 'qq.login', douyin: 'tt.login', alipay: 'my.getAuthCode' }
-
 export function createLoginFlow(cfg: ResolvedConfig, store: TokenStore, limiter: Limiter): LoginFlow {
   const { platform, login } = cfg
   const timeout = login.timeout
-  const loginCall = LOGIN_CALL[platform.host] || 'wx.login'
+  const loginCall = platform.loginCall || 'wx.login'
   let warnedSessionKey = false
 
   function wxLogin(): Promise<HostCode> {
@@ -88,9 +85,8 @@ export function createLoginFlow(cfg: ResolvedConfig, store: TokenStore, limiter:
           platform.login({
             timeout,
             success: (res: { code?: unknown; anonymousCode?: unknown; errMsg?: string }) => {
-              const anonymousCode = res && typeof res.anonymousCode === 'string' && res.anonymousCode ? res.anonymousCode : undefined
-              const code = res && typeof res.code === 'string' ? res.code : ''
-              if (code || anonymousCode) resolve({ code, anonymousCode })
+              const got = { code: res && typeof res.code === 'string' ? res.code : '', anonymousCode: res && typeof res.anonymousCode === 'string' ? res.anonymousCode : '' }
+              if (got.code || got.anonymousCode) resolve(got)
               else failed('succeeded without a code', { errMsg: res && res.errMsg })
             },
             fail: (err) => failed('failed: ' + ((err && err.errMsg) || 'unknown error'), { errMsg: err && err.errMsg, errno: err && err.errno }),

@@ -64,6 +64,7 @@ export function alipayPlatform(my: MyLike, options: AlipayPlatformOptions = {}):
   const out: Host = {
     host: 'alipay',
     networkTaskLimit: 10,
+    loginCall: 'my.getAuthCode',
     phoneCredential(detail: unknown) {
       const d = detail as { response?: unknown } | null
       return d && typeof d.response === 'string' && d.response ? { platform: 'alipay', response: d.response } : null

@@ -30,6 +30,7 @@ export function douyinPlatform(tt: TtLike): HostPlatform {
   const out = bindNames(host, WX_NAMES, {
     host: 'douyin',
     networkTaskLimit: 10,
+    loginCall: 'tt.login',
     phoneCredential: (detail: unknown) => wxPhone('douyin', detail),
   })
   for (const name of ASYNC) {

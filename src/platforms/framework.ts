@@ -33,6 +33,7 @@ export function frameworkPlatform(host: Host, name: HostName | undefined, framew
   return Object.assign(out, {
     host: name,
     networkTaskLimit: 10,
+    loginCall: (framework === 'Taro' ? 'Taro' : 'uni') + '.login',
     phoneCredential: (detail: unknown) => {
       const d = detail as Host | null
       if (name !== 'alipay') return wxPhone(name, detail)

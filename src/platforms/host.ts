@@ -26,6 +26,8 @@ export interface HostPlatform extends Platform {
   readonly host: HostName
   /** Concurrent network tasks (request + upload + download) the host allows. */
   readonly networkTaskLimit: number
+  /** The host's own login call, as messages name it (`tt.login`, `my.getAuthCode`); absent: `wx.login`. */
+  readonly loginCall?: string
   /**
    * The phone-number credential in the host's own event or API result (`e.detail` of the
    * getPhoneNumber button, or my.getPhoneNumber's success result on Alipay), or null when it

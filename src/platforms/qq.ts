@@ -21,6 +21,7 @@ export function qqPlatform(qq: QqLike): HostPlatform {
   const out = bindNames(qq as unknown as Host, WX_NAMES, {
     host: 'qq',
     networkTaskLimit: 10,
+    loginCall: 'qq.login',
     phoneCredential: (detail: unknown) => wxPhone('qq', detail),
   })
   return out as unknown as HostPlatform
