@@ -40,7 +40,7 @@ const REMOTE = /^https?:\/\/[^/?#]*[.:@]/i
 export function uploadAvatar<T = unknown>(auth: AuthInstance, eventOrPath: ChooseAvatarEvent | string, options: UploadAvatarOptions = {}): Promise<T> {
   return attempt(() => {
     checkInstance(auth, 'uploadAvatar')
-    const path = typeof eventOrPath === 'string' ? eventOrPath : eventOrPath && eventOrPath.detail ? eventOrPath.detail.avatarUrl : undefined
+    const path = typeof eventOrPath === 'string' ? eventOrPath : eventOrPath && eventOrPath.detail && eventOrPath.detail.avatarUrl
     if (typeof path !== 'string' || !path) throw new AuthError('INVALID_INPUT', 'uploadAvatar() needs the chooseavatar event or a temp file path.')
     if (REMOTE.test(path)) {
       throw new AuthError('INVALID_INPUT', `uploadAvatar() uploads local files; "${path.slice(0, 60)}" is a remote URL: save it with updateProfile(auth, { avatarUrl }).`)

@@ -52,7 +52,7 @@ export function hostFor(p: Platform): Host {
 export function hostOf(options: HostOptions | undefined): Host {
   if (options && options.platform) return hostFor(options.platform)
   const found = globals()
-  const i = found.findIndex((g) => !!g)
+  const i = found.findIndex(Boolean)
   if (i < 0) throw new AuthError('CONFIG', 'weapp-auth/open: no host global (qq, tt, my, wx): pass `platform`.')
   return { api: found[i] as Platform, name: NAMES[i] }
 }
@@ -105,8 +105,8 @@ export function call<R>(platform: Platform, name: string, args?: object): Promis
 }
 
 /** `call` on the host whose failure rejects as AuthError `code`: "my.openSetting failed (errMsg)" + `hint`. */
-export function callOr<R>(host: Host, name: string, code: AuthErrorCode, hint: string, args?: object): Promise<R> {
-  return call<R>(host.api, name, args).catch((err: HostFailure) => {
+export function callOr<R>(host: Host, name: string, code: AuthErrorCode, hint: string): Promise<R> {
+  return call<R>(host.api, name).catch((err: HostFailure) => {
     throw new AuthError(code, `${api(host, name)} failed (${err.errMsg})${hint}`, { errMsg: err.errMsg })
   })
 }

@@ -87,7 +87,7 @@ function askAgain(host: Host, scope: string, options: EnsureScopeOptions): Promi
     .catch(() => ({ confirm: false }))
     .then((answer) =>
       answer.confirm
-        ? callOr<SettingResult>(host, 'openSetting', 'OPEN_SETTING_FAILED', ': it opens only from a tap, so call ensureScope() in a tap handler.').then((res) =>
+        ? callOr<SettingResult>(host, 'openSetting', 'OPEN_SETTING_FAILED', ': it opens only from a tap: call ensureScope() in a tap handler.').then((res) =>
             scoped(host, res)[scope] === true ? 'granted' : 'denied',
           )
         : 'denied',
@@ -112,7 +112,7 @@ export function ensureScope(scope: Scope | (string & {}), options?: EnsureScopeO
     if (scope === 'scope.userInfo' && host.name === 'weixin') {
       throw new AuthError(
         'SCOPE_DEPRECATED',
-        'WeChat grants no scope.userInfo: use <button open-type="chooseAvatar"> (uploadAvatar), <input type="nickname"> (updateProfile).',
+        'WeChat grants no scope.userInfo: use uploadAvatar (chooseAvatar button) and updateProfile (nickname input).',
       )
     }
     if (typeof scope !== 'string' || scope.indexOf('scope.') !== 0) {
