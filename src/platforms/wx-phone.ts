@@ -7,12 +7,10 @@ import type { PhoneCredential } from './host'
 
 /** The phone credential of a wx-shaped getPhoneNumber event detail (code, or encryptedData + iv). */
 export function wxPhone(platform: 'weixin' | 'qq' | 'douyin', detail: unknown): PhoneCredential | null {
-  const d = (detail || {}) as { code?: unknown; encryptedData?: unknown; iv?: unknown; errMsg?: unknown }
+  const d = (detail || {}) as Record<string, unknown>
+  /** The field when it is a non-empty string, else ''. */
+  const s = (k: string): string => (typeof d[k] === 'string' ? (d[k] as string) : '')
   if (typeof d.errMsg === 'string' && !/:ok$/.test(d.errMsg)) return null
-  if (typeof d.code === 'string' && d.code) return { platform, code: d.code }
-  if (typeof d.encryptedData === 'string' && d.encryptedData && typeof d.iv === 'string' && d.iv) {
-    return { platform, encryptedData: d.encryptedData, iv: d.iv }
-  }
-  return null
+  if (s('code')) return { platform, code: s('code') }
+  return s('encryptedData') && s('iv') ? { platform, encryptedData: s('encryptedData'), iv: s('iv') } : null
 }
-
