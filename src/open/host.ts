@@ -53,7 +53,7 @@ export function hostOf(options: HostOptions | undefined): Host {
   if (options && options.platform) return hostFor(options.platform)
   const found = globals()
   const i = found.findIndex(Boolean)
-  if (i < 0) throw new AuthError('CONFIG', 'weapp-auth/open: no host global (qq, tt, my, wx): pass `platform`.')
+  if (i < 0) throw new AuthError('CONFIG', 'No qq, tt, my or wx global: pass `platform`.')
   return { api: found[i] as Platform, name: NAMES[i] }
 }
 
@@ -104,9 +104,14 @@ export function call<R>(platform: Platform, name: string, args?: object): Promis
   })
 }
 
+/** The AuthError `code` for a failure the host reported: "`what` failed (errMsg)" + `hint`, with its errMsg and errno. */
+export function failure(code: AuthErrorCode, what: string, e: HostFailure, hint = ''): AuthError {
+  return new AuthError(code, `${what} failed (${e.errMsg})${hint}`, { errMsg: e.errMsg, errno: e.errno })
+}
+
 /** `call` on the host whose failure rejects as AuthError `code`: "my.openSetting failed (errMsg)" + `hint`. */
-export function callOr<R>(host: Host, name: string, code: AuthErrorCode, hint: string): Promise<R> {
+export function callOr<R>(host: Host, name: string, code: AuthErrorCode, hint?: string): Promise<R> {
   return call<R>(host.api, name).catch((err: HostFailure) => {
-    throw new AuthError(code, `${api(host, name)} failed (${err.errMsg})${hint}`, { errMsg: err.errMsg })
+    throw failure(code, api(host, name), err, hint)
   })
 }

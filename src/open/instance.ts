@@ -18,7 +18,7 @@ export type AuthInstance = Pick<Auth<unknown>, 'request' | 'upload'> & Partial<P
 export function checkInstance(auth: unknown, helper: string): Host {
   const a = auth as AuthInstance | null
   if (!a || typeof a.request !== 'function' || typeof a.upload !== 'function') {
-    throw new AuthError('INVALID_INPUT', `${helper}() needs the createAuth() instance first: ${helper}(auth, …).`)
+    throw new AuthError('INVALID_INPUT', `${helper}(auth, …) needs the createAuth() instance first.`)
   }
   return hostFor(a.platform || ({} as Platform))
 }

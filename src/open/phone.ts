@@ -16,7 +16,7 @@
  *   lib.my.d.ts getPhoneNumber).
  */
 import { AuthError } from '../errors'
-import { attempt, call, label, requireApi, type HostFailure } from './host'
+import { attempt, call, failure, label, requireApi, type HostFailure } from './host'
 import { checkInstance, type AuthInstance } from './instance'
 
 export interface PhoneNumberEvent {
@@ -50,7 +50,7 @@ function refuse(e: HostFailure): never {
     ? new AuthError('PHONE_DENIED', 'The user declined to share the phone number: offer another way.', x)
     : x.errno === 1400001
       ? new AuthError('PHONE_QUOTA', 'Phone number quota used up: buy more, or offer SMS verification.', x)
-      : new AuthError('PHONE_FAILED', `Getting the phone number failed: ${x.errMsg}${x.errno !== undefined ? ` (errno ${x.errno})` : ''}.`, x)
+      : failure('PHONE_FAILED', 'getPhoneNumber', x)
 }
 
 /**
@@ -84,7 +84,7 @@ export function bindPhoneNumber<T = unknown>(auth: AuthInstance, event?: PhoneNu
       return call(host.api, 'getPhoneNumber').then(post, refuse)
     }
     if (!detail || typeof detail !== 'object') {
-      throw new AuthError('INVALID_INPUT', 'bindPhoneNumber(auth, e) needs the event of <button open-type="getPhoneNumber">.')
+      throw new AuthError('INVALID_INPUT', 'bindPhoneNumber(auth, e) needs the getPhoneNumber button event.')
     }
     if (typeof detail.errMsg === 'string' && !/:ok$/.test(detail.errMsg)) refuse(detail as HostFailure)
     return post(detail)

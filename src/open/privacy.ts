@@ -27,7 +27,7 @@ export function ensurePrivacyAuthorized(options?: HostOptions): Promise<void> {
       .catch(() => ({ needAuthorization: true }))
       .then((setting) =>
         setting.needAuthorization
-          ? callOr(host, 'requirePrivacyAuthorize', 'PRIVACY_DENIED', ': the user declined the privacy terms; the APIs they cover fail until agreed.').then(() => undefined)
+          ? callOr(host, 'requirePrivacyAuthorize', 'PRIVACY_DENIED', ': the user declined the privacy terms; covered APIs fail until agreed.').then(() => undefined)
           : undefined,
       )
   })

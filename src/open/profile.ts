@@ -25,7 +25,7 @@ export function normalizeNickname(value: unknown, options: NicknameOptions = {})
   const { maxLength: max = 20 } = options
   if (typeof value !== 'string') throw new AuthError('INVALID_INPUT', `A nickname must be a string, got ${value === null ? 'null' : typeof value}.`)
   const name = value.replace(/[\s\u3000]+/g, ' ').trim()
-  if (!name) throw new AuthError('INVALID_INPUT', 'The nickname is empty (WeChat empties one that fails its check): ask for another.')
+  if (!name) throw new AuthError('INVALID_INPUT', 'Empty nickname (WeChat empties one failing its check): ask for another.')
   const length = Array.from(name).length
   if (length > max) throw new AuthError('INVALID_INPUT', `The nickname has ${length} characters; at most ${max} are allowed.`)
   return name

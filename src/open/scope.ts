@@ -60,7 +60,7 @@ function scoped(host: Host, res: SettingResult): AuthSettingMap {
 
 function readSetting(host: Host, helper: string): Promise<AuthSettingMap> {
   requireApi(host, 'getSetting', helper)
-  return callOr<SettingResult>(host, 'getSetting', 'UNSUPPORTED', '').then((res) => scoped(host, res))
+  return callOr<SettingResult>(host, 'getSetting', 'UNSUPPORTED').then((res) => scoped(host, res))
 }
 
 /**
@@ -112,7 +112,7 @@ export function ensureScope(scope: Scope | (string & {}), options?: EnsureScopeO
     if (scope === 'scope.userInfo' && host.name === 'weixin') {
       throw new AuthError(
         'SCOPE_DEPRECATED',
-        'WeChat grants no scope.userInfo: use uploadAvatar (chooseAvatar button) and updateProfile (nickname input).',
+        'WeChat grants no scope.userInfo: use uploadAvatar (chooseAvatar) and updateProfile.',
       )
     }
     if (typeof scope !== 'string' || scope.indexOf('scope.') !== 0) {
@@ -125,7 +125,7 @@ export function ensureScope(scope: Scope | (string & {}), options?: EnsureScopeO
       if (state === undefined) {
         // Alipay never has authorize (elsewhere it came with getSetting: WeChat 1.2.0).
         if (!hasApi(host.api, 'authorize')) {
-          throw new AuthError('UNSUPPORTED', `ensureScope(): ${label(host)} has no authorize: call the API that needs ${scope}, which asks the user.`)
+          throw new AuthError('UNSUPPORTED', `${label(host)} has no authorize: call the API that needs ${scope}, which asks the user.`)
         }
         return call(host.api, 'authorize', { scope }).then(
           () => 'granted' as const,
