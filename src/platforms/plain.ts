@@ -11,7 +11,7 @@ import { weixinPlatform } from './weixin'
 export function asHostPlatform(given: Platform | HostName | undefined): HostPlatform {
   const p = given === undefined ? defaultPlatform() : given
   if (!p || typeof p !== 'object') {
-    throw new AuthError('CONFIG', `createAuth: platform must be an object (wx, an adapter)${typeof p === 'string' ? ": host names need createAuth from 'weapp-auth'" : ''}; got ${String(p)}.`)
+    throw new AuthError('CONFIG', `createAuth: platform must be an object (wx, an adapter), got ${String(p)}; host names need createAuth from 'weapp-auth'.`)
   }
   return typeof (p as Partial<HostPlatform>).host === 'string' ? (p as HostPlatform) : weixinPlatform(p)
 }
