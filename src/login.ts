@@ -80,7 +80,7 @@ export function createLoginFlow(cfg: ResolvedConfig, store: TokenStore, limiter:
       },
       (resolve, reject) => {
         const failed = (what: string, extras: object): void =>
-          reject(new AuthError('WX_LOGIN_FAILED', `${loginCall} ${what}. Check the network and the AppID, then try again.`, extras))
+          reject(new AuthError('WX_LOGIN_FAILED', `${loginCall} ${what}. Check the network and the AppID.`, extras))
         try {
           platform.login({
             timeout,
@@ -121,7 +121,7 @@ export function createLoginFlow(cfg: ResolvedConfig, store: TokenStore, limiter:
       const wx = body && typeof body === 'object' && body.errcode !== undefined ? body : undefined
       throw new AuthError(
         'LOGIN_REJECTED',
-        `${where} answered HTTP ${status}${wx ? ` (errcode ${String(wx.errcode)}${wx.errmsg ? ': ' + scrub(String(wx.errmsg), secrets) : ''})` : ''}. ${status >= 500 ? 'Try again later.' : 'It refused the ' + (what === 'login' ? 'code' : 'refresh token') + ': see `data`.'}`,
+        `${where} answered HTTP ${status}${wx ? ` (errcode ${String(wx.errcode)}${wx.errmsg ? ': ' + scrub(String(wx.errmsg), secrets) : ''})` : ''}. ${status >= 500 ? 'Try again later.' : 'See `data`.'}`,
         { status, data: redact(res.data, 0, secrets), errno: wx && typeof wx.errcode === 'number' ? wx.errcode : undefined },
       )
     }
