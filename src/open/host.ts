@@ -44,18 +44,19 @@ export const api = (host: Host, name: string): string => LABELS[host.name].slice
 const globals = (): unknown[] => [typeof qq == 'object' && qq, typeof tt == 'object' && tt, typeof my == 'object' && my, typeof wx == 'object' && wx]
 const NAMES = Object.keys(LABELS) as HostName[]
 
-/** The host a platform object belongs to: an adapter's `host`, or which running host's global it is; else WeChat. */
-export function hostFor(p: Platform): Host {
-  return { api: p, name: (p as { host?: HostName }).host || NAMES[globals().indexOf(p)] || 'weixin' }
+/**
+ * The host a platform object belongs to: an adapter's `host`, or which running host's global it
+ * is; else WeChat. Without one: the first running host's global, or CONFIG.
+ */
+export function hostFor(p?: Platform): Host {
+  const found = globals()
+  const i = p ? found.indexOf(p) : found.findIndex(Boolean)
+  const api = (p || found[i]) as Platform & { host?: HostName }
+  if (!api) throw new AuthError('CONFIG', 'No qq, tt, my or wx global: pass `platform`.')
+  return { api, name: api.host || NAMES[i] || 'weixin' }
 }
 
-export function hostOf(options: HostOptions | undefined): Host {
-  if (options && options.platform) return hostFor(options.platform)
-  const found = globals()
-  const i = found.findIndex(Boolean)
-  if (i < 0) throw new AuthError('CONFIG', 'No qq, tt, my or wx global: pass `platform`.')
-  return { api: found[i] as Platform, name: NAMES[i] }
-}
+export const hostOf = (options: HostOptions | undefined): Host => hostFor(options && options.platform)
 
 /** Minimum base libraries (WeChat's, and Alipay's my.getPhoneNumber: 1.16.4), for UNSUPPORTED messages. */
 const MIN_VERSION: Record<string, string> = {

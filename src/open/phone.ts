@@ -74,7 +74,7 @@ export function bindPhoneNumber<T = unknown>(auth: AuthInstance, event?: PhoneNu
       if (!c) throw new AuthError('PHONE_NO_CODE', `The ${label(host)} phone event has no code, encryptedData/iv or response.`)
       return auth.request<T>(
         options.codeIn === 'query' && c.code
-          ? { url: url + (url.indexOf('?') >= 0 ? '&' : '?') + 'code=' + encodeURIComponent(c.code) + '&platform=' + c.platform, method: 'POST' }
+          ? { url: url + (/\?/.test(url) ? '&' : '?') + 'code=' + encodeURIComponent(c.code) + '&platform=' + c.platform, method: 'POST' }
           : { url, method: 'POST', data: c as unknown as Record<string, unknown> },
       )
     }

@@ -24,7 +24,8 @@ export interface UpdateProfileOptions extends NicknameOptions {
 export function normalizeNickname(value: unknown, options: NicknameOptions = {}): string {
   const { maxLength: max = 20 } = options
   if (typeof value !== 'string') throw new AuthError('INVALID_INPUT', `A nickname must be a string, got ${value === null ? 'null' : typeof value}.`)
-  const name = value.replace(/[\s\u3000]+/g, ' ').trim()
+  // \s covers the full-width space U+3000 too.
+  const name = value.replace(/\s+/g, ' ').trim()
   if (!name) throw new AuthError('INVALID_INPUT', 'Empty nickname (WeChat empties one failing its check): ask for another.')
   const length = Array.from(name).length
   if (length > max) throw new AuthError('INVALID_INPUT', `The nickname has ${length} characters; at most ${max} are allowed.`)

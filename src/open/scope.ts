@@ -115,7 +115,7 @@ export function ensureScope(scope: Scope | (string & {}), options?: EnsureScopeO
         'WeChat grants no scope.userInfo: use uploadAvatar (chooseAvatar) and updateProfile.',
       )
     }
-    if (typeof scope !== 'string' || scope.indexOf('scope.') !== 0) {
+    if (typeof scope !== 'string' || scope.indexOf('scope.')) {
       throw new AuthError('INVALID_INPUT', `ensureScope() needs a scope such as 'scope.camera', got ${String(scope)}.`)
     }
     return readSetting(host, 'ensureScope').then((setting) => {
