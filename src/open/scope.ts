@@ -71,29 +71,6 @@ export function getAuthSetting(options?: HostOptions): Promise<AuthSettingMap> {
   return attempt(() => readSetting(hostOf(options), 'getAuthSetting'))
 }
 
-/** Denied before: explain in a modal, then open the settings page. */
-function askAgain(host: Host, scope: string, options: EnsureScopeOptions): Promise<'granted' | 'denied'> {
-  requireApi(host, 'showModal', 'ensureScope')
-  requireApi(host, 'openSetting', 'ensureScope')
-  const info = (SCOPES as Record<string, { label: string }>)[scope]
-  const r = options.rationale || {}
-  return call<{ confirm: boolean }>(host.api, 'showModal', {
-    title: r.title || '需要你的授权',
-    content: r.content || `请在设置中允许使用「${info ? info.label : scope}」。`,
-    confirmText: r.confirmText || '去设置',
-    cancelText: r.cancelText, // the host's default: 取消
-    showCancel: true,
-  })
-    .catch(() => ({ confirm: false }))
-    .then((answer) =>
-      answer.confirm
-        ? callOr<SettingResult>(host, 'openSetting', 'OPEN_SETTING_FAILED', ': it opens only from a tap: call ensureScope() in a tap handler.').then((res) =>
-            scoped(host, res)[scope] === true ? 'granted' : 'denied',
-          )
-        : 'denied',
-    )
-}
-
 /**
  * Granted → no prompt; never asked → the host's authorize prompt; denied before → rationale
  * modal → the host's openSetting. Call it from a tap handler (openSetting only opens from a tap).
@@ -132,8 +109,26 @@ export function ensureScope(scope: Scope | (string & {}), options?: EnsureScopeO
           () => 'denied' as const,
         )
       }
-      // Denied before: authorize would fail at once without a prompt.
-      return askAgain(host, scope, opts)
+      // Denied before: authorize would fail at once without a prompt. Explain in a modal, then open the settings page.
+      requireApi(host, 'showModal', 'ensureScope')
+      requireApi(host, 'openSetting', 'ensureScope')
+      const info = (SCOPES as Record<string, { label: string }>)[scope]
+      const r = opts.rationale || {}
+      return call<{ confirm: boolean }>(host.api, 'showModal', {
+        title: r.title || '需要你的授权',
+        content: r.content || `请在设置中允许使用「${info ? info.label : scope}」。`,
+        confirmText: r.confirmText || '去设置',
+        cancelText: r.cancelText, // the host's default: 取消
+        showCancel: true,
+      })
+        .catch(() => ({ confirm: false }))
+        .then((answer) =>
+          answer.confirm
+            ? callOr<SettingResult>(host, 'openSetting', 'OPEN_SETTING_FAILED', ': it opens only from a tap: call ensureScope() in a tap handler.').then((res) =>
+                scoped(host, res)[scope] === true ? 'granted' : 'denied',
+              )
+            : 'denied',
+        )
     })
   })
 }
