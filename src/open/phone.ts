@@ -49,7 +49,7 @@ function refuse(e: HostFailure): never {
   throw /den(y|ied)|cancel|取消|拒绝/i.test(x.errMsg) && !/platform auth/.test(x.errMsg)
     ? new AuthError('PHONE_DENIED', 'The user declined to share the phone number: offer another way.', x)
     : x.errno === 1400001
-      ? new AuthError('PHONE_QUOTA', 'Phone number quota used up: buy more, or offer SMS verification.', x)
+      ? new AuthError('PHONE_QUOTA', 'Phone number quota used up: buy more or offer SMS verification.', x)
       : failure('PHONE_FAILED', 'getPhoneNumber', x)
 }
 

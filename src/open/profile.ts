@@ -23,12 +23,12 @@ export interface UpdateProfileOptions extends NicknameOptions {
 /** Trims a nickname and checks it; throws AuthError INVALID_INPUT for empty or over-long names. */
 export function normalizeNickname(value: unknown, options: NicknameOptions = {}): string {
   const { maxLength: max = 20 } = options
-  if (typeof value !== 'string') throw new AuthError('INVALID_INPUT', `A nickname must be a string, got ${value === null ? 'null' : typeof value}.`)
+  if (typeof value !== 'string') throw new AuthError('INVALID_INPUT', `Nickname must be a string, got ${value === null ? 'null' : typeof value}.`)
   // \s covers the full-width space U+3000 too.
   const name = value.replace(/\s+/g, ' ').trim()
-  if (!name) throw new AuthError('INVALID_INPUT', 'Empty nickname (WeChat empties one failing its check): ask for another.')
+  if (!name) throw new AuthError('INVALID_INPUT', 'Nickname empty (WeChat empties one failing its check): ask for another.')
   const length = Array.from(name).length
-  if (length > max) throw new AuthError('INVALID_INPUT', `The nickname has ${length} characters; at most ${max} are allowed.`)
+  if (length > max) throw new AuthError('INVALID_INPUT', `Nickname too long: ${length} characters; at most ${max}.`)
   return name
 }
 

@@ -93,7 +93,7 @@ export function ensureScope(scope: Scope | (string & {}), options?: EnsureScopeO
       )
     }
     if (typeof scope !== 'string' || scope.indexOf('scope.')) {
-      throw new AuthError('INVALID_INPUT', `ensureScope() needs a scope such as 'scope.camera', got ${String(scope)}.`)
+      throw new AuthError('INVALID_INPUT', `ensureScope() needs a 'scope.*' name, got ${String(scope)}.`)
     }
     return readSetting(host, 'ensureScope').then((setting) => {
       const state = setting[scope]
