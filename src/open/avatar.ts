@@ -43,7 +43,7 @@ export function uploadAvatar<T = unknown>(auth: AuthInstance, eventOrPath: Choos
     const path = typeof eventOrPath === 'string' ? eventOrPath : eventOrPath && eventOrPath.detail && eventOrPath.detail.avatarUrl
     if (typeof path !== 'string' || !path) throw new AuthError('INVALID_INPUT', 'uploadAvatar() needs the chooseavatar event or a temp file path.')
     if (REMOTE.test(path)) {
-      throw new AuthError('INVALID_INPUT', `uploadAvatar(): "${path.slice(0, 60)}" is a remote URL: save it with updateProfile(auth, { avatarUrl }).`)
+      throw new AuthError('INVALID_INPUT', 'uploadAvatar() got a remote URL: save it with updateProfile(auth, { avatarUrl }).')
     }
     return auth.upload<T>({ url: options.url || '/api/upload/avatar', filePath: path, name: options.name || 'file', formData: options.formData })
   })
