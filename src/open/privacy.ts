@@ -25,11 +25,8 @@ export function ensurePrivacyAuthorized(options?: HostOptions): Promise<void> {
     if (!hasApi(host.api, 'getPrivacySetting') || !hasApi(host.api, 'requirePrivacyAuthorize')) return undefined
     return call<{ needAuthorization: boolean }>(host.api, 'getPrivacySetting')
       .catch(() => ({ needAuthorization: true }))
-      .then((setting) =>
-        setting.needAuthorization
-          ? callOr(host, 'requirePrivacyAuthorize', 'PRIVACY_DENIED', ': the user declined the privacy terms; covered APIs fail until agreed.').then(() => undefined)
-          : undefined,
-      )
+      .then((setting) => setting.needAuthorization && callOr(host, 'requirePrivacyAuthorize', 'PRIVACY_DENIED', ': the user declined the privacy terms; covered APIs fail until agreed.'))
+      .then(() => undefined)
   })
 }
 
