@@ -71,7 +71,7 @@ export function createAuthOn<U = unknown>(options: AuthOptions<U>, choose: Platf
       /* a debug sink must not break the flow */
     }
   }
-  const events: Emitter<AuthEvents> = createEmitter<AuthEvents>((err) => debug('an event listener threw: ' + String(err)))
+  const events: Emitter<AuthEvents> = createEmitter<AuthEvents>((err) => debug('a listener threw: ' + String(err)))
   const store = createTokenStore(cfg, (err) => events.emit('error', err))
   const limiter = createLimiter(cfg.maxConcurrent)
   const flow = createLoginFlow(cfg, store, limiter)
@@ -91,7 +91,7 @@ export function createAuthOn<U = unknown>(options: AuthOptions<U>, choose: Platf
       const cur = store.get()
       if (machine.busy() || !cur) return machine.login()
       if (isExpiring(cur, Date.now(), cfg.expiryMargin)) {
-        debug('stored token expiring: renewing')
+        debug('token expiring: renewing')
         return machine.renew(cur.token)
       }
       return flow.checkSession().then((ok) => {

@@ -18,7 +18,7 @@ export function createEmitter<M>(onListenerError: (err: unknown) => void): Emitt
   }
   return {
     on(event, fn) {
-      if (typeof fn !== 'function') throw new TypeError('weapp-auth: on(' + String(event) + ', fn) needs a function.')
+      if (typeof fn !== 'function') throw new TypeError('on(' + String(event) + ', fn) needs a function.')
       ;(map[event] || (map[event] = [])).push(fn)
       return () => off(event, fn)
     },

@@ -131,7 +131,7 @@ export function defaultPlatform(): Platform {
 function missingPlatform(): never {
   throw new AuthError(
     'CONFIG',
-    'weapp-auth: no global `wx`: run inside a mini program, or pass `platform` (in tests createFakeWx().wx).',
+    'createAuth: no global `wx`: run inside a mini program, or pass `platform` (in tests: a fake from weapp-auth/testing).',
   )
 }
 

@@ -133,21 +133,14 @@ export function createSessionMachine(deps: SessionMachineDeps): SessionMachine {
     if (lastRenewal && lastRenewal.from === staleToken) return lastRenewal.promise
     const refreshToken = cur && cur.refreshToken
     const refresh = deps.refresh
-    let run = deps.obtain
-    let kind: Phase = 'logging-in'
-    if (refresh && refreshToken) {
-      kind = 'refreshing'
-      const startedIn = epoch
-      run = (signal) =>
-        refresh(refreshToken, signal).catch((err: unknown) => {
-          if (epoch !== startedIn) throw err
-          deps.debug('refresh failed: logging in')
-          events.emit('error', err as Error)
-          phase = 'logging-in'
-          return deps.obtain(signal)
-        })
+    const startedIn = epoch
+    /** The refresh failed: fall back to a full login unless a logout came in between. */
+    const fallBack = (): boolean => {
+      if (epoch !== startedIn) return false
+      phase = 'logging-in'
+      return true
     }
-    const promise = start(kind, run, staleToken)
+    const promise = refresh && refreshToken ? start('refreshing', refreshOrLogin(deps, refresh, refreshToken, fallBack), staleToken) : start('logging-in', deps.obtain, staleToken)
     lastRenewal = { from: staleToken, promise }
     // A settled renewal is still consulted by late 401s; a rejection there is handled by them.
     promise.catch(noop)
@@ -201,3 +194,23 @@ export function createSessionMachine(deps: SessionMachineDeps): SessionMachine {
 }
 
 function noop(): void {}
+
+/**
+ * A renewal's work when a refresh token is held: exchange it, and when that fails fall back to a
+ * full login, unless `fallBack()` says the attempt was abandoned (a logout came in between); it
+ * also moves the phase to logging-in.
+ */
+function refreshOrLogin(
+  deps: SessionMachineDeps,
+  refresh: NonNullable<SessionMachineDeps['refresh']>,
+  refreshToken: string,
+  fallBack: () => boolean,
+): (signal: AbortSignalLike) => Promise<Session> {
+  return (signal) =>
+    refresh(refreshToken, signal).catch((err: unknown) => {
+      if (!fallBack()) throw err
+      deps.debug('refresh failed: logging in')
+      deps.events.emit('error', err as Error)
+      return deps.obtain(signal)
+    })
+}
