@@ -18,7 +18,7 @@ const ts = (extra = {}) =>
 const banner = '/*! weapp-auth | MIT */'
 // dist: readable (no mangling), comments dropped. miniprogram_dist: minified, since it is
 // counted against the mini program's package size limit.
-const readable = terser({ ecma: 2015, compress: false, mangle: false, format: { beautify: true, comments: /^!/ } })
+const readable = terser({ ecma: 2015, compress: false, mangle: false, format: { beautify: true, wrap_func_args: false, comments: /^!/ } })
 const minified = terser({ ecma: 2015, module: false, format: { comments: /^!/ } })
 
 const entries = { index: 'src/index.ts', core: 'src/core.ts', platforms: 'src/platforms/index.ts', open: 'src/open/index.ts', storage: 'src/storage/index.ts', jwt: 'src/jwt/index.ts' }

@@ -2,8 +2,9 @@
  * `npm run size` (part of `npm test`): what an app pays for weapp-auth, measured the way an app
  * bundles it. Each check bundles a tiny entry against the BUILT package (dist/*.mjs) with
  * esbuild, minifies it, gzips it (level 9) and compares the bytes to a budget; the
- * miniprogram_dist check gzips what `require('weapp-auth')` loads in a DevTools build (index.js
- * and the core chunk it requires). Prints a table; exits 1 when any budget is exceeded.
+ * miniprogram_dist checks gzip what `require('weapp-auth/core')` and `require('weapp-auth')` load
+ * in a DevTools build (the entry and the chunks it requires). Prints a table; exits 1 when any
+ * budget is exceeded, or when a one-host bundle holds another host's adapter.
  * Bundles are ES2015 (esbuild target es2015, as the package ships) and gzip level 9.
  *
  * Lower a budget for one run to see it fail: `node scripts/check-size.mjs --budget core=5000`.
@@ -19,11 +20,12 @@ const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..')
 const gzip = (bytes) => zlib.gzipSync(bytes, { level: 9 }).length
 
 /**
- * `budget`: what `npm test` enforces. For open it is issue 11's number; for the others issue 11's
- * numbers (7,000 / 3,000 / 8,000) are not reached yet, so the budget is a ratchet just above the
- * size reached, and any growth fails the build. `goal`: what issue 11 asked for (for `core`, the
- * app for one host, since `weapp-auth` itself now also detects the host: issue 12), printed with the
- * gap. `base`: measure what the entry adds on top of another one. `without`: markers of other hosts'
+ * `budget`: what `npm test` enforces. core, open, open-alone and miniprogram keep the budgets they
+ * had before other hosts came (issue 12: "the size budget still holds"): open is issue 11's 3,000;
+ * core, open-alone and miniprogram are ratchets (issue 11's 7,000 / 3,000 / 8,000 are not reached),
+ * so any growth fails the build. The other hosts' checks are ratchets just above their size.
+ * `goal`: what issue 11 asked for (for `core`, the app for one host: `weapp-auth` itself now also
+ * detects the host, which `detect` measures), printed with the gap. `base`: measure what the entry adds on top of another one. `without`: markers of other hosts'
  * adapters (or of the detection) that must not appear in the bundle (issue 12: an app for one host
  * bundles no other host's adapter when it passes `platform`).
  */
@@ -33,20 +35,20 @@ const others = (...own) => Object.keys(MARKERS).filter((k) => own.indexOf(k) < 0
 const oneHost = (name, adapter, global, own) => ({
   name: 'core+' + name,
   what: `createAuth from 'weapp-auth/core' with ${adapter}(${global}), on top of core`,
-  budget: { qq: 500, douyin: 650, alipay: 1100 }[name],
+  budget: { qq: 200, douyin: 350, alipay: 850 }[name],
   entry: `${CORE}import { ${adapter} } from 'weapp-auth/platforms'\nconsole.log(createAuth({ platform: ${adapter}(${global}) }))`,
   base: `${CORE}console.log(createAuth({}))`,
   without: others(own),
 })
 const checks = [
-  { name: 'core', what: "import { createAuth } from 'weapp-auth/core' (one-host app, WeChat)", budget: 9300, goal: 7000, entry: `${CORE}console.log(createAuth)`, without: others() },
+  { name: 'core', what: "import { createAuth } from 'weapp-auth/core' (one-host app, WeChat)", budget: 9000, goal: 7000, entry: `${CORE}console.log(createAuth)`, without: others() },
   oneHost('qq', 'qqPlatform', 'qq', 'qq'),
   oneHost('douyin', 'douyinPlatform', 'tt', 'douyin'),
   oneHost('alipay', 'alipayPlatform', 'my', 'alipay'),
   {
     name: 'detect',
     what: "import { createAuth } from 'weapp-auth' (detects the host), on top of core",
-    budget: 2500,
+    budget: 1950,
     entry: "import { createAuth } from 'weapp-auth'\nconsole.log(createAuth)",
     base: `${CORE}console.log(createAuth)`,
   },
@@ -59,8 +61,8 @@ const checks = [
     base: `${CORE}console.log(createAuth)`,
   },
   { name: 'open-alone', what: "all of 'weapp-auth/open', without createAuth (scope/privacy only apps)", budget: 3500, goal: 3000, entry: "import * as open from 'weapp-auth/open'\nconsole.log(open)" },
-  { name: 'miniprogram', what: "miniprogram_dist/core.js + the shared.js it requires (require('weapp-auth/core'))", budget: 9400, goal: 8000, files: ['miniprogram_dist/core.js', 'miniprogram_dist/shared.js'] },
-  { name: 'miniprogram-detect', what: "miniprogram_dist/index.js + platforms.js + shared.js (require('weapp-auth'))", budget: 12000, files: ['miniprogram_dist/index.js', 'miniprogram_dist/platforms.js', 'miniprogram_dist/shared.js'] },
+  { name: 'miniprogram', what: "miniprogram_dist/core.js + the shared.js it requires (require('weapp-auth/core'))", budget: 9100, goal: 8000, files: ['miniprogram_dist/core.js', 'miniprogram_dist/shared.js'] },
+  { name: 'miniprogram-detect', what: "miniprogram_dist/index.js + platforms.js + shared.js (require('weapp-auth'))", budget: 11100, files: ['miniprogram_dist/index.js', 'miniprogram_dist/platforms.js', 'miniprogram_dist/shared.js'] },
 ]
 
 function parseBudgets(argv) {
