@@ -24,7 +24,11 @@ export function frameworkPlatform(host: Host, name: HostName | undefined, framew
   const out = bindNames(host, WX_NAMES, {})
   for (const k of Object.keys(out)) {
     const fn = out[k]
-    if (!/Sync$|^canIUse$|^getAppBaseInfo$/.test(k)) out[k] = (o: unknown) => quiet(fn(o))
+    // On Douyin the frameworks pass tt's failures through: `errNo`, read as wx's `errno`.
+    if (!/Sync$|^canIUse$|^getAppBaseInfo$/.test(k)) {
+      out[k] = (o: Host) =>
+        quiet(fn(name === 'douyin' && o && o.fail ? Object.assign({}, o, { fail: (e: Host) => o.fail(e && e.errNo !== undefined ? Object.assign({ errno: e.errNo }, e) : e) }) : o))
+    }
   }
   // Neither framework maps a checkSession onto Alipay: there the SDK relies on expiry and 401.
   if (name === 'alipay') delete out.checkSession

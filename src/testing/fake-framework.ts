@@ -1,6 +1,8 @@
 /**
- * Fakes of the framework objects `uni` (uni-app) and `Taro`, over the wx fake's engine, for a
- * mini program build targeting WeChat (wx's shapes, which both frameworks keep on every target):
+ * Fakes of the framework objects `uni` (uni-app) and `Taro`, over the wx fake's engine (over the
+ * tt fake's for a Douyin build: `uniPlatform: 'mp-toutiao'`, `env: 'TT'`, where both frameworks
+ * pass tt.login's `anonymousCode` and tt's `errNo` failures through). Both keep wx's shapes on
+ * every target:
  * - `uni`: a call without success/fail/complete returns a promise; `getSystemInfoSync()` reports
  *   `uniPlatform` (@dcloudio/types);
  * - `Taro`: every asynchronous call returns a promise besides calling the callbacks, rejecting on
@@ -9,17 +11,28 @@
  */
 import { createFakeWx, type FakeWx, type FakeWxOptions } from './fake-wx'
 import { asHost, hostObject } from './fake-host'
+import { createFakeTt } from './fake-tt'
 
 const ASYNC = ['login', 'checkSession', 'request', 'uploadFile', 'getStorage', 'setStorage', 'removeStorage', 'getSetting', 'authorize', 'openSetting', 'showModal']
 const SYNC = ['getStorageSync', 'setStorageSync', 'removeStorageSync', 'canIUse', 'getAccountInfoSync', 'getAppBaseInfo']
 
-/** Calls `name` on the engine and returns a promise of its outcome (the task's abort kept). */
-function promised(base: FakeWx, name: string, o: any, always: boolean): unknown {
+/** The engine a build uses: tt's on Douyin (anonymous codes, errNo), else wx's. `api` is the host object the framework calls. */
+function engine(options: FakeWxOptions, douyin: boolean): { base: FakeWx; api: Record<string, any> } {
+  if (douyin) {
+    const tt = createFakeTt(options)
+    return { base: tt as unknown as FakeWx, api: tt.tt }
+  }
+  const wx = createFakeWx(options)
+  return { base: wx, api: wx.wx }
+}
+
+/** Calls `name` on the host object and returns a promise of its outcome (the task's abort kept). */
+function promised(api: Record<string, any>, name: string, o: any, always: boolean): unknown {
   const hasCallbacks = !!(o && (o.success || o.fail || o.complete))
-  if (hasCallbacks && !always) return base.wx[name](o)
+  if (hasCallbacks && !always) return api[name](o)
   let task: any
   const p: any = new Promise((resolve, reject) => {
-    task = base.wx[name](
+    task = api[name](
       Object.assign({}, o, {
         success: (r: any) => {
           if (o && o.success) o.success(r)
@@ -40,7 +53,7 @@ export type FakeUni = Omit<FakeWx, 'calls'> & { uni: Record<string, any>; calls:
 export type FakeTaro = Omit<FakeWx, 'calls'> & { taro: Record<string, any>; calls: Record<string, number> }
 
 export function createFakeUni(options: FakeWxOptions & { uniPlatform?: string } = {}): FakeUni {
-  const base = createFakeWx(options)
+  const { base, api } = engine(options, options.uniPlatform === 'mp-toutiao')
   const own: Record<string, (o: any) => unknown> = {
     getSystemInfoSync: () => ({ uniPlatform: options.uniPlatform || 'mp-weixin', SDKVersion: options.baseLibrary || '3.7.0' }),
     // uni.getProvider({ service }) (@dcloudio/types GetProviderOptions): the providers of a service on this target.
@@ -51,14 +64,14 @@ export function createFakeUni(options: FakeWxOptions & { uniPlatform?: string } 
       if (o.complete) o.complete(res)
     },
   }
-  for (const n of ASYNC) own[n] = (o: any) => promised(base, n, o, false)
+  for (const n of ASYNC) own[n] = (o: any) => promised(api, n, o, false)
   return asHost(base, 'uni', hostObject(base, SYNC, own, options.missing))
 }
 
 export function createFakeTaro(options: FakeWxOptions & { env?: string } = {}): FakeTaro {
-  const base = createFakeWx(options)
+  const { base, api } = engine(options, options.env === 'TT')
   const own: Record<string, (o: any) => unknown> = { getEnv: () => options.env || 'WEAPP' }
-  for (const n of ASYNC) own[n] = (o: any) => promised(base, n, o, true)
+  for (const n of ASYNC) own[n] = (o: any) => promised(api, n, o, true)
   const made = hostObject(base, SYNC, own, options.missing)
   made.host.ENV_TYPE = { WEAPP: 'WEAPP', QQ: 'QQ', TT: 'TT', ALIPAY: 'ALIPAY', WEB: 'WEB' }
   return asHost(base, 'taro', made)

@@ -141,14 +141,17 @@ export const HOSTS: HostCase[] = [
   ),
   // uni-app and Taro pass the framework object itself, as apps do. On Alipay targets both hand out
   // wx shapes too (uni maps getAuthCode → login and authCode → code, `headers`/`status` →
-  // `header`/`statusCode`; docs/platforms.md), and neither maps checkSession.
+  // `header`/`statusCode`; docs/platforms.md), and neither maps checkSession. On Douyin targets
+  // tt.login's anonymousCode and tt's errNo failures come through.
   ...(
     [
       ['uni-app (mp-weixin, platform: uni)', 'uni', 'weixin'],
       ['Taro (WEAPP, platform: Taro)', 'taro', 'weixin'],
       ['uni-app (mp-alipay, platform: uni)', 'uni', 'alipay'],
       ['Taro (ALIPAY, platform: Taro)', 'taro', 'alipay'],
-    ] as Array<[string, 'uni' | 'taro', 'weixin' | 'alipay']>
+      ['uni-app (mp-toutiao, platform: uni)', 'uni', 'douyin'],
+      ['Taro (TT, platform: Taro)', 'taro', 'douyin'],
+    ] as Array<[string, 'uni' | 'taro', 'weixin' | 'alipay' | 'douyin']>
   ).map(
     ([label, framework, host]): HostCase => ({
       label,
@@ -157,15 +160,14 @@ export const HOSTS: HostCase[] = [
       loginFailure: /^login:fail network error$/,
       loginErrno: 1,
       checksSession: host !== 'alipay',
-      guestLogin: false,
+      guestLogin: host === 'douyin',
       store: byKey,
       make: (o) => {
-        const alipay = host === 'alipay'
         if (framework === 'uni') {
-          const fake = createFakeUni(Object.assign({}, o, { uniPlatform: alipay ? 'mp-alipay' : 'mp-weixin' }))
+          const fake = createFakeUni(Object.assign({}, o, { uniPlatform: { weixin: 'mp-weixin', alipay: 'mp-alipay', douyin: 'mp-toutiao' }[host] }))
           return { fake, global: fake.uni, option: () => fake.uni as never }
         }
-        const fake = createFakeTaro(Object.assign({}, o, { env: alipay ? 'ALIPAY' : 'WEAPP' }))
+        const fake = createFakeTaro(Object.assign({}, o, { env: { weixin: 'WEAPP', alipay: 'ALIPAY', douyin: 'TT' }[host] }))
         return { fake, global: fake.taro, option: () => fake.taro as never }
       },
     }),
