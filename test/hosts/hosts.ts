@@ -75,49 +75,32 @@ export interface HostCase {
 
 const byKey = (g: HostObject, key: string, value: unknown) => g.setStorageSync(key, value)
 
+/** A host whose calls have wx's names and shapes (WeChat, QQ, Douyin): its label, name and fake with adapter. */
+const wxShaped = (label: string, host: HostName, make: (o?: FakeWxOptions) => Made): HostCase => ({
+  label,
+  host,
+  loginCall: 'login',
+  loginFailure: /^login:fail network error$/,
+  loginErrno: 1,
+  checksSession: true,
+  guestLogin: host === 'douyin',
+  store: byKey,
+  make,
+})
+
 export const HOSTS: HostCase[] = [
-  {
-    label: 'weixin (wx)',
-    host: 'weixin',
-    loginCall: 'login',
-    loginFailure: /^login:fail network error$/,
-    loginErrno: 1,
-    checksSession: true,
-    guestLogin: false,
-    store: byKey,
-    make: (o) => {
-      const fake = createFakeWx(o)
-      return { fake, global: fake.wx, option: () => weixinPlatform(fake.wx as never) }
-    },
-  },
-  {
-    label: 'qq (qq)',
-    host: 'qq',
-    loginCall: 'login',
-    loginFailure: /^login:fail network error$/,
-    loginErrno: 1,
-    checksSession: true,
-    guestLogin: false,
-    store: byKey,
-    make: (o) => {
-      const fake = createFakeQq(o)
-      return { fake, global: fake.qq, option: () => qqPlatform(fake.qq as never) }
-    },
-  },
-  {
-    label: 'douyin (tt)',
-    host: 'douyin',
-    loginCall: 'login',
-    loginFailure: /^login:fail network error$/,
-    loginErrno: 1,
-    checksSession: true,
-    guestLogin: true,
-    store: byKey,
-    make: (o) => {
-      const fake = createFakeTt(o)
-      return { fake, global: fake.tt, option: () => douyinPlatform(fake.tt as never) }
-    },
-  },
+  wxShaped('weixin (wx)', 'weixin', (o) => {
+    const fake = createFakeWx(o)
+    return { fake, global: fake.wx, option: () => weixinPlatform(fake.wx as never) }
+  }),
+  wxShaped('qq (qq)', 'qq', (o) => {
+    const fake = createFakeQq(o)
+    return { fake, global: fake.qq, option: () => qqPlatform(fake.qq as never) }
+  }),
+  wxShaped('douyin (tt)', 'douyin', (o) => {
+    const fake = createFakeTt(o)
+    return { fake, global: fake.tt, option: () => douyinPlatform(fake.tt as never) }
+  }),
   ...(
     [
       ['alipay (my)', {}],
