@@ -36,6 +36,8 @@ import {
 import { jwtExpiry } from 'weapp-auth/jwt'
 import { encryptedStorage, legacyToken } from 'weapp-auth/storage'
 import { createFakeWx } from 'weapp-auth/testing'
+import { createAuth as createAuthCore } from 'weapp-auth/core'
+import { alipayPlatform, douyinPlatform, type HostName, type HostPlatform, type MyLike, type TtLike } from 'weapp-auth/platforms'
 
 declare const platform: Platform
 interface User {
@@ -202,3 +204,18 @@ void bindPhoneNumber({ detail: { errMsg: 'getPhoneNumber:ok', code: 'c' } })
 void auth.ensureScope
 // @ts-expect-error an unknown option of ensureScope
 void ensureScope('scope.camera', { platfrom: platform })
+
+// ── other hosts (issue 12): host names, adapters, weapp-auth/core, auth.platform ────────────────
+createAuth({ baseURL: 'https://api.example.com', login: { url: '/login' }, platform: 'douyin' })
+createAuth({ baseURL: 'https://api.example.com', login: { url: '/login' }, platform: 'alipay' })
+// @ts-expect-error not a host name
+createAuth({ baseURL: 'https://api.example.com', login: { url: '/login' }, platform: 'baidu' })
+declare const tt: TtLike
+declare const my: MyLike
+const onDouyin = createAuthCore({ baseURL: 'https://api.example.com', login: { url: '/login' }, platform: douyinPlatform(tt) })
+expectTypeOf(onDouyin.platform.host).toEqualTypeOf<HostName>()
+expectTypeOf(onDouyin.platform).toMatchTypeOf<HostPlatform>()
+createAuthCore({ baseURL: 'https://api.example.com', login: { url: '/login' }, platform: alipayPlatform(my, { uploadFileType: 'image' }) })
+// @ts-expect-error weapp-auth/core takes no host names: they need the detecting entry
+createAuthCore({ baseURL: 'https://api.example.com', login: { url: '/login' }, platform: 'douyin' })
+expectTypeOf(auth.platform.networkTaskLimit).toEqualTypeOf<number>()
