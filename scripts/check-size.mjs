@@ -48,7 +48,7 @@ const checks = [
   {
     name: 'detect',
     what: "import { createAuth } from 'weapp-auth' (detects the host), on top of core",
-    budget: 1950,
+    budget: 2000,
     entry: "import { createAuth } from 'weapp-auth'\nconsole.log(createAuth)",
     base: `${CORE}console.log(createAuth)`,
   },

@@ -2,9 +2,10 @@
  * How `weapp-auth`'s `createAuth` turns its `platform` option into a host adapter:
  * - absent: detected from the globals (detect.ts: qq, tt, my, then wx);
  * - a host name: that host's global, adapted (CONFIG when the runtime does not define it);
- * - an object: an adapter (it has `host`) as is; uni-app's `uni` (it has `getProvider`) and `Taro`
- *   (it has `getEnv`) through their adapters, which read the build's target; anything else is a
- *   wx-compatible object, treated as WeChat.
+ * - an object: an adapter (it has `host`) as is; a host's own global (`qq`, `tt`, `my`) through
+ *   that host's adapter; uni-app's `uni` (it has `getProvider`) and `Taro` (it has `getEnv`)
+ *   through their adapters, which read the build's target; anything else is a wx-compatible
+ *   object, treated as WeChat.
  * Bundles every adapter; `weapp-auth/core` (plain.ts) takes objects only and bundles none.
  */
 import { AuthError } from '../errors'
@@ -46,6 +47,8 @@ export function choosePlatform(given: Platform | HostName | undefined): HostPlat
   }
   const o = given as unknown as Record<string, unknown>
   if (o && typeof o === 'object' && typeof o.host !== 'string') {
+    // A host's own global passed as is (`platform: my`) gets that host's adapter, not WeChat's shapes.
+    for (const name of Object.keys(GLOBALS) as HostName[]) if (name !== 'weixin' && GLOBALS[name]() === given) return ADAPTERS[name](given as never)
     if (typeof o.getEnv === 'function') return taroPlatform(given as unknown as TaroLike)
     if (typeof o.getProvider === 'function') return uniPlatform(given as unknown as UniLike)
   }

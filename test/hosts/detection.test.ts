@@ -8,7 +8,7 @@
 import { AuthError, createAuth, type AuthOptions } from 'weapp-auth'
 import { createAuth as createAuthCore } from 'weapp-auth/core'
 import { douyinPlatform } from 'weapp-auth/platforms'
-import { createFakeAuthServer, createFakeQq, createFakeTt, createFakeWx, type FakeWx } from 'weapp-auth/testing'
+import { createFakeAuthServer, createFakeMy, createFakeQq, createFakeTt, createFakeWx, type FakeWx } from 'weapp-auth/testing'
 import { BASE, HOSTS, LOGIN, hostRedeem, jitter, resetAll, type HostCase } from './hosts'
 
 const GLOBAL_NAMES = ['wx', 'qq', 'tt', 'my', 'uni', 'Taro']
@@ -105,6 +105,20 @@ describe('detection order and host names', () => {
       expect(tt.calls.login).toBe(1)
       expect(wx.calls.login).toBe(0)
       expect(tt.requests[0].data).toMatchObject({ platform: 'douyin', anonymousCode: tt.issuedAnonymousCodes[0] })
+    })
+  })
+
+  test('the running host\'s own global passed as platform (platform: my) gets that host\'s adapter', async () => {
+    const my = createFakeMy({ handler: () => ({ data: { token: 't' } }) })
+    await withGlobals({ my: my.my }, async () => {
+      const auth = createAuth({ baseURL: BASE, login: { url: LOGIN }, platform: my.my as never })
+      expect(auth.platform.host).toBe('alipay')
+      await auth.login()
+      expect(my.calls.getAuthCode).toBe(1)
+      expect(my.requests[0].data).toMatchObject({ platform: 'alipay' })
+      // The record went through my's { key, data } storage, and reads back.
+      expect(auth.getToken()).toBe('t')
+      expect(my.storageSnapshot()).toEqual({ 'weapp-auth': expect.objectContaining({ token: 't' }) })
     })
   })
 
