@@ -27,24 +27,32 @@ export function decryptWechatData(input: { sessionKey: string; encryptedData: un
   if (iv.length !== 16) throw new BadRequestError('decrypt_failed', 'iv must be 16 bytes (24 base64 characters)')
   const data = decodeBase64(input.encryptedData, 'encryptedData')
   if (data.length === 0 || data.length % 16 !== 0) throw new BadRequestError('decrypt_failed', 'encryptedData must be a whole number of 16-byte blocks')
+  const object = aesJsonObject(key, iv, data, 'encryptedData', 'this session_key and iv (stale session_key? log in again first)')
+  checkWatermark(object.watermark, input.appid)
+  return object
+}
+
+/**
+ * AES-128-CBC with PKCS#7 padding (checked by OpenSSL), then a JSON object: what WeChat, QQ and
+ * Douyin's encrypted data and Alipay's encrypted `response` all are. Each failure is a 400
+ * decrypt_failed naming `what` and, when it does not decrypt, the likely cause (`withKey`).
+ */
+export function aesJsonObject(key: Buffer, iv: Buffer, data: Buffer, what: string, withKey: string): Record<string, unknown> {
   let plain: string
   try {
     const decipher = createDecipheriv('aes-128-cbc', key, iv)
-    decipher.setAutoPadding(true) // PKCS#7, checked by OpenSSL
     plain = Buffer.concat([decipher.update(data), decipher.final()]).toString('utf8')
   } catch {
-    throw new BadRequestError('decrypt_failed', 'encryptedData does not decrypt with this session_key and iv (stale session_key? log in again first)')
+    throw new BadRequestError('decrypt_failed', `${what} does not decrypt with ${withKey}`)
   }
   let parsed: unknown
   try {
     parsed = JSON.parse(plain)
   } catch {
-    throw new BadRequestError('decrypt_failed', 'Decrypted data is not JSON (wrong session_key or iv)')
+    throw new BadRequestError('decrypt_failed', `the decrypted ${what} is not JSON (wrong key?)`)
   }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new BadRequestError('decrypt_failed', 'Decrypted data is not a JSON object')
-  const object = parsed as Record<string, unknown>
-  checkWatermark(object.watermark, input.appid)
-  return object
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new BadRequestError('decrypt_failed', `the decrypted ${what} is not a JSON object`)
+  return parsed as Record<string, unknown>
 }
 
 /** `watermark.appid` must be ours: data encrypted for another mini program is refused. */

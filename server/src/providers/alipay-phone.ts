@@ -20,7 +20,8 @@
  * decrypted); 40003 → 403 phone_not_authorized; 20000 → 503 wechat_busy (host 'Alipay'); any other
  * code → 502 wechat_error with Alipay's code.
  */
-import { createDecipheriv, createVerify, type KeyObject } from 'node:crypto'
+import { createVerify, type KeyObject } from 'node:crypto'
+import { aesJsonObject } from '../decrypt'
 import { AuthServerError, BadRequestError, WechatApiError } from '../errors'
 import type { PhoneInfo } from '../types'
 import { topLevelMemberSpans } from './json-value-span'
@@ -75,21 +76,8 @@ export function decryptAlipayPhone(input: { response: unknown; aesKey: Buffer; a
   if (!BASE64.test(content)) throw new BadRequestError('decrypt_failed', 'the encrypted response is not base64')
   const cipherText = Buffer.from(content, 'base64')
   if (cipherText.length === 0 || cipherText.length % 16 !== 0) throw new BadRequestError('decrypt_failed', 'the encrypted response is not a whole number of 16-byte blocks')
-  let plain: string
-  try {
-    const decipher = createDecipheriv('aes-128-cbc', input.aesKey, Buffer.alloc(16))
-    plain = Buffer.concat([decipher.update(cipherText), decipher.final()]).toString('utf8')
-  } catch {
-    throw new BadRequestError('decrypt_failed', "the response does not decrypt with this app's AES key (is aesKey the one set under 接口内容加密方式?)")
-  }
-  let result: unknown
-  try {
-    result = JSON.parse(plain)
-  } catch {
-    throw new BadRequestError('decrypt_failed', "the decrypted response is not JSON (wrong AES key?)")
-  }
-  if (result === null || typeof result !== 'object' || Array.isArray(result)) throw new BadRequestError('decrypt_failed', 'the decrypted response is not a JSON object')
-  const r = result as Record<string, unknown>
+  // Alipay's content encryption: AES-128-CBC with a zero IV.
+  const r = aesJsonObject(input.aesKey, Buffer.alloc(16), cipherText, 'response', "this app's AES key (is aesKey the one set under 接口内容加密方式?)")
   const code = str(r.code)
   if (code !== '10000') {
     const subCode = str(r.subCode ?? r.sub_code)

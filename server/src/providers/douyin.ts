@@ -25,7 +25,7 @@ import { BadRequestError, UpstreamError, WechatApiError, type ErrorCode } from '
 import type { HostSession, SessionProvider } from '../types'
 import { createWechatApi } from '../wechat-api'
 import { decryptedPhone } from './session-key-phone'
-import { baseUrl, checkOptionsObject, httpOptions, requiredString, type ProviderHttpOptions } from './provider-options'
+import { appSecretOptions, type ProviderHttpOptions } from './provider-options'
 
 export interface DouyinProviderOptions extends ProviderHttpOptions {
   /** The Douyin mini program's AppID (tt…). */
@@ -62,11 +62,7 @@ function nonEmpty(value: unknown): string | undefined {
 
 /** A SessionProvider for `platform: 'douyin'`: `createAuthServer({ providers: { douyin: douyinProvider({ appid, secret }) } })`. */
 export function douyinProvider(options: DouyinProviderOptions): SessionProvider {
-  checkOptionsObject('douyinProvider', options)
-  const appid = requiredString('douyinProvider', 'appid', options.appid)
-  const secret = requiredString('douyinProvider', 'secret', options.secret)
-  const base = baseUrl('douyinProvider', 'apiBase', options.apiBase, 'https://developer.toutiao.com')
-  const { timeoutMs, fetch } = httpOptions('douyinProvider', options)
+  const { appid, secret, base, timeoutMs, fetch } = appSecretOptions('douyinProvider', options, 'https://developer.toutiao.com')
   const douyin = createWechatApi({ base, timeoutMs, fetch, emit: () => {}, host: 'Douyin' })
 
   return {

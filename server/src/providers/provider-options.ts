@@ -46,3 +46,19 @@ export function httpOptions(provider: string, options: ProviderHttpOptions): { t
 export function checkOptionsObject(provider: string, options: unknown): void {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new ConfigError(`${provider} expects an options object`)
 }
+
+/** The options of a host that logs in with an AppID and an AppSecret (QQ, Douyin), each checked. */
+export interface AppSecretOptions extends ProviderHttpOptions {
+  appid: string
+  secret: string
+  apiBase?: string
+}
+
+/** Checks an AppID/AppSecret provider's options once: the credentials, its API base (default `fallbackBase`), time limit and fetch. */
+export function appSecretOptions(provider: string, options: AppSecretOptions, fallbackBase: string): { appid: string; secret: string; base: string; timeoutMs: number; fetch: typeof fetch } {
+  checkOptionsObject(provider, options)
+  const appid = requiredString(provider, 'appid', options.appid)
+  const secret = requiredString(provider, 'secret', options.secret)
+  const base = baseUrl(provider, 'apiBase', options.apiBase, fallbackBase)
+  return Object.assign({ appid, secret, base }, httpOptions(provider, options))
+}

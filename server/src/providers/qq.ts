@@ -12,7 +12,7 @@ import { BadRequestError, UpstreamError } from '../errors'
 import type { HostSession, SessionProvider } from '../types'
 import { createWechatApi } from '../wechat-api'
 import { decryptedPhone } from './session-key-phone'
-import { baseUrl, checkOptionsObject, httpOptions, requiredString, type ProviderHttpOptions } from './provider-options'
+import { appSecretOptions, type ProviderHttpOptions } from './provider-options'
 
 export interface QqProviderOptions extends ProviderHttpOptions {
   /** The QQ mini program's AppID. */
@@ -27,11 +27,7 @@ const API = 'sns/jscode2session'
 
 /** A SessionProvider for `platform: 'qq'`: pass it as `createAuthServer({ providers: { qq: qqProvider({ appid, secret }) } })`. */
 export function qqProvider(options: QqProviderOptions): SessionProvider {
-  checkOptionsObject('qqProvider', options)
-  const appid = requiredString('qqProvider', 'appid', options.appid)
-  const secret = requiredString('qqProvider', 'secret', options.secret)
-  const base = baseUrl('qqProvider', 'apiBase', options.apiBase, 'https://api.q.qq.com')
-  const { timeoutMs, fetch } = httpOptions('qqProvider', options)
+  const { appid, secret, base, timeoutMs, fetch } = appSecretOptions('qqProvider', options, 'https://api.q.qq.com')
   const qq = createWechatApi({ base, timeoutMs, fetch, emit: () => {}, host: 'QQ' })
 
   return {
