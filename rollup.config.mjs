@@ -26,11 +26,14 @@ const inputs = { ...entries, testing: 'src/testing/index.ts' }
 // Every module outside src/open, src/storage, src/jwt, src/testing and the host adapters goes to
 // one shared chunk, `shared`, which every entry imports (`core` is a two-line facade over it). Of
 // src/platforms only what core itself needs joins it (the WeChat tag and the adapter types); the
-// other adapters and the detection stay with `weapp-auth` and `weapp-auth/platforms`, so a page
-// that requires 'weapp-auth/core' loads none of them.
+// other adapters and the detection go to one chunk, `hosts`, which `weapp-auth` and
+// `weapp-auth/platforms` import, so a page that requires 'weapp-auth/core' loads none of them.
 const CORE_PLATFORMS = /[\\/]src[\\/]platforms[\\/](plain|weixin|wx-phone|host)\.ts$/
-const coreChunk = (id) =>
-  CORE_PLATFORMS.test(id) || (/[\\/]src[\\/]/.test(id) && !/[\\/]src[\\/](index\.ts$|open[\\/]|storage[\\/]|jwt[\\/]|testing[\\/]|platforms[\\/])/.test(id)) ? 'shared' : undefined
+const coreChunk = (id) => {
+  if (CORE_PLATFORMS.test(id)) return 'shared'
+  if (/[\\/]src[\\/]platforms[\\/](?!index\.ts$)/.test(id)) return 'hosts'
+  return /[\\/]src[\\/]/.test(id) && !/[\\/]src[\\/](index\.ts$|open[\\/]|storage[\\/]|jwt[\\/]|testing[\\/]|platforms[\\/])/.test(id) ? 'shared' : undefined
+}
 
 export default [
   {

@@ -13,6 +13,7 @@ const files: Array<[string, 'module' | 'script']> = [
   ['dist/core.mjs', 'module'],
   ['dist/shared.mjs', 'module'],
   ['dist/platforms.mjs', 'module'],
+  ['dist/hosts.mjs', 'module'],
   ['dist/open.mjs', 'module'],
   ['dist/storage.mjs', 'module'],
   ['dist/jwt.mjs', 'module'],
@@ -21,6 +22,7 @@ const files: Array<[string, 'module' | 'script']> = [
   ['dist/core.cjs', 'script'],
   ['dist/shared.cjs', 'script'],
   ['dist/platforms.cjs', 'script'],
+  ['dist/hosts.cjs', 'script'],
   ['dist/open.cjs', 'script'],
   ['dist/storage.cjs', 'script'],
   ['dist/jwt.cjs', 'script'],
@@ -29,12 +31,13 @@ const files: Array<[string, 'module' | 'script']> = [
   ['miniprogram_dist/core.js', 'script'],
   ['miniprogram_dist/shared.js', 'script'],
   ['miniprogram_dist/platforms.js', 'script'],
+  ['miniprogram_dist/hosts.js', 'script'],
   ['miniprogram_dist/open.js', 'script'],
   ['miniprogram_dist/storage.js', 'script'],
   ['miniprogram_dist/jwt.js', 'script'],
 ]
 /** What each built file may import: tslib (dist only) and the package's own chunks. */
-const OWN_CHUNKS = ['mjs', 'cjs', 'js'].reduce((all: string[], ext) => all.concat(['./shared.', './platforms.', './core.', './index.'].map((name) => name + ext)), [])
+const OWN_CHUNKS = ['mjs', 'cjs', 'js'].reduce((all: string[], ext) => all.concat(['./shared.', './hosts.', './platforms.', './core.', './index.'].map((name) => name + ext)), [])
 const FORBIDDEN_GLOBALS = ['window', 'document', 'process', 'Buffer', 'global', 'globalThis', 'atob', 'btoa', 'URL', 'AbortController', 'navigator', 'localStorage']
 
 type Node = { type: string; [k: string]: unknown }
@@ -124,7 +127,7 @@ describe('layering: weapp-auth/core carries no host adapter but WeChat\'s tag', 
     // Each marker is a name only one adapter (or the detection) uses; the login-call names in
     // messages (my.getAuthCode, tt.login) are text, not adapters.
     for (const marker of ['auth_base', 'errNo', 'uniPlatform', 'getEnv', 'detectPlatform', 'typeof tt', 'typeof my']) expect(code).not.toContain(marker)
-    expect(code).not.toMatch(/require\(["']\.\/(platforms|index)|from ["']\.\/(platforms|index)/)
+    expect(code).not.toMatch(/require\(["']\.\/(platforms|hosts|index)|from ["']\.\/(platforms|hosts|index)/)
   })
 })
 

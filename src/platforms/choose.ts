@@ -10,29 +10,13 @@
  */
 import { AuthError } from '../errors'
 import type { Platform } from '../platform'
-import { alipayPlatform } from './alipay'
-import { detectPlatform } from './detect'
-import { douyinPlatform } from './douyin'
+import { ADAPTERS, detectPlatform, GLOBALS } from './detect'
 import type { HostName, HostPlatform } from './host'
 import { asHostPlatform } from './plain'
-import { qqPlatform } from './qq'
 import { taroPlatform, type TaroLike } from './taro'
 import { uniPlatform, type UniLike } from './uni-app'
-import { weixinPlatform } from './weixin'
 
-declare const qq: unknown
-declare const tt: unknown
-declare const my: unknown
-declare const wx: unknown
-
-/** Each host's global, read only when that host is named. */
-const GLOBALS: Record<HostName, () => unknown> = {
-  weixin: () => (typeof wx === 'object' ? wx : undefined),
-  qq: () => (typeof qq === 'object' ? qq : undefined),
-  douyin: () => (typeof tt === 'object' ? tt : undefined),
-  alipay: () => (typeof my === 'object' ? my : undefined),
-}
-const ADAPTERS: Record<HostName, (host: never) => HostPlatform> = { weixin: weixinPlatform, qq: qqPlatform, douyin: douyinPlatform, alipay: alipayPlatform }
+/** The global each host name reads, for the error when it is missing. */
 const NAMES: Record<HostName, string> = { weixin: 'wx', qq: 'qq', douyin: 'tt', alipay: 'my' }
 
 export function choosePlatform(given: Platform | HostName | undefined): HostPlatform {
