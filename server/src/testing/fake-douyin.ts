@@ -26,24 +26,14 @@
  * {phoneNumber, openid?, watermarkAppid?}` → `{encryptedData, iv}`, `GET /__fake/stats`.
  */
 import { createHash, randomBytes } from 'node:crypto'
-import { startFakeHost, type FakeHostControls, type HostAnswer } from './fake-host'
+import { startFakeHost, type FakeAppSecretHostOptions, type FakeHostControls, type HostAnswer } from './fake-host'
 import { encryptWithSessionKey, phonePlaintext } from './session-encrypt'
 import { accountOfAnyCode, singleUseCodes } from './single-use-codes'
 
 export type FakeDouyinApi = 'jscode2session'
 
-export interface FakeDouyinOptions {
-  /** Default 'ttfakeappid000001'. */
-  appid?: string
-  /** Default 'fake-douyin-app-secret-0000000000'. */
-  secret?: string
-  port?: number
-  now?: () => number
-  /** How long a code or anonymous code works. Default 180000 (3 minutes). */
-  codeTtlMs?: number
-  /** Adopt any well-formed code not minted here (for the example's end-to-end run). Default false. */
-  acceptAnyCode?: boolean
-}
+/** Defaults: appid 'ttfakeappid000001', secret 'fake-douyin-app-secret-0000000000', codeTtlMs 180000 (3 minutes, for codes and anonymous codes). */
+export type FakeDouyinOptions = FakeAppSecretHostOptions
 
 export interface FakeDouyin extends FakeHostControls<FakeDouyinApi, number> {
   readonly appid: string

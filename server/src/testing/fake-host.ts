@@ -30,6 +30,18 @@ export interface HostFaultOptions {
   times?: number
 }
 
+/** The options of a fake host whose app logs in with an AppID and an AppSecret (QQ, Douyin); each fake documents its defaults. */
+export interface FakeAppSecretHostOptions {
+  appid?: string
+  secret?: string
+  port?: number
+  now?: () => number
+  /** How long a login code works, in ms. */
+  codeTtlMs?: number
+  /** Adopt any well-formed code not minted here (for the example's end-to-end run). Default false. */
+  acceptAnyCode?: boolean
+}
+
 export interface FakeHostControls<Api extends string, Failure> {
   /** Base URL, `http://127.0.0.1:<port>`, no trailing slash. Same after `stop()`/`start()`. */
   readonly url: string

@@ -17,24 +17,14 @@
  * → `{encryptedData, iv}`, `GET /__fake/stats`.
  */
 import { createHash, randomBytes } from 'node:crypto'
-import { startFakeHost, type FakeHostControls, type HostAnswer } from './fake-host'
+import { startFakeHost, type FakeAppSecretHostOptions, type FakeHostControls, type HostAnswer } from './fake-host'
 import { encryptWithSessionKey, phonePlaintext } from './session-encrypt'
 import { accountOfAnyCode, singleUseCodes } from './single-use-codes'
 
 export type FakeQqApi = 'jscode2session'
 
-export interface FakeQqOptions {
-  /** Default '1110000000'. */
-  appid?: string
-  /** Default 'fake-qq-app-secret-000000000000'. */
-  secret?: string
-  port?: number
-  now?: () => number
-  /** How long a login code works. Default 300000 (5 minutes). */
-  codeTtlMs?: number
-  /** Adopt any well-formed code not minted here (for the example's end-to-end run). Default false. */
-  acceptAnyCode?: boolean
-}
+/** Defaults: appid '1110000000', secret 'fake-qq-app-secret-000000000000', codeTtlMs 300000 (5 minutes). */
+export type FakeQqOptions = FakeAppSecretHostOptions
 
 export interface FakeQq extends FakeHostControls<FakeQqApi, number> {
   readonly appid: string
