@@ -23,6 +23,7 @@
  */
 import './resolve-sdk'
 import type { ChildProcess } from 'node:child_process'
+import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { installDom } from './dom'
 import { createBridgedHost } from './bridge'
@@ -156,7 +157,11 @@ async function main() {
   const simulate = require('miniprogram-simulate')
 
   // The example's config, then its app.ts: App() runs onLaunch → checkAndLogin().
-  const mp = compileExample(path.join(root, '..', '.tmp', 'example-build'))
+  // One build directory per run: runs side by side (npm test starts Douyin's and Alipay's at once)
+  // must not overwrite each other's pages. Removed when the process exits.
+  const buildDir = path.join(root, '..', '.tmp', `example-build-${process.pid}`)
+  process.on('exit', () => fs.rmSync(buildDir, { recursive: true, force: true }))
+  const mp = compileExample(buildDir)
   const { config } = require(path.join(mp, 'config'))
   config.baseURL = url
   // The SDK's decisions (plain "→ 200" lines repeat the request log above them).
