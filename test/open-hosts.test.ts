@@ -6,28 +6,25 @@
  */
 import { AuthError, createAuth, type Auth, type AuthOptions } from 'weapp-auth'
 import { bindPhoneNumber, ensurePrivacyAuthorized, ensureScope, getAuthSetting, onNeedPrivacyAuthorization, updateProfile, uploadAvatar } from 'weapp-auth/open'
-import { alipayPlatform, douyinPlatform, qqPlatform, type HostName } from 'weapp-auth/platforms'
+import type { HostName } from 'weapp-auth/platforms'
 import {
   createFakeAuthServer,
   createFakeMy,
   createFakeQq,
-  createFakeTaro,
   createFakeTt,
-  createFakeUni,
   createFakeWx,
   phoneEvent,
   type FakeRequest,
   type FakeWx,
   type FakeWxOptions,
 } from 'weapp-auth/testing'
+import { BASE, HOSTS as SUITE_HOSTS, type Engine } from './hosts/hosts'
 
-const BASE = 'https://api.example.com'
 const PHONE = '/api/auth/phone'
 const AVATAR = '/api/upload/avatar'
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Global = Record<string, any>
-type Engine = Omit<FakeWx, 'calls'> & { calls: Record<string, number> }
 
 interface Host {
   label: string
@@ -38,13 +35,27 @@ interface Host {
   tempDir: string
 }
 
+/** A row of the behavioural suite's host table (test/hosts/hosts.ts), under this file's label, with its temp-file form. */
+function fromSuite(label: string, suiteLabel: string, tempDir: string): Host {
+  const c = SUITE_HOSTS.find((h) => h.label === suiteLabel)!
+  return {
+    label,
+    host: c.host,
+    tempDir,
+    make: (o) => {
+      const m = c.make(o)
+      return { fake: m.fake, global: m.global, option: m.option() }
+    },
+  }
+}
+
 const HOSTS: Host[] = [
-  { label: 'WeChat (wx)', host: 'weixin', tempDir: 'wxfile://tmp_', make: (o) => ((f) => ({ fake: f, global: f.wx, option: f.wx }))(createFakeWx(o)) },
-  { label: 'QQ (qq)', host: 'qq', tempDir: 'http://tmp/', make: (o) => ((f) => ({ fake: f, global: f.qq, option: qqPlatform(f.qq as never) }))(createFakeQq(o)) },
-  { label: 'Douyin (tt)', host: 'douyin', tempDir: 'ttfile://temp/', make: (o) => ((f) => ({ fake: f, global: f.tt, option: douyinPlatform(f.tt as never) }))(createFakeTt(o)) },
-  { label: 'Alipay (my)', host: 'alipay', tempDir: 'https://resource/', make: (o) => ((f) => ({ fake: f, global: f.my, option: alipayPlatform(f.my as never) }))(createFakeMy(o)) },
-  { label: 'uni-app on mp-weixin', host: 'weixin', tempDir: 'http://tmp/', make: (o) => ((f) => ({ fake: f, global: f.uni, option: f.uni }))(createFakeUni(o)) },
-  { label: 'Taro on WEAPP', host: 'weixin', tempDir: 'http://tmp/', make: (o) => ((f) => ({ fake: f, global: f.taro, option: f.taro }))(createFakeTaro(o)) },
+  fromSuite('WeChat (wx)', 'weixin (wx)', 'wxfile://tmp_'),
+  fromSuite('QQ (qq)', 'qq (qq)', 'http://tmp/'),
+  fromSuite('Douyin (tt)', 'douyin (tt)', 'ttfile://temp/'),
+  fromSuite('Alipay (my)', 'alipay (my)', 'https://resource/'),
+  fromSuite('uni-app on mp-weixin', 'uni-app (mp-weixin, platform: uni)', 'http://tmp/'),
+  fromSuite('Taro on WEAPP', 'Taro (WEAPP, platform: Taro)', 'http://tmp/'),
 ]
 const byHost = (label: string) => HOSTS.find((h) => h.label === label)!
 
@@ -82,7 +93,7 @@ describe('bindPhoneNumber posts what each host hands out, with the host and the 
   })
 
   test('uni-app built for Douyin (mp-toutiao): the body says douyin', async () => {
-    const w = world(HOSTS[4], { uniPlatform: 'mp-toutiao' } as FakeWxOptions)
+    const w = world(fromSuite('uni-app on mp-toutiao', 'uni-app (mp-toutiao, platform: uni)', 'http://tmp/'))
     await bindPhoneNumber(w.auth, { detail: { errMsg: 'getPhoneNumber:ok', encryptedData: 'E', iv: 'I' } })
     expect(w.sent(PHONE)[0].data).toEqual({ encryptedData: 'E', iv: 'I', platform: 'douyin' })
   })
@@ -134,7 +145,7 @@ describe('bindPhoneNumber posts what each host hands out, with the host and the 
   })
 
   test('uni-app built for Alipay: uni maps no getPhoneNumber → UNSUPPORTED; { detail: res } of my.getPhoneNumber posts', async () => {
-    const w = world(HOSTS[4], { uniPlatform: 'mp-alipay' } as FakeWxOptions)
+    const w = world(fromSuite('uni-app on mp-alipay', 'uni-app (mp-alipay, platform: uni)', 'http://tmp/'))
     expect(w.auth.platform.host).toBe('alipay')
     await expect(bindPhoneNumber(w.auth)).rejects.toMatchObject({ code: 'UNSUPPORTED' })
     await bindPhoneNumber(w.auth, { detail: { response: 'R' } })
