@@ -52,12 +52,33 @@ if (!EXAMPLE_PLATFORMS.includes(platform)) {
   console.error(`EXAMPLE_PLATFORM must be one of ${EXAMPLE_PLATFORMS.join(', ')}, got ${JSON.stringify(process.env.EXAMPLE_PLATFORM)}`)
   process.exit(2)
 }
-const HOST_NAMES: Record<ExamplePlatform, string> = { weixin: 'WeChat', qq: 'QQ', douyin: 'Douyin', alipay: 'Alipay' }
-/** What the example's server calls a new user of each host (example-miniprogram/server/src/app.ts). */
-const DEFAULT_NICKNAMES: Record<ExamplePlatform, string> = { weixin: '微信用户', qq: 'QQ用户', douyin: '抖音用户', alipay: '支付宝用户' }
-/** The fake host API's call that exchanges a login code. */
-const HOST_LOGIN_API: Record<ExamplePlatform, string> = { weixin: 'jscode2session', qq: 'jscode2session', douyin: 'jscode2session', alipay: 'oauth_token' }
-const hostName = HOST_NAMES[platform]
+/** What the run says and checks per host. */
+interface HostFacts {
+  name: string
+  /** What the example's server calls a new user (example-miniprogram/server/src/app.ts). */
+  nickname: string
+  /** The fake host API's call that exchanges a login code. */
+  loginApi: string
+  /** The client call that yields the login code. */
+  loginCall: string
+  /** What step 4 sends to the server. */
+  phone: string
+}
+const ENCRYPTED_PHONE = 'the getPhoneNumber encryptedData/iv go to the server, which decrypts them with the session_key'
+const HOSTS: Record<ExamplePlatform, HostFacts> = {
+  weixin: { name: 'WeChat', nickname: '微信用户', loginApi: 'jscode2session', loginCall: 'wx.login', phone: 'the getPhoneNumber code goes to the server' },
+  qq: { name: 'QQ', nickname: 'QQ用户', loginApi: 'jscode2session', loginCall: 'qq.login', phone: ENCRYPTED_PHONE },
+  douyin: { name: 'Douyin', nickname: '抖音用户', loginApi: 'jscode2session', loginCall: 'tt.login', phone: ENCRYPTED_PHONE },
+  alipay: {
+    name: 'Alipay',
+    nickname: '支付宝用户',
+    loginApi: 'oauth_token',
+    loginCall: "my.getAuthCode({ scopes: 'auth_base' })",
+    phone: "my.getPhoneNumber's signed, encrypted response goes to the server, which verifies and decrypts it",
+  },
+}
+const facts = HOSTS[platform]
+const hostName = facts.name
 const kit = (process.env.EXAMPLE_KIT || 'dist') as 'dist' | 'src'
 if (kit !== 'dist' && kit !== 'src') {
   console.error(`EXAMPLE_KIT must be dist or src, got ${JSON.stringify(kit)}`)
@@ -191,16 +212,15 @@ async function main() {
   appDef.onLaunch!()
   const home = page('home')
   await waitFor('home shows the user', () => home.data.user)
-  const LOGIN_CALL: Record<ExamplePlatform, string> = { weixin: 'wx.login', qq: 'qq.login', douyin: 'tt.login', alipay: "my.getAuthCode({ scopes: 'auth_base' })" }
-  check((await stats()).logins === 1, `one login at launch (${LOGIN_CALL[platform]} → code → POST /api/auth/login)`)
+  check((await stats()).logins === 1, `one login at launch (${facts.loginCall} → code → POST /api/auth/login)`)
   if (platform !== 'weixin') {
     const loginBody = fake.requests.find((r) => r.url.endsWith('/api/auth/login'))!.data as Record<string, unknown>
     check(loginBody.platform === platform && (platform !== 'douyin' || typeof loginBody.anonymousCode === 'string'), `the login body says where the code comes from: ${JSON.stringify(Object.keys(loginBody))}, platform "${loginBody.platform}"`)
     const calls = await hostStats()
-    check(calls[HOST_LOGIN_API[platform]] === 1, `the server exchanged the code with the fake ${hostName} API (${HOST_LOGIN_API[platform]}: ${calls[HOST_LOGIN_API[platform]]})`)
+    check(calls[facts.loginApi] === 1, `the server exchanged the code with the fake ${hostName} API (${facts.loginApi}: ${calls[facts.loginApi]})`)
   }
   // The bin's users are the kit's default (every new user is "微信用户"); the example's server names them per host.
-  check(home.querySelector('#nick').dom.textContent === (kind === 'bin' ? '微信用户' : DEFAULT_NICKNAMES[platform]), `home shows "${home.data.user.nickName}"`)
+  check(home.querySelector('#nick').dom.textContent === (kind === 'bin' ? '微信用户' : facts.nickname), `home shows "${home.data.user.nickName}"`)
   check(!JSON.stringify(fake.storageSnapshot()).includes('session_key'), 'storage holds the token record, no session_key or openid')
 
   console.log(bold('\n2. Token expires → 5 concurrent requests → one renewal → all retried'))
@@ -220,7 +240,7 @@ async function main() {
   home.querySelector('#reload').dispatchEvent('tap')
   await waitFor('home reloaded again', () => /已刷新 5|失败/.test(home.data.status))
   after = await stats()
-  check(after.logins - before.logins === 1, `refresh refused → exactly one full re-login (${LOGIN_CALL[platform]} afresh) for all 5 requests`)
+  check(after.logins - before.logins === 1, `refresh refused → exactly one full re-login (${facts.loginCall} afresh) for all 5 requests`)
 
   console.log(bold('\n3. Profile: choose an avatar → uploaded; nickname reviewed → saved'))
   const profile = page('profile')
@@ -241,13 +261,7 @@ async function main() {
   const me = await auth.get('/api/user/me')
   check(me.nickName === '小明', `nickname saved and trimmed: "${me.nickName}"`)
 
-  const PHONE_WHAT: Record<ExamplePlatform, string> = {
-    weixin: 'the getPhoneNumber code goes to the server',
-    qq: 'the getPhoneNumber encryptedData/iv go to the server, which decrypts them with the session_key',
-    douyin: 'the getPhoneNumber encryptedData/iv go to the server, which decrypts them with the session_key',
-    alipay: "my.getPhoneNumber's signed, encrypted response goes to the server, which verifies and decrypts it",
-  }
-  console.log(bold('\n4. Phone number: ' + PHONE_WHAT[platform]))
+  console.log(bold('\n4. Phone number: ' + facts.phone))
   const phone = page('phone')
   let grant: { detail: Record<string, unknown> }
   if (platform === 'weixin') {
@@ -308,7 +322,7 @@ async function main() {
     check(calls.stable_token === 1, 'one stable_token call: the access_token is cached on the server (phone and nickname check shared it)')
   } else {
     const host = await hostStats()
-    check(host[HOST_LOGIN_API[platform]] === s.logins, `${hostName} saw one ${HOST_LOGIN_API[platform]} per login (${host[HOST_LOGIN_API[platform]]})`)
+    check(host[facts.loginApi] === s.logins, `${hostName} saw one ${facts.loginApi} per login (${host[facts.loginApi]})`)
     const toWechat = Object.values(calls).reduce((a, b) => a + b, 0)
     check(toWechat === 0, `nothing of ${platform === "alipay" ? "an" : "a"} ${hostName} user went to WeChat (${toWechat} calls)`)
   }
