@@ -20,6 +20,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { generateKeyPairSync, randomBytes } from 'node:crypto'
 import * as fs from 'node:fs'
+import * as os from 'node:os'
 import * as path from 'node:path'
 
 const REPO = path.join(__dirname, '..', '..')
@@ -126,7 +127,11 @@ export async function spawnServer(env: Record<string, string> = {}, options: Spa
   const platform = options.platform || 'weixin'
   if (!EXAMPLE_PLATFORMS.includes(platform)) throw new Error(`platform must be one of ${EXAMPLE_PLATFORMS.join(', ')}, got ${JSON.stringify(platform)}`)
   const wechat = await startProcess('the fake WeChat API', wechatArgs, { PORT: '0', WX_APPID: APPID, WX_SECRET: SECRET, FAKE_WECHAT_ACCEPT_ANY_CODE: '1', ...tsx }, /fake wechat: (http:\/\/127\.0\.0\.1:\d+)/)
-  let common: Record<string, string> = { PORT: '0', WX_APPID: APPID, WX_SECRET: SECRET, WX_API_BASE: wechat.url }
+  // The default store, SQLite, in a folder of this run's own, removed by stop() (and at exit).
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'weapp-auth-example-'))
+  const removeData = () => fs.rmSync(dataDir, { recursive: true, force: true })
+  process.once('exit', removeData)
+  let common: Record<string, string> = { PORT: '0', WX_APPID: APPID, WX_SECRET: SECRET, WX_API_BASE: wechat.url, SQLITE_PATH: path.join(dataDir, 'weapp-auth.db') }
   let host: Awaited<ReturnType<typeof startProcess>> | null = null
   let server: Awaited<ReturnType<typeof startProcess>>
   try {
@@ -153,6 +158,7 @@ export async function spawnServer(env: Record<string, string> = {}, options: Spa
   } catch (err) {
     kill(wechat.child)
     if (host) kill(host.child)
+    removeData()
     throw err
   }
   const hostProcess = host
@@ -172,6 +178,7 @@ export async function spawnServer(env: Record<string, string> = {}, options: Spa
       kill(server.child)
       kill(wechat.child)
       if (hostProcess) kill(hostProcess.child)
+      removeData()
     },
   }
 }

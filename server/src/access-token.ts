@@ -21,8 +21,8 @@
  * cache to hold a token other than the rejected one and retries with that.
  */
 import { WechatApiError, UpstreamError } from './errors'
-import type { Store } from './store'
-import { randomId } from './tokens'
+import type { Store } from './stores/store'
+import { randomId } from './ids'
 import type { AuthServerEvent } from './types'
 import type { WechatApi } from './wechat-api'
 

@@ -11,14 +11,16 @@
 import { AuthServerError, BadRequestError, RateLimitError, TokenError, UpstreamError } from './errors'
 import { createAccessTokens } from './access-token'
 import { checkWatermark, decryptWechatData } from './decrypt'
-import { guardStore } from './guarded-store'
-import { memoryStore } from './memory-store'
+import { guardStore } from './stores/guarded'
+import { memoryStore } from './stores/memory'
 import { HOST_PLATFORMS, resolveOptions } from './options'
 import { phoneCredentialFrom, phoneInfoFromDecrypted } from './phone-number'
 import { createRefreshTokens } from './refresh-tokens'
-import { createTokenIssuer, randomId } from './tokens'
+import { randomId } from './ids'
+import { createTokenIssuer } from './tokens'
 import type { AuthServer, AuthServerEvent, AuthServerOptions, Claims, HostPlatform, HostSession, PhoneCredential, PhoneInfo, PublicUser, TextCheckResult, TokenSet, UserRepository } from './types'
-import { storeUsers } from './users'
+import { storeUsers, USERS_IN_STORE } from './users'
+import type { Store } from './stores/store'
 import { createWechatApi } from './wechat-api'
 
 /** A login or phone code longer than this is refused before anything is called (WeChat's are 32 chars). */
@@ -52,6 +54,8 @@ export function createAuthServer<U extends PublicUser = PublicUser>(options: Aut
   const rawStore = o.store ?? memoryStore()
   const store = guardStore(rawStore)
   const users: UserRepository<U> = o.users ?? (storeUsers(store) as unknown as UserRepository<U>)
+  /** Users kept in this store (the default, or storeUsers(store) spread): a token whose user is gone is refused. */
+  const usersInStore = o.users === undefined || (o.users as { [USERS_IN_STORE]?: Store })[USERS_IN_STORE] === rawStore
   const { now } = o
   const emit = (event: AuthServerEvent): void => {
     if (!o.onEvent) return
@@ -181,14 +185,19 @@ export function createAuthServer<U extends PublicUser = PublicUser>(options: Aut
       if (session.sessionKey) await store.putSession(userId, session.openid, session.sessionKey, o.sessionKeyTtlSeconds)
       const family = randomId()
       const refreshToken = await refreshTokens.issue(userId, family)
-      const { token } = await tokens.sign({ sub: userId, fam: family })
+      const { token } = await tokens.sign({ sub: userId, fam: family, gen: await store.generation() })
       emit({ type: 'login', userId, platform })
       return { token, expiresIn: o.tokenTtlSeconds, refreshToken, user: publicUser(user) }
     },
 
     async refresh(refreshToken) {
       const { token: successor, userId, family } = await refreshTokens.rotate(refreshToken)
-      const { token } = await tokens.sign({ sub: userId, fam: family })
+      const subject = await store.checkSubject(userId)
+      if (usersInStore && !subject.userExists) {
+        await store.revokeFamily(family, o.refreshTtlSeconds)
+        throw new TokenError('user_not_found', 'This refresh token belongs to a user who no longer exists; log in again')
+      }
+      const { token } = await tokens.sign({ sub: userId, fam: family, gen: subject.generation })
       emit({ type: 'refresh', userId })
       const result: TokenSet<U> = { token, expiresIn: o.tokenTtlSeconds, refreshToken: successor }
       // The rotation is done: losing the new tokens over an optional `user` would end the session.
@@ -199,6 +208,14 @@ export function createAuthServer<U extends PublicUser = PublicUser>(options: Aut
 
     async verify(token) {
       const claims = await tokens.verify(token)
+      // Bound to the data it names: one store round trip (the generation and, with the default
+      // users, that the user still exists), so a store that lost its data never lets an old
+      // token open whatever account its id names now.
+      const subject = await store.checkSubject(claims.sub)
+      if (claims.gen !== subject.generation) {
+        throw new TokenError('token_stale', 'Access token was issued against data this server no longer has (its store was reset or replaced); log in again')
+      }
+      if (usersInStore && !subject.userExists) throw new TokenError('user_not_found', 'Access token belongs to a user who no longer exists; log in again')
       if (o.revocation && (await store.isRevoked({ jti: claims.jti, fam: claims.fam, iat: claims.iat }))) {
         throw new TokenError('token_revoked', 'Access token was revoked; log in again')
       }

@@ -2,6 +2,7 @@
 /**
  * `npx weapp-auth-server`: the kit as a ready-made server, configured from the environment only
  * (see config.ts and the README's table): PORT, HOST, WX_APPID, WX_SECRET, JWT_SECRET, REDIS_URL,
+ * STORE, SQLITE_PATH,
  * WX_API_BASE, TOKEN_TTL_SECONDS, REFRESH_TTL_SECONDS, WX_ACCESS_TOKEN_MODE, TRUST_PROXY, NODE_ENV,
  * WEAPP_AUTH_DEV_ENDPOINTS, and the other hosts' QQ_*, DOUYIN_*, ALIPAY_* (providers/from-env.ts).
  *
@@ -13,7 +14,9 @@
 import { loadConfig, type ServerConfig } from './config'
 import { buildApp } from './app'
 import { ConfigError } from './errors'
-import { createAuthServer, memoryStore, redisStore } from './index'
+import { createAuthServer } from './index'
+import { openStore } from './stores/open'
+import type { RedisStore } from './stores/redis'
 import { providersFromEnv } from './providers/from-env'
 
 const DRAIN_TIMEOUT_MS = 10_000
@@ -41,7 +44,7 @@ async function main(): Promise<void> {
   let auth
   let store
   try {
-    store = config.redisUrl ? redisStore(config.redisUrl) : memoryStore()
+    store = openStore(config.store)
     auth = createAuthServer({
       appid: config.appid,
       secret: config.secret,
@@ -61,6 +64,8 @@ async function main(): Promise<void> {
     throw err
   }
 
+  if (store.kind === 'redis') await warnIfRedisKeepsNothing(store as RedisStore)
+
   const app = buildApp({ auth, development: config.development, devEndpoints: config.devEndpoints, trustProxy: config.trustProxy })
 
   let address: string
@@ -71,7 +76,8 @@ async function main(): Promise<void> {
     await store.close().catch(() => undefined)
     fatal(`cannot listen on ${config.host}:${config.port}: ${(err as Error).message}`)
   }
-  app.log.info({ url: address, store: auth.store.kind, devEndpoints: config.devEndpoints }, 'listening')
+  const where = config.store.kind === 'sqlite' ? { sqlitePath: config.store.path } : {}
+  app.log.info({ url: address, store: auth.store.kind, ...where, devEndpoints: config.devEndpoints }, 'listening')
 
   let stopping = false
   const shutdown = (signal: string) => {
@@ -103,6 +109,16 @@ async function main(): Promise<void> {
   }
   process.on('SIGTERM', () => shutdown('SIGTERM'))
   process.on('SIGINT', () => shutdown('SIGINT'))
+}
+
+/** One line on stderr when Redis keeps nothing on disk (CONFIG GET allowed, no AOF and no RDB). */
+async function warnIfRedisKeepsNothing(store: RedisStore): Promise<void> {
+  const kept = await store.persistence().catch(() => null)
+  if (kept && !kept.aof && !kept.rdb) {
+    process.stderr.write(
+      'weapp-auth-server: warning: Redis persists nothing (appendonly no, save ""): a Redis restart loses every user and session. Set appendonly yes in production.\n',
+    )
+  }
 }
 
 main().catch((err: Error) => fatal(`could not start: ${err && err.message ? err.message : String(err)}`))

@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { ConfigError } from './errors'
+import type { StoreChoice } from './stores/open'
 
 export interface ServerConfig {
   /** PORT, default 3000 (0: a free port). */
@@ -20,6 +21,11 @@ export interface ServerConfig {
   jwtSecretGenerated: boolean
   /** REDIS_URL; absent: the memory store (one process). */
   redisUrl?: string
+  /**
+   * Where users and sessions are kept: REDIS_URL set → Redis; STORE=memory → memory (tests,
+   * throwaway runs); otherwise SQLite at SQLITE_PATH (default ./weapp-auth.db).
+   */
+  store: StoreChoice
   /** WX_API_BASE; absent: https://api.weixin.qq.com. */
   wxApiBase?: string
   /** TOKEN_TTL_SECONDS / REFRESH_TTL_SECONDS; absent: the core's defaults (7 days / 30 days). */
@@ -33,6 +39,28 @@ export interface ServerConfig {
   development: boolean
   /** WEAPP_AUTH_DEV_ENDPOINTS=1 (needs NODE_ENV=development): POST /api/dev/expire-tokens, GET /api/dev/stats. */
   devEndpoints: boolean
+}
+
+/** The default SQLite file, relative to the working directory. */
+export const DEFAULT_SQLITE_PATH = './weapp-auth.db'
+
+/** REDIS_URL, STORE and SQLITE_PATH → which store the bin opens. */
+function storeChoice(env: NodeJS.ProcessEnv, redisUrl: string | undefined): StoreChoice {
+  const kind = (env.STORE || '').trim()
+  if (!['', 'memory', 'sqlite', 'redis'].includes(kind)) throw new ConfigError(`STORE must be sqlite, redis or memory, got ${JSON.stringify(kind.slice(0, 40))}.`)
+  if (redisUrl) {
+    if (kind !== '' && kind !== 'redis') throw new ConfigError(`STORE=${kind} and REDIS_URL are both set: unset one (REDIS_URL alone chooses Redis).`)
+    return { kind: 'redis', url: redisUrl }
+  }
+  if (kind === 'redis') throw new ConfigError('STORE=redis needs REDIS_URL (redis://host:port).')
+  if (kind === 'memory') {
+    if (env.SQLITE_PATH) throw new ConfigError('STORE=memory and SQLITE_PATH are both set: unset one.')
+    return { kind: 'memory' }
+  }
+  const file = env.SQLITE_PATH === undefined || env.SQLITE_PATH === '' ? DEFAULT_SQLITE_PATH : env.SQLITE_PATH
+  if (/[\0\n\r]/.test(file)) throw new ConfigError(`SQLITE_PATH must be a file path, got ${JSON.stringify(file.slice(0, 80))}.`)
+  if (file === ':memory:') throw new ConfigError('SQLITE_PATH=:memory: keeps nothing: use STORE=memory for a throwaway run.')
+  return { kind: 'sqlite', path: file }
 }
 
 /** Below this a JWT secret is refused: HS256 wants a key at least as long as its 256-bit hash. */
@@ -110,7 +138,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   const devEndpoints = devRaw === '1'
   if (devEndpoints && !development) throw new ConfigError('WEAPP_AUTH_DEV_ENDPOINTS=1 needs NODE_ENV=development: those endpoints revoke every token and must never run in production.')
 
+  const store = storeChoice(env, redisUrl)
+
   const config: ServerConfig = {
+    store,
     port: Number(portRaw),
     host,
     appid,

@@ -25,6 +25,10 @@ export const ERROR_STATUS = {
   invalid_refresh_token: 401,
   refresh_token_expired: 401,
   refresh_token_reused: 401,
+  // the token names data this server no longer has (the store was reset or replaced): log in again
+  token_stale: 401,
+  // the token's user no longer exists: log in again
+  user_not_found: 401,
   // 422: well-formed but refused by WeChat's content check (msg_sec_check said risky)
   content_risky: 422,
   // 403: the host refused to hand over what was asked (Alipay's phone number without the user's authorization)

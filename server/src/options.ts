@@ -5,7 +5,7 @@
  * is silently defaulted over a wrong value.
  */
 import { ConfigError } from './errors'
-import type { Store } from './store'
+import type { Store } from './stores/store'
 import type { AuthServerEvent, AuthServerOptions, HostPlatform, PublicUser, SessionProvider, UserRepository } from './types'
 import type { SigningKey } from './tokens'
 
@@ -167,7 +167,10 @@ export function resolveOptions<U extends PublicUser>(options: AuthServerOptions<
 
   const store = options.store
   if (store !== undefined && (store === null || typeof store !== 'object' || typeof store.rotateRefresh !== 'function')) {
-    throw new ConfigError('createAuthServer: store must be a Store (memoryStore() or redisStore(url))')
+    throw new ConfigError('createAuthServer: store must be a Store (sqliteStore(path), redisStore(url) or memoryStore())')
+  }
+  if (store && (typeof store.generation !== 'function' || typeof store.checkSubject !== 'function')) {
+    throw new ConfigError('createAuthServer: store has no generation()/checkSubject(): a Store written for an older weapp-auth-server; add both (see the Store interface)')
   }
   const users = options.users
   if (users !== undefined && (users === null || typeof users !== 'object' || typeof users.findOrCreate !== 'function')) {

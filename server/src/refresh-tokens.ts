@@ -8,7 +8,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto'
 import { BadRequestError, TokenError } from './errors'
-import type { RefreshRecord, Store } from './store'
+import type { RefreshRecord, Store } from './stores/store'
 import type { AuthServerEvent } from './types'
 
 const TOKEN_BYTES = 32

@@ -5,11 +5,13 @@
  * keys rotate without logging anyone out), and `iss`/`aud` are checked when configured.
  *
  * Claims: `sub` (user id), `jti` (random token id, for revocation), `fam` (the refresh family it
- * belongs to, for logout), `iat`, `exp` — plus `iss`/`aud` when configured.
+ * belongs to, for logout), `gen` (the store's generation: the data the token names), `iat`, `exp`
+ * — plus `iss`/`aud` when configured. A token without `gen` (signed by an older version) verifies
+ * here with `gen: ''`, which no store has, so the core refuses it as stale.
  */
-import { randomBytes } from 'node:crypto'
 import { errors as joseErrors, jwtVerify, SignJWT, type JWTHeaderParameters, type JWTPayload } from 'jose'
 import { TokenError } from './errors'
+import { randomId } from './ids'
 import type { Claims } from './types'
 
 export interface SigningKey {
@@ -28,7 +30,7 @@ export interface TokenIssuerOptions {
 
 export interface TokenIssuer {
   /** Signs a token for `sub` in refresh family `fam`; answers the token and its claims. */
-  sign(input: { sub: string; fam: string }): Promise<{ token: string; claims: Claims }>
+  sign(input: { sub: string; fam: string; gen: string }): Promise<{ token: string; claims: Claims }>
   /** Checks signature, `alg`, `kid`, `iss`, `aud`, `exp` and the claims' shape. Throws TokenError (invalid_token / token_expired). */
   verify(token: string): Promise<Claims>
 }
@@ -39,22 +41,17 @@ export const MAX_TOKEN_LENGTH = 4096
 const ALG = 'HS256'
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/
 
-/** A random id: 16 bytes, base64url (22 chars). Used for `jti` and refresh family ids. */
-export function randomId(): string {
-  return randomBytes(16).toString('base64url')
-}
-
 export function createTokenIssuer(options: TokenIssuerOptions): TokenIssuer {
   const { keys, issuer, audience, ttlSeconds, now } = options
   if (keys.length === 0) throw new TypeError('createTokenIssuer: at least one key')
   const byKid = new Map(keys.map((k) => [k.kid, k.key]))
   const signer = keys[0]
 
-  async function sign(input: { sub: string; fam: string }): Promise<{ token: string; claims: Claims }> {
+  async function sign(input: { sub: string; fam: string; gen: string }): Promise<{ token: string; claims: Claims }> {
     const iat = Math.floor(now() / 1000)
     const exp = iat + ttlSeconds
     const jti = randomId()
-    const builder = new SignJWT({ fam: input.fam })
+    const builder = new SignJWT({ fam: input.fam, gen: input.gen })
       .setProtectedHeader({ alg: ALG, typ: 'JWT', kid: signer.kid })
       .setSubject(input.sub)
       .setJti(jti)
@@ -63,7 +60,7 @@ export function createTokenIssuer(options: TokenIssuerOptions): TokenIssuer {
     if (issuer !== undefined) builder.setIssuer(issuer)
     if (audience !== undefined) builder.setAudience(audience)
     const token = await builder.sign(signer.key)
-    const claims: Claims = { sub: input.sub, jti, fam: input.fam, iat, exp }
+    const claims: Claims = { sub: input.sub, jti, fam: input.fam, gen: input.gen, iat, exp }
     if (issuer !== undefined) claims.iss = issuer
     if (audience !== undefined) claims.aud = audience
     return { token, claims }
@@ -117,11 +114,12 @@ function invalidReason(err: unknown): string {
 function claimsOf(payload: JWTPayload): Claims {
   const { sub, jti, iat, exp, iss, aud } = payload
   const fam = payload.fam
+  const gen = typeof payload.gen === 'string' ? payload.gen : ''
   if (typeof sub !== 'string' || sub.length === 0) throw new TokenError('invalid_token', 'Access token has no subject')
   if (typeof jti !== 'string' || jti.length === 0) throw new TokenError('invalid_token', 'Access token has no token id')
   if (typeof fam !== 'string' || fam.length === 0) throw new TokenError('invalid_token', 'Access token has no refresh family')
   if (typeof iat !== 'number' || typeof exp !== 'number') throw new TokenError('invalid_token', 'Access token has no iat/exp')
-  const claims: Claims = { sub, jti, fam, iat, exp }
+  const claims: Claims = { sub, jti, fam, gen, iat, exp }
   if (iss !== undefined) claims.iss = iss
   if (aud !== undefined) claims.aud = aud
   return claims

@@ -2,7 +2,7 @@
  * The public shapes of weapp-auth-server's core. `createAuthServer(options)` (auth-server.ts)
  * returns an `AuthServer`; adapters (fastify.ts, the bin) only use this interface.
  */
-import type { Store } from './store'
+import type { Store } from './stores/store'
 
 /** The mini program host a login code comes from (the SDK sends it as `platform`). */
 export type HostPlatform = 'weixin' | 'qq' | 'douyin' | 'alipay'
@@ -126,6 +126,11 @@ export interface Claims {
   jti: string
   /** Refresh family id (logout revokes it). */
   fam: string
+  /**
+   * The store's generation when the token was signed (see Store.generation): a token whose
+   * generation is not the store's current one names data the store no longer has, and is refused.
+   */
+  gen: string
   iat: number
   exp: number
   iss?: string

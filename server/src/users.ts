@@ -6,7 +6,7 @@
  * 'alipay': WeChat-only checks such as msg_sec_check need to know). openid and unionid are never stored in the user's fields, so they
  * cannot reach a client through them.
  */
-import type { Store, StoredUser } from './store'
+import type { Store, StoredUser } from './stores/store'
 import type { HostPlatform, PublicUser, UserRepository } from './types'
 
 export const DEFAULT_USER_FIELDS: Readonly<Record<string, unknown>> = Object.freeze({ nickName: '微信用户', avatarUrl: '' })
@@ -21,11 +21,20 @@ export interface StoreUser extends PublicUser {
 }
 
 export interface StoreUserRepository extends UserRepository<StoreUser> {
+  /** The store these users live in (see USERS_IN_STORE). */
+  readonly [USERS_IN_STORE]?: Store
   findOrCreate(identity: { openid: string; unionid?: string; platform: HostPlatform }): Promise<StoreUser>
   findById(id: string): Promise<StoreUser | null>
   /** Merges `patch` into the user's fields (nickName, avatarUrl, phoneNumber, …); null when there is no such user. */
   updateUser(id: string, patch: Record<string, unknown>): Promise<StoreUser | null>
 }
+
+/**
+ * Marks a repository whose users live in the store (its value is that store): createAuthServer
+ * then refuses a token whose user no longer exists, at no extra round trip (Store.checkSubject
+ * answers it with the generation). Kept by `{ ...storeUsers(store), findOrCreate }` spreads.
+ */
+export const USERS_IN_STORE: unique symbol = Symbol.for('weapp-auth-server.usersInStore') as never
 
 function toUser(stored: StoredUser): StoreUser {
   return { ...stored.fields, id: stored.id }
@@ -33,6 +42,7 @@ function toUser(stored: StoredUser): StoreUser {
 
 export function storeUsers(store: Store): StoreUserRepository {
   return {
+    [USERS_IN_STORE]: store,
     async findOrCreate({ openid, platform }) {
       return toUser(await store.findOrCreateUser(`${platform}:${openid}`, { ...DEFAULT_USER_FIELDS, platform }))
     },

@@ -6,6 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import * as fs from 'node:fs'
+import * as os from 'node:os'
 import * as path from 'node:path'
 import { ConfigError } from 'weapp-auth-server'
 import { createFakeWechat, type FakeWechat } from 'weapp-auth-server/testing'
@@ -42,11 +43,22 @@ interface Running {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
 }
 
+/** A folder of this file's own for SQLite files (removed after the file's tests). */
+const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'weapp-auth-bin-'))
+afterAll(() => fs.rmSync(TMP, { recursive: true, force: true }))
+let dbCount = 0
+/** A fresh SQLite path in TMP. */
+function freshDb(): string {
+  return path.join(TMP, `run-${++dbCount}`, 'auth.db')
+}
+
 function run(env: Record<string, string>): { child: ChildProcess; stdout: () => string; stderr: () => string; exited: Running['exited'] } {
+  // The default store is SQLite at ./weapp-auth.db: each run gets its own file instead, unless the test chose a store.
+  const store = 'REDIS_URL' in env || 'STORE' in env || 'SQLITE_PATH' in env ? {} : { SQLITE_PATH: freshDb() }
   const child = spawn(process.execPath, BIN_ARGS, {
     cwd: ROOT,
     // Only what the test gives: nothing leaks in from the developer's shell.
-    env: { PATH: process.env.PATH ?? '', ...env },
+    env: { PATH: process.env.PATH ?? '', ...store, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   children.add(child)
@@ -136,7 +148,13 @@ describe('configuration', () => {
       trustProxy: false,
       development: false,
       devEndpoints: false,
+      // Users and sessions are kept by default, in an SQLite file in the working directory.
+      store: { kind: 'sqlite', path: './weapp-auth.db' },
     })
+    expect(loadConfig({ ...base, SQLITE_PATH: '/var/lib/app/auth.db' }).store).toEqual({ kind: 'sqlite', path: '/var/lib/app/auth.db' })
+    expect(loadConfig({ ...base, STORE: 'sqlite' }).store).toEqual({ kind: 'sqlite', path: './weapp-auth.db' })
+    expect(loadConfig({ ...base, STORE: 'memory' }).store).toEqual({ kind: 'memory' })
+    expect(loadConfig({ ...base, REDIS_URL: 'redis://127.0.0.1:6379', STORE: 'redis' }).store).toEqual({ kind: 'redis', url: 'redis://127.0.0.1:6379' })
     expect(
       loadConfig({
         ...base,
@@ -166,6 +184,7 @@ describe('configuration', () => {
       trustProxy: '10.0.0.0/8, 127.0.0.1',
       development: true,
       devEndpoints: true,
+      store: { kind: 'redis', url: 'redis://10.0.0.5:6379/2' },
     })
     const dev = loadConfig({ WX_APPID: APPID, WX_SECRET: SECRET, NODE_ENV: 'development' })
     expect(dev.jwtSecretGenerated).toBe(true)
@@ -180,6 +199,11 @@ describe('configuration', () => {
       [{ ...base, TOKEN_TTL_SECONDS: '7200', REFRESH_TTL_SECONDS: '60' }, /REFRESH_TTL_SECONDS \(60\) must not be shorter/],
       [{ ...base, PORT: '70000' }, /PORT must be/],
       [{ ...base, WEAPP_AUTH_DEV_ENDPOINTS: 'yes', NODE_ENV: 'development' }, /WEAPP_AUTH_DEV_ENDPOINTS must be 1 or 0/],
+      [{ ...base, STORE: 'postgres' }, /STORE must be sqlite, redis or memory/],
+      [{ ...base, STORE: 'memory', REDIS_URL: 'redis://127.0.0.1:6379' }, /STORE=memory and REDIS_URL are both set/],
+      [{ ...base, STORE: 'redis' }, /STORE=redis needs REDIS_URL/],
+      [{ ...base, STORE: 'memory', SQLITE_PATH: '/tmp/a.db' }, /STORE=memory and SQLITE_PATH are both set/],
+      [{ ...base, SQLITE_PATH: ':memory:' }, /use STORE=memory/],
     ] as const) {
       expect(() => loadConfig(env)).toThrow(ConfigError)
       expect(() => loadConfig(env)).toThrow(message)
@@ -214,7 +238,7 @@ describe('serving', () => {
     const { token, refreshToken, user } = login.json
     secrets.push(code1, code2, phoneCode, token, refreshToken, viaQuery.json.token, viaQuery.json.refreshToken)
 
-    expect((await c('/healthz')).json).toEqual({ ok: true, store: 'memory' })
+    expect((await c('/healthz')).json).toEqual({ ok: true, store: 'sqlite' })
     expect((await c('/api/user/me', { token })).json).toEqual({ id: user.id, nickName: '微信用户', avatarUrl: '', platform: 'weixin' })
     expect((await c('/api/user/me')).status).toBe(401)
 

@@ -5,10 +5,10 @@
  * hung and restarted under a live store.
  */
 import Redis from 'ioredis'
-import { memoryStore } from '../src/memory-store'
-import { redisStore } from '../src/redis-store'
+import { memoryStore } from '../src/stores/memory'
+import { redisStore } from '../src/stores/redis'
 import { StoreUnavailableError, ConfigError } from '../src/errors'
-import type { RefreshRecord, RotateResult, Store } from '../src/store'
+import type { RefreshRecord, RotateResult, Store } from '../src/stores/store'
 import { startRedis, type RedisHandle } from './helpers/redis'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -508,16 +508,17 @@ describe('redis store only', () => {
     await store.putSession('u', 'o', 'sk', 60)
     await store.acquireLock('l', 'me', 60_000)
     await store.hit('k', 60)
-    await store.findOrCreateUser('weixin:o', { nickName: 'n' })
+    const user = await store.findOrCreateUser('weixin:o', { nickName: 'n' })
     await store.setAccessToken('wx', { token: 't', expiresAt: now + 7_200_000 })
     await store.setNotBefore('access', 1)
+    await store.generation()
 
     const raw = new Redis(redis.url)
     try {
       const keys = (await raw.keys('*')).sort()
       expect(keys.every((key) => key.startsWith('app-a:'))).toBe(true)
       const withTtl = ['refresh:h1', 'refresh:h2', 'family-revoked:f1', 'jti-revoked:j1', 'session:o', 'session-owner:u', 'lock:l', 'hit:k']
-      const kept = ['identity:weixin:o', 'user:1', 'user-seq', 'access-token:wx', 'not-before:access']
+      const kept = ['identity:weixin:o', `user:${user.id}`, 'generation', 'access-token:wx', 'not-before:access']
       expect(keys).toEqual([...withTtl, ...kept].map((key) => `app-a:${key}`).sort())
       for (const key of withTtl) {
         const ttl = await raw.pttl(`app-a:${key}`)
@@ -544,7 +545,7 @@ describe('redis store only', () => {
     } finally {
       raw.disconnect()
     }
-    await expect(store.getUser(user.id)).rejects.toThrow(/user 1 field "nickName" is not JSON/)
+    await expect(store.getUser(user.id)).rejects.toThrow(`user ${user.id} field "nickName" is not JSON`)
     await expect(store.findOrCreateUser('weixin:o', {})).rejects.toBeInstanceOf(StoreUnavailableError)
   })
 

@@ -21,7 +21,7 @@ async function forge(header: Record<string, unknown>, payload: Record<string, un
   const now = Math.floor(Date.now() / 1000)
   return new SignJWT({ jti: 'forged-jti', fam: 'forged-fam', ...payload })
     .setProtectedHeader(header as never)
-    .setSubject('1')
+    .setSubject(typeof payload.sub === 'string' ? payload.sub : '1')
     .setIssuedAt(now)
     .setExpirationTime(now + 600)
     .sign(new TextEncoder().encode(key))
@@ -42,7 +42,28 @@ test('a good token verifies; its header says HS256, JWT and the signing kid', as
   const s = server({ providers: qq })
   const token = await issue(s)
   expect(headerOf(token)).toEqual({ alg: 'HS256', typ: 'JWT', kid: 'default' })
-  await expect(s.verify(token)).resolves.toMatchObject({ sub: '1' })
+  await expect(s.verify(token)).resolves.toMatchObject({ sub: payloadOf(token).sub })
+})
+
+test('a token is only as good as the data behind it: another generation is token_stale, a missing user is user_not_found', async () => {
+  const store = memoryStore()
+  const s = server({ providers: qq, store })
+  const token = await issue(s)
+  const { sub, gen } = payloadOf(token) as { sub: string; gen: string }
+  // Signed with the right key (so only the data check can refuse them):
+  // the right user but another store's generation (a store that lost its data, another deployment);
+  const otherGen = await forge({ alg: 'HS256', kid: 'default' }, { sub, gen: 'another-generation-xxxxx' }, JWT_SECRET)
+  expect(await rejection(s.verify(otherGen))).toMatchObject({ name: 'TokenError', code: 'token_stale', status: 401 })
+  // a token signed before tokens carried a generation;
+  const noGen = await forge({ alg: 'HS256', kid: 'default' }, { sub }, JWT_SECRET)
+  expect(await rejection(s.verify(noGen))).toMatchObject({ code: 'token_stale' })
+  // this store's generation, but a user id nobody has.
+  const nobody = await forge({ alg: 'HS256', kid: 'default' }, { sub: 'no-such-user-000000000', gen }, JWT_SECRET)
+  expect(await rejection(s.verify(nobody))).toMatchObject({ name: 'TokenError', code: 'user_not_found', status: 401 })
+  // The same token on a server over another store (a new process with a memory store): stale.
+  expect(await rejection(server({ providers: qq }).verify(token))).toMatchObject({ code: 'token_stale' })
+  await expect(s.verify(token)).resolves.toMatchObject({ sub, gen })
+  await store.close()
 })
 
 test('tampered signature or payload: invalid_token', async () => {
@@ -87,18 +108,20 @@ test('issuer and audience are checked when configured', async () => {
 })
 
 test('key rotation by kid: the old key verifies while listed, fails once removed; the first key signs', async () => {
-  const before = server({ providers: qq, jwt: { keys: [OLD_KEY] } })
+  // One store for every key set: the deployments of a rolling key change share their data.
+  const store = memoryStore()
+  const before = server({ providers: qq, jwt: { keys: [OLD_KEY] }, store })
   const oldToken = await issue(before)
   expect(headerOf(oldToken).kid).toBe('k-2024')
 
-  const during = server({ providers: qq, jwt: { keys: [NEW_KEY, OLD_KEY] } })
-  await expect(during.verify(oldToken)).resolves.toMatchObject({ sub: '1' })
+  const during = server({ providers: qq, jwt: { keys: [NEW_KEY, OLD_KEY] }, store })
+  await expect(during.verify(oldToken)).resolves.toMatchObject({ sub: payloadOf(oldToken).sub })
   const newToken = await issue(during)
   expect(headerOf(newToken).kid).toBe('k-2025')
   // Old instances still running the old key set cannot verify the new key's tokens: roll out verify-first.
   expect(await rejection(before.verify(newToken))).toMatchObject({ code: 'invalid_token' })
 
-  const after = server({ providers: qq, jwt: { keys: [NEW_KEY] } })
+  const after = server({ providers: qq, jwt: { keys: [NEW_KEY] }, store })
   await expect(after.verify(newToken)).resolves.toBeTruthy()
   const err = await rejection(after.verify(oldToken))
   expect(err).toMatchObject({ code: 'invalid_token' })

@@ -26,6 +26,8 @@ import {
   createAuthServer,
   memoryStore,
   providersFromEnv,
+  redisStore,
+  sqliteStore,
   storeUsers,
   DEFAULT_USER_FIELDS,
   type AuthServer,
@@ -58,7 +60,18 @@ export interface ServerOptions {
   maxUploadBytes?: number
   /** Other hosts' code exchanges. Default: from QQ_*, DOUYIN_*, ALIPAY_* (providersFromEnv), none when unset. */
   providers?: Partial<Record<HostPlatform, SessionProvider>>
+  /**
+   * Where users and sessions are kept. Default, as the ready-made server chooses: REDIS_URL set →
+   * Redis; STORE=memory → memory; otherwise SQLite at SQLITE_PATH (default ./weapp-auth.db).
+   */
+  store?: Store
   logger?: boolean
+}
+
+function storeFromEnv(env: NodeJS.ProcessEnv): Store {
+  if (env.REDIS_URL) return redisStore(env.REDIS_URL)
+  if (env.STORE === 'memory') return memoryStore()
+  return sqliteStore(env.SQLITE_PATH || './weapp-auth.db')
 }
 
 /** What a new user is called until they set a nickname: what each host itself shows. */
@@ -99,7 +112,7 @@ export function buildServer(options: ServerOptions = {}): ExampleServer {
   const maxUpload = options.maxUploadBytes || 2 * 1024 * 1024
   mkdirSync(uploadDir, { recursive: true })
 
-  const store = memoryStore() // one process; redisStore(process.env.REDIS_URL) for several
+  const store = options.store ?? storeFromEnv(process.env)
   const users = usersWithHost(store)
   const auth = createAuthServer<StoreUser>({
     appid,

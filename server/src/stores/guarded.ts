@@ -4,7 +4,7 @@
  * error (a Redis ReplyError, say) becomes StoreUnavailableError (503) here, never a 500. A
  * TypeError (the stores' answer to bad arguments: a bug in the caller) is left as it is.
  */
-import { AuthServerError, StoreUnavailableError } from './errors'
+import { AuthServerError, StoreUnavailableError } from '../errors'
 import type { Store } from './store'
 
 export function guardStore(store: Store): Store {

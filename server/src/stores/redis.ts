@@ -40,10 +40,16 @@
  *   P hit:<key>               counter                                            PX = window, set by the first hit
  *   P identity:<identityKey>  user id                                            no TTL (users are kept)
  *   P user:<id>               hash  id, f:<field> → JSON value                   no TTL
- *   P user-seq                last user id handed out                            no TTL
+ *   P generation              the data's generation (random, SET NX once)        no TTL
+ *
+ * User ids are random (ids.ts), never INCR: a Redis that lost its data (no persistence, FLUSHALL,
+ * a failover to a replica that had not synced) starts a new generation instead of handing "1" out
+ * again. `checkSubject` reads the generation on every authenticated request, so tokens issued
+ * against the lost data are refused from the first request after the loss.
  */
 import Redis, { Cluster } from 'ioredis'
-import { ConfigError, StoreUnavailableError } from './errors'
+import { ConfigError, StoreUnavailableError } from '../errors'
+import { randomId } from '../ids'
 import {
   checkAccessTokenValue,
   checkFields,
@@ -53,7 +59,7 @@ import {
   checkRecord,
   checkString,
   toMs,
-} from './store-arguments'
+} from './arguments'
 import type { RefreshRecord, RotateResult, Store, StoredUser } from './store'
 
 export interface RedisStoreOptions {
@@ -67,6 +73,12 @@ export interface RedisStore extends Store {
   readonly kind: 'redis'
   /** The ioredis client in use (yours, if you passed one). */
   readonly client: Redis
+  /**
+   * What Redis keeps on disk, from `CONFIG GET appendonly` and `CONFIG GET save`: null when
+   * CONFIG is not allowed (managed Redis often renames or forbids it). `{ aof: false, rdb: false }`
+   * means a Redis restart loses every user and session.
+   */
+  persistence(): Promise<{ aof: boolean; rdb: boolean } | null>
 }
 
 /** Longest pause between reconnection attempts. */
@@ -149,17 +161,30 @@ if not sessionKey then return false end
 return {openid, sessionKey}
 `
 
+/** KEYS: generation. ARGV: a fresh random candidate, kept only if there is none yet. */
+const GENERATION = `
+redis.call('SET', KEYS[1], ARGV[1], 'NX')
+return redis.call('GET', KEYS[1])
+`
+
+/** KEYS: generation, user key. ARGV: a fresh generation candidate. Returns { generation, 1 | 0 }. */
+const CHECK_SUBJECT = `
+redis.call('SET', KEYS[1], ARGV[1], 'NX')
+return {redis.call('GET', KEYS[1]), redis.call('EXISTS', KEYS[2])}
+`
+
 /**
- * KEYS: identity key, user-seq. ARGV: user key prefix, then field, JSON pairs (the defaults).
- * Returns { id, HGETALL of the user }.
+ * KEYS: identity key. ARGV: user key prefix, a fresh random id (used only if the identity is new),
+ * then field, JSON pairs (the defaults). Returns { id, HGETALL of the user }.
  */
 const FIND_OR_CREATE_USER = `
 local id = redis.call('GET', KEYS[1])
 if not id then
-  id = tostring(redis.call('INCR', KEYS[2]))
+  id = ARGV[2]
   local userKey = ARGV[1] .. id
+  if redis.call('EXISTS', userKey) == 1 then return redis.error_reply('user id collision') end
   redis.call('HSET', userKey, 'id', id)
-  for i = 2, #ARGV, 2 do redis.call('HSET', userKey, 'f:' .. ARGV[i], ARGV[i + 1]) end
+  for i = 3, #ARGV, 2 do redis.call('HSET', userKey, 'f:' .. ARGV[i], ARGV[i + 1]) end
   redis.call('SET', KEYS[1], id)
 end
 return {id, redis.call('HGETALL', ARGV[1] .. id)}
@@ -184,7 +209,9 @@ interface ScriptedRedis {
   weappAuthIsRevoked(k1: string, k2: string, k3: string, iat: number): Promise<number>
   weappAuthPutSession(k1: string, k2: string, ...argv: Arg[]): Promise<number>
   weappAuthGetSession(k1: string, sessionPrefix: string): Promise<[string, string] | null>
-  weappAuthFindOrCreateUser(k1: string, k2: string, ...argv: Arg[]): Promise<[string, string[]]>
+  weappAuthFindOrCreateUser(k1: string, ...argv: Arg[]): Promise<[string, string[]]>
+  weappAuthGeneration(k1: string, candidate: string): Promise<string>
+  weappAuthCheckSubject(k1: string, k2: string, candidate: string): Promise<[string, number]>
   weappAuthUpdateUser(k1: string, ...argv: Arg[]): Promise<string[] | null>
 }
 
@@ -196,7 +223,9 @@ const SCRIPTS: Record<keyof ScriptedRedis, { numberOfKeys: number; lua: string }
   weappAuthIsRevoked: { numberOfKeys: 3, lua: IS_REVOKED },
   weappAuthPutSession: { numberOfKeys: 2, lua: PUT_SESSION },
   weappAuthGetSession: { numberOfKeys: 1, lua: GET_SESSION },
-  weappAuthFindOrCreateUser: { numberOfKeys: 2, lua: FIND_OR_CREATE_USER },
+  weappAuthFindOrCreateUser: { numberOfKeys: 1, lua: FIND_OR_CREATE_USER },
+  weappAuthGeneration: { numberOfKeys: 1, lua: GENERATION },
+  weappAuthCheckSubject: { numberOfKeys: 2, lua: CHECK_SUBJECT },
   weappAuthUpdateUser: { numberOfKeys: 1, lua: UPDATE_USER },
 }
 
@@ -355,12 +384,37 @@ export function redisStore(urlOrClient: string | Redis, options: RedisStoreOptio
     identity: (key: string) => `${prefix}identity:${key}`,
     userPrefix: `${prefix}user:`,
     user: (id: string) => `${prefix}user:${id}`,
-    userSeq: `${prefix}user-seq`,
+    generation: `${prefix}generation`,
   }
 
   const store: RedisStore = {
     kind: 'redis',
     client,
+
+    async generation() {
+      return run('generation', () => scripted.weappAuthGeneration(k.generation, randomId()))
+    },
+
+    async checkSubject(userId) {
+      checkString('checkSubject', 'userId', userId)
+      const [generation, exists] = await run('checkSubject', () => scripted.weappAuthCheckSubject(k.generation, k.user(userId), randomId()))
+      return { generation: String(generation), userExists: Number(exists) === 1 }
+    },
+
+    async persistence() {
+      const config = new Map<string, string>()
+      try {
+        for (const name of ['appendonly', 'save']) {
+          const reply = await run('persistence', () => client.call('CONFIG', 'GET', name) as Promise<unknown>)
+          if (!Array.isArray(reply) || reply.length < 2) return null
+          config.set(name, String(reply[1]))
+        }
+      } catch {
+        // CONFIG renamed or refused (managed Redis, ACLs): nothing to tell.
+        return null
+      }
+      return { aof: config.get('appendonly') === 'yes', rdb: (config.get('save') ?? '').trim() !== '' }
+    },
 
     async putRefresh(tokenHash, record, ttlSeconds) {
       checkString('putRefresh', 'tokenHash', tokenHash)
@@ -478,9 +532,9 @@ export function redisStore(urlOrClient: string | Redis, options: RedisStoreOptio
 
     async findOrCreateUser(identityKey, defaults) {
       checkString('findOrCreateUser', 'identityKey', identityKey)
-      const argv: string[] = [k.userPrefix]
+      const argv: string[] = [k.userPrefix, randomId()]
       for (const [field, json] of checkFields('findOrCreateUser', 'defaults', defaults)) if (json !== undefined) argv.push(field, json)
-      const [id, flat] = await run('findOrCreateUser', () => scripted.weappAuthFindOrCreateUser(k.identity(identityKey), k.userSeq, ...argv))
+      const [id, flat] = await run('findOrCreateUser', () => scripted.weappAuthFindOrCreateUser(k.identity(identityKey), ...argv))
       return toUser(String(id), flat)
     },
 

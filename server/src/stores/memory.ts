@@ -1,5 +1,7 @@
 /**
- * `memoryStore()`: the default Store, for one process with nothing to install. Everything lives in
+ * `memoryStore()`: the Store for tests and throwaway runs: one process, nothing to install, and
+ * nothing kept across a restart (its generation is new in every process, so tokens issued by an
+ * earlier process are refused rather than read against other data). Everything lives in
  * Maps with expiries: an entry past its expiry is treated as gone on read (lazy expiry), and an
  * unref'd sweep timer deletes expired entries so memory stays bounded even for keys nobody reads
  * again. `close()` stops the timer and empties every map; later calls reject with
@@ -13,7 +15,8 @@
  * Values are copied in and out (user fields through JSON, as Redis keeps them), so a caller that
  * mutates a returned object does not change what is stored.
  */
-import { StoreUnavailableError } from './errors'
+import { StoreUnavailableError } from '../errors'
+import { randomId } from '../ids'
 import {
   checkAccessTokenValue,
   checkFields,
@@ -23,7 +26,7 @@ import {
   checkRecord,
   checkString,
   toMs,
-} from './store-arguments'
+} from './arguments'
 import type { RefreshRecord, RotateResult, Store, StoredUser } from './store'
 
 export interface MemoryStoreOptions {
@@ -120,7 +123,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   const identities = new Map<string, string>()
   /** user id → field → JSON text */
   const users = new Map<string, Map<string, string>>()
-  let userSeq = 0
+  const generation = randomId()
   let closed = false
 
   const expiring: ExpiringMap<unknown>[] = [refresh, revokedFamilies, revokedJtis, sessionKeys, sessionOwners, locks, counters]
@@ -144,6 +147,17 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
 
   const store: MemoryStore = {
     kind: 'memory',
+
+    async generation() {
+      open('generation')
+      return generation
+    },
+
+    async checkSubject(userId) {
+      open('checkSubject')
+      checkString('checkSubject', 'userId', userId)
+      return { generation, userExists: users.has(userId) }
+    },
 
     async putRefresh(tokenHash, record, ttlSeconds) {
       open('putRefresh')
@@ -272,7 +286,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       const fields = checkFields('findOrCreateUser', 'defaults', defaults)
       const existing = identities.get(identityKey)
       if (existing !== undefined) return toStored(existing, users.get(existing) as Map<string, string>)
-      const id = String(++userSeq)
+      let id = randomId()
+      while (users.has(id)) id = randomId()
       const kept = new Map<string, string>()
       for (const [key, json] of fields) if (json !== undefined) kept.set(key, json)
       identities.set(identityKey, id)

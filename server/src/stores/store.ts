@@ -1,9 +1,16 @@
 /**
- * Everything the kit keeps, behind one interface with two implementations: `memoryStore()`
- * (memory-store.ts: one process, nothing to install) and `redisStore(url | client)`
- * (redis-store.ts: many instances). Each method that must be atomic says so; in Redis each of
- * those is ONE Lua script (or one command), never a read followed by a write. Refresh tokens are
- * kept by their SHA-256 hash only, so a dump of the store does not hold a usable token.
+ * Everything the kit keeps, behind one interface with three engines, one file each beside this
+ * one: `memoryStore()` (memory.ts: one process, nothing kept across a restart), `sqliteStore(path)`
+ * (sqlite.ts: one machine, any number of processes, kept in one file) and `redisStore(url |
+ * client)` (redis.ts: many machines). Each method that must be atomic says so; in Redis each of
+ * those is ONE Lua script (or one command), in SQLite ONE `BEGIN IMMEDIATE` transaction, never a
+ * read followed by a write. Refresh tokens are kept by their SHA-256 hash only, so a dump of the
+ * store does not hold a usable token.
+ *
+ * Nothing is ever numbered: user ids are random (128 bits), so an id can never come round again
+ * after a restart or a store that lost its data. Each store also has a generation, a random id
+ * written once when its data is first used; tokens carry it, so a token issued against data the
+ * store no longer has is refused instead of naming whatever the id names now.
  *
  * Every method rejects with `StoreUnavailableError` when the store cannot be reached.
  * Bad arguments (a caller's bug: an empty hash, a non-positive TTL, fields that are not JSON)
@@ -36,7 +43,20 @@ export interface StoredUser {
 }
 
 export interface Store {
-  readonly kind: 'memory' | 'redis'
+  readonly kind: 'memory' | 'sqlite' | 'redis'
+
+  // --- the data's identity -----------------------------------------------------------------------
+  /**
+   * ATOMIC. The store's generation: a random id written once, when the store's data is first used
+   * (memory: per process; SQLite: in the file; Redis: SET NX). A store that lost its data (a new
+   * process for memory, a FLUSHALL or an unsynced replica for Redis) answers a new one.
+   */
+  generation(): Promise<string>
+  /**
+   * One round trip for every authenticated request: the current generation (as `generation()`,
+   * written if missing) and whether user `userId` exists in the default user repository.
+   */
+  checkSubject(userId: string): Promise<{ generation: string; userExists: boolean }>
 
   // --- refresh families -------------------------------------------------------------------
   /** Saves a refresh token (by hash). Its key lives `ttlSeconds`. */
@@ -80,7 +100,10 @@ export interface Store {
   hit(key: string, windowSeconds: number): Promise<{ count: number; resetMs: number }>
 
   // --- the default user repository --------------------------------------------------------------
-  /** ATOMIC: the same `identityKey` always yields the same id, even when two processes race. */
+  /**
+   * ATOMIC: the same `identityKey` always yields the same id, even when two processes race. A new
+   * user gets a random id (22 base64url characters), never a counter.
+   */
   findOrCreateUser(identityKey: string, defaults: Record<string, unknown>): Promise<StoredUser>
   getUser(id: string): Promise<StoredUser | null>
   updateUser(id: string, patch: Record<string, unknown>): Promise<StoredUser | null>
