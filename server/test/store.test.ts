@@ -1,12 +1,19 @@
 /**
- * One conformance suite for both Store implementations: memoryStore() with a controllable clock,
- * and redisStore() against a real redis-server (test/helpers/redis.ts), where "several instances"
- * are several stores with their own ioredis connections. Then the Redis-only faults: Redis stopped,
- * hung and restarted under a live store.
+ * One conformance suite for every Store engine: memoryStore() with a controllable clock,
+ * sqliteStore() on a real file in a temporary folder (several instances: several connections to
+ * the same file, each with its own lock), and redisStore() against a real redis-server
+ * (test/helpers/redis.ts), where "several instances" are several stores with their own ioredis
+ * connections. Then the Redis-only faults: Redis stopped, hung and restarted under a live store.
+ * SQLite's own faults (foreign files, full and read-only disks, several processes) are in
+ * sqlite-store.test.ts.
  */
 import Redis from 'ioredis'
 import { memoryStore } from '../src/stores/memory'
+import * as fs from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
 import { redisStore } from '../src/stores/redis'
+import { sqliteStore } from '../src/stores/sqlite'
 import { StoreUnavailableError, ConfigError } from '../src/errors'
 import type { RefreshRecord, RotateResult, Store } from '../src/stores/store'
 import { startRedis, type RedisHandle } from './helpers/redis'
@@ -24,7 +31,7 @@ interface Subject {
 }
 
 interface Kind {
-  name: 'memory' | 'redis'
+  name: 'memory' | 'sqlite' | 'redis'
   setup(): Promise<void>
   create(): Promise<Subject>
   teardown(): Promise<void>
@@ -91,7 +98,43 @@ const redisKind = (): Kind => {
   }
 }
 
-const kinds = [memoryKind(), redisKind()]
+const sqliteKind = (): Kind => {
+  let dir = ''
+  let opened: Store[] = []
+  let n = 0
+  return {
+    name: 'sqlite',
+    async setup() {
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weapp-auth-store-'))
+    },
+    async create() {
+      const file = path.join(dir, `conformance-${++n}.db`)
+      let t = Date.UTC(2026, 0, 1)
+      const open = () => {
+        const s = sqliteStore(file, { now: () => t })
+        opened.push(s)
+        return s
+      }
+      return {
+        store: open(),
+        instances: (count) => Array.from({ length: count }, open),
+        now: () => t,
+        async advance(ms) {
+          t += ms
+        },
+      }
+    },
+    async teardown() {
+      await Promise.all(opened.map((s) => s.close()))
+      opened = []
+    },
+    async dispose() {
+      fs.rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+const kinds = [memoryKind(), sqliteKind(), redisKind()]
 
 function record(s: Subject, over: Partial<RefreshRecord> = {}): RefreshRecord {
   const issuedAt = s.now()
@@ -309,6 +352,29 @@ describe.each(kinds)('$name store', (kind) => {
     })
   })
 
+  describe('the data\'s identity', () => {
+    test('one generation, random, the same for every instance and every call; checkSubject answers it with whether the user exists', async () => {
+      const [a, b] = s.instances(2)
+      const gens = await Promise.all([store.generation(), a.generation(), b.generation(), a.generation()])
+      expect(gens[0]).toMatch(/^[A-Za-z0-9_-]{22}$/)
+      expect(new Set(gens).size).toBe(1)
+      const user = await a.findOrCreateUser('weixin:openid-gen', {})
+      expect(await b.checkSubject(user.id)).toEqual({ generation: gens[0], userExists: true })
+      expect(await b.checkSubject('no-such-user')).toEqual({ generation: gens[0], userExists: false })
+      // A user id that was a counter in older versions means nothing here.
+      expect(await b.checkSubject('1')).toEqual({ generation: gens[0], userExists: false })
+    })
+
+    test('user ids are random, never a counter: 300 identities from 3 instances get 300 distinct 22-character ids', async () => {
+      const stores = s.instances(3)
+      const users = await Promise.all(Array.from({ length: 300 }, (_, i) => stores[i % 3].findOrCreateUser(`weixin:openid-${i}`, {})))
+      const ids = users.map((u) => u.id)
+      expect(new Set(ids).size).toBe(300)
+      for (const id of ids) expect(id).toMatch(/^[A-Za-z0-9_-]{22}$/)
+      expect(ids.filter((id) => /^\d+$/.test(id))).toEqual([])
+    })
+  })
+
   describe('users', () => {
     test('findOrCreateUser racing from 2 instances yields one id; other identities get other ids', async () => {
       const [a, b] = s.instances(2)
@@ -375,6 +441,8 @@ describe.each(kinds)('$name store', (kind) => {
     await store.close()
     await expect(store.ping()).rejects.toBeInstanceOf(StoreUnavailableError)
     await expect(store.getSession('u')).rejects.toThrow(/after close\(\)/)
+    await expect(store.generation()).rejects.toBeInstanceOf(StoreUnavailableError)
+    await expect(store.checkSubject('u')).rejects.toBeInstanceOf(StoreUnavailableError)
   })
 })
 
@@ -433,6 +501,38 @@ describe('redis store only', () => {
       }
     }
   }
+
+  test('FLUSHALL (Redis lost its data): the next call answers a new generation on every instance, and the old user is gone', async () => {
+    await redis.flushAll()
+    const a = open(redis.url)
+    const b = open(redis.url)
+    const alice = await a.findOrCreateUser('weixin:alice', { nickName: 'Alice' })
+    const before = await a.generation()
+    expect(await b.checkSubject(alice.id)).toEqual({ generation: before, userExists: true })
+    await redis.flushAll()
+    const after = await b.checkSubject(alice.id)
+    expect(after.userExists).toBe(false)
+    expect(after.generation).not.toBe(before)
+    expect(await a.generation()).toBe(after.generation)
+    // The next user is not handed Alice's id: ids were never a counter.
+    const bob = await a.findOrCreateUser('weixin:bob', {})
+    expect(bob.id).not.toBe(alice.id)
+    expect(await a.getUser(alice.id)).toBeNull()
+  })
+
+  test('persistence() tells whether Redis keeps anything on disk (the bin warns when it keeps nothing)', async () => {
+    const store = open(redis.url) as ReturnType<typeof redisStore>
+    // startRedis runs with no AOF and no RDB snapshots: a restart loses everything.
+    expect(await store.persistence()).toEqual({ aof: false, rdb: false })
+    const raw = new Redis(redis.url)
+    try {
+      await raw.config('SET', 'appendonly', 'yes')
+      expect(await store.persistence()).toEqual({ aof: true, rdb: false })
+      await raw.config('SET', 'appendonly', 'no')
+    } finally {
+      raw.disconnect()
+    }
+  })
 
   test('Redis stopped: every method rejects with StoreUnavailableError within 1.5 s; restarted: the same store serves again', async () => {
     const store = open(redis.url)

@@ -144,8 +144,9 @@ function checkHeader(file: string): void {
     throw new ConfigError(`sqliteStore: cannot read ${file}: ${(err as Error).message}`)
   }
   try {
-    const size = fs.fstatSync(fd).size
-    if (size === 0) return
+    const stat = fs.fstatSync(fd)
+    if (stat.isDirectory()) throw new ConfigError(`sqliteStore: cannot open ${file}: it is a folder; give a file path such as ${path.join(file, 'weapp-auth.db')}`)
+    if (stat.size === 0) return
     const header = Buffer.alloc(16)
     const read = fs.readSync(fd, header, 0, 16, 0)
     if (read < 16 || header.toString('latin1') !== SQLITE_HEADER) {
