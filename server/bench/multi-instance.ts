@@ -286,7 +286,7 @@ async function killPhase(cluster: Cluster, issued: SessionAnswer[]) {
 async function redisRestartPhase(cluster: Cluster, session: SessionAnswer) {
   const pids = cluster.instances.filter((i) => i.alive).map((i) => i.pid)
   log('Redis stop')
-  await cluster.redis.stop()
+  await cluster.redis!.stop()
   const downMs: number[] = []
   const downStatuses = new Map<string, number>()
   try {
@@ -304,7 +304,7 @@ async function redisRestartPhase(cluster: Cluster, session: SessionAnswer) {
     })
   } finally {
     log('Redis start (same port)')
-    await cluster.redis.restart() // stopped already: this starts it again on the same port
+    await cluster.redis!.restart() // stopped already: this starts it again on the same port
   }
   const backAt = performance.now()
   for (const instance of cluster.instances.filter((i) => i.alive)) {
@@ -344,7 +344,7 @@ async function main(): Promise<void> {
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void stop().finally(() => process.exit(130)))
 
   try {
-    log(`runtime ${cluster.runtime}; servers ${cluster.instances.map((i) => i.url).join(' ')}; Redis ${cluster.redis.url}`)
+    log(`runtime ${cluster.runtime}; servers ${cluster.instances.map((i) => i.url).join(' ')}; Redis ${cluster.redis!.url}`)
     const statsStart = await cluster.fake.stats()
     const sessions: SessionAnswer[] = new Array(LOGINS)
 

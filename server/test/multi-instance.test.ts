@@ -164,7 +164,7 @@ test('SIGKILL one instance under load: the survivor serves every call, and every
 test('Redis stops: logins and refreshes fail fast with 503 store_unavailable; once it is back, the same processes serve again', async () => {
   const { answer } = await loginFlow(cluster, 'openid-before-redis-stop')
   const pids = cluster.instances.map((i) => i.pid)
-  await cluster.redis.stop()
+  await cluster.redis!.stop()
   try {
     for (const instance of [0, 1]) {
       const code = await cluster.fake.mintCode(`openid-while-down-${instance}`)
@@ -179,7 +179,7 @@ test('Redis stops: logins and refreshes fail fast with 503 store_unavailable; on
       expect(refresh.ms).toBeLessThan(5000)
     }
   } finally {
-    await cluster.redis.restart() // stopped already: this starts it again on the same port
+    await cluster.redis!.restart() // stopped already: this starts it again on the same port
   }
   // ioredis reconnects by itself; wait (bounded) until each instance's /healthz says so
   for (const instance of [0, 1]) {

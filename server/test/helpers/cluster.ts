@@ -1,8 +1,9 @@
 /**
  * A whole multi-instance deployment on loopback, for the multi-instance test and benchmark:
- * one real Redis (`startRedis()`), the fake WeChat API as its own process, and N processes of the
- * runnable server (`dist/bin.js`, or `src/bin.ts` through tsx when dist is missing or older than
- * src), all sharing that Redis. `cluster.client` spreads calls round-robin over the live
+ * one store (a real Redis from `startRedis()` by default; or one SQLite file in a temporary
+ * folder, as several processes on one machine share it; or each process's own memory), the fake
+ * WeChat API as its own process, and N processes of the runnable server (`dist/bin.js`, or
+ * `src/bin.ts` through tsx when dist is missing or older than src), all sharing that store. `cluster.client` spreads calls round-robin over the live
  * instances; `instance.kill()` / `instance.restart()` take one down and bring it back on the same
  * port; `cluster.stop()` ends every process it started. Children are also SIGKILLed when this
  * process exits (a failed test, a jest timeout, Ctrl-C in the bench), so nothing is left running.
@@ -10,6 +11,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as http from 'node:http'
+import * as os from 'node:os'
 import * as path from 'node:path'
 import type { FakeWechatCalls } from '../../src/testing/fake-wechat'
 import { startRedis, type RedisHandle } from './redis'
@@ -561,6 +563,8 @@ export interface ClusterOptions {
   runtime?: Runtime
   /** Per process. Default 20 s. */
   startTimeoutMs?: number
+  /** What the processes share: one Redis (default), one SQLite file, or nothing (each its own memory). */
+  store?: 'redis' | 'sqlite' | 'memory'
 }
 
 export interface Cluster {
@@ -568,7 +572,11 @@ export interface Cluster {
   readonly appid: string
   readonly secret: string
   readonly jwtSecret: string
-  readonly redis: RedisHandle
+  readonly store: 'redis' | 'sqlite' | 'memory'
+  /** The Redis, with `store: 'redis'`. */
+  readonly redis: RedisHandle | null
+  /** The SQLite file, with `store: 'sqlite'` (its folder is removed by `stop()`). */
+  readonly sqlitePath: string | null
   readonly fake: FakeWechatProcess
   readonly instances: readonly ServerInstance[]
   readonly client: ClusterClient
@@ -588,24 +596,29 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   const secret = options.secret ?? 'cluster-app-secret'
   const timeoutMs = options.startTimeoutMs ?? 20000
   const jwtSecret = options.jwtSecret ?? 'cluster-jwt-secret-at-least-32-bytes-long!'
+  const storeKind = options.store ?? 'redis'
   let redis: RedisHandle | undefined
   let fake: FakeWechatProcess | undefined
+  const dataDir = storeKind === 'sqlite' ? fs.mkdtempSync(path.join(os.tmpdir(), 'weapp-auth-cluster-')) : null
+  const sqlitePath = dataDir ? path.join(dataDir, 'weapp-auth.db') : null
   const instances: Instance[] = []
   const crashes: string[] = []
   const stop = async () => {
     await Promise.all(instances.map((i) => i.kill('SIGKILL')))
     await fake?.process.kill('SIGKILL')
     await redis?.stop().catch(() => undefined)
+    if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true })
   }
   try {
-    redis = await startRedis()
+    if (storeKind === 'redis') redis = await startRedis()
     fake = await startFakeWechat(runtime, appid, secret, timeoutMs)
+    const storeEnv: Record<string, string> = redis ? { REDIS_URL: redis.url } : sqlitePath ? { SQLITE_PATH: sqlitePath } : { STORE: 'memory' }
     const env: Record<string, string> = {
       HOST: '127.0.0.1',
       WX_APPID: appid,
       WX_SECRET: secret,
       JWT_SECRET: jwtSecret,
-      REDIS_URL: redis.url,
+      ...storeEnv,
       WX_API_BASE: fake.url,
       // the client plays the load balancer: it reports each device's address in X-Forwarded-For
       TRUST_PROXY: '127.0.0.1',
@@ -627,7 +640,9 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     appid,
     secret,
     jwtSecret,
-    redis,
+    store: storeKind,
+    redis: redis ?? null,
+    sqlitePath,
     fake,
     instances,
     client,
