@@ -19,7 +19,7 @@ export interface ServerConfig {
   jwtSecret: string
   /** True when jwtSecret was generated (every restart then logs everyone out). */
   jwtSecretGenerated: boolean
-  /** REDIS_URL; absent: the memory store (one process). */
+  /** REDIS_URL; when set, the store is Redis (see `store`). */
   redisUrl?: string
   /**
    * Where users and sessions are kept: REDIS_URL set → Redis; STORE=memory → memory (tests,
@@ -50,6 +50,7 @@ function storeChoice(env: NodeJS.ProcessEnv, redisUrl: string | undefined): Stor
   if (!['', 'memory', 'sqlite', 'redis'].includes(kind)) throw new ConfigError(`STORE must be sqlite, redis or memory, got ${JSON.stringify(kind.slice(0, 40))}.`)
   if (redisUrl) {
     if (kind !== '' && kind !== 'redis') throw new ConfigError(`STORE=${kind} and REDIS_URL are both set: unset one (REDIS_URL alone chooses Redis).`)
+    if (env.SQLITE_PATH) throw new ConfigError('REDIS_URL and SQLITE_PATH are both set: unset one (REDIS_URL chooses Redis; SQLITE_PATH is the SQLite file).')
     return { kind: 'redis', url: redisUrl }
   }
   if (kind === 'redis') throw new ConfigError('STORE=redis needs REDIS_URL (redis://host:port).')

@@ -10,6 +10,7 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import { ConfigError } from 'weapp-auth-server'
 import { createFakeWechat, type FakeWechat } from 'weapp-auth-server/testing'
+import Database from 'better-sqlite3'
 import { loadConfig } from '../src/config'
 import { startRedis } from './helpers/redis'
 
@@ -111,6 +112,8 @@ describe('configuration', () => {
       [{ ...base, REDIS_URL: 'http://127.0.0.1:6379' }, /REDIS_URL must start with redis:\/\/ or rediss:\/\//],
       [{ ...base, TOKEN_TTL_SECONDS: '-5' }, /TOKEN_TTL_SECONDS must be a whole number/],
       [{ ...base, QQ_APPID: '1112345678' }, /QQ_SECRET/],
+      [{ ...base, STORE: 'memory', REDIS_URL: 'redis://127.0.0.1:6379' }, /STORE=memory and REDIS_URL are both set/],
+      [{ ...base, STORE: 'mongodb' }, /STORE must be sqlite, redis or memory/],
     ]
     await Promise.all(
       cases.map(async ([env, message]) => {
@@ -123,6 +126,41 @@ describe('configuration', () => {
         expect(r.stderr()).not.toMatch(/\n\s+at /)
       }),
     )
+  })
+
+  test('a file at SQLITE_PATH that is not ours (garbage, another app\'s database, a newer schema): one line, exit 1, the file untouched', async () => {
+    const base = { WX_APPID: APPID, WX_SECRET: SECRET, JWT_SECRET, PORT: '0' }
+    const garbage = freshDb()
+    fs.mkdirSync(path.dirname(garbage), { recursive: true })
+    fs.writeFileSync(garbage, 'id,total\n1,9.50\n')
+    const foreign = freshDb()
+    fs.mkdirSync(path.dirname(foreign), { recursive: true })
+    const other = new Database(foreign)
+    other.exec('CREATE TABLE orders (id INTEGER PRIMARY KEY, total REAL); INSERT INTO orders (total) VALUES (9.5)')
+    other.close()
+    const newer = freshDb()
+    const ours = await start({ WX_API_BASE: fake.url, SQLITE_PATH: newer })
+    ours.child.kill('SIGTERM')
+    expect((await ours.exited).code).toBe(0)
+    const bump = new Database(newer)
+    bump.prepare("UPDATE weapp_auth_meta SET value = '999' WHERE key = 'schema_version'").run()
+    bump.pragma('wal_checkpoint(TRUNCATE)')
+    bump.close()
+    const cases: Array<[string, RegExp]> = [
+      [garbage, /is not a weapp-auth-server database \(not an SQLite file\)\. It was left untouched/],
+      [foreign, /belongs to another application \(its tables are orders\)\. It was left untouched/],
+      [newer, /was written by a newer weapp-auth-server \(schema 999; this version knows up to 1\)/],
+    ]
+    for (const [file, message] of cases) {
+      const before = fs.readFileSync(file)
+      const r = run({ ...base, SQLITE_PATH: file })
+      const { code } = await r.exited
+      const lines = r.stderr().trim().split('\n')
+      expect({ code, lines: lines.length, stdout: r.stdout() }).toEqual({ code: 1, lines: 1, stdout: '' })
+      expect(lines[0]).toMatch(/^weapp-auth-server: sqliteStore: /)
+      expect(lines[0]).toMatch(message)
+      expect(fs.readFileSync(file).equals(before)).toBe(true)
+    }
   })
 
   test('a port already in use: one line, exit 1', async () => {
@@ -203,6 +241,7 @@ describe('configuration', () => {
       [{ ...base, STORE: 'memory', REDIS_URL: 'redis://127.0.0.1:6379' }, /STORE=memory and REDIS_URL are both set/],
       [{ ...base, STORE: 'redis' }, /STORE=redis needs REDIS_URL/],
       [{ ...base, STORE: 'memory', SQLITE_PATH: '/tmp/a.db' }, /STORE=memory and SQLITE_PATH are both set/],
+      [{ ...base, REDIS_URL: 'redis://127.0.0.1:6379', SQLITE_PATH: '/tmp/a.db' }, /REDIS_URL and SQLITE_PATH are both set/],
       [{ ...base, SQLITE_PATH: ':memory:' }, /use STORE=memory/],
     ] as const) {
       expect(() => loadConfig(env)).toThrow(ConfigError)
@@ -295,6 +334,10 @@ describe('serving', () => {
     try {
       const s = await start({ WX_API_BASE: fake.url, REDIS_URL: redis.url })
       expect((await call(s.url + '/healthz')).json).toEqual({ ok: true, store: 'redis' })
+      // This Redis keeps nothing on disk (no AOF, no RDB): one warning line says so.
+      expect(s.stderr().trim().split('\n')).toEqual([
+        'weapp-auth-server: warning: Redis persists nothing (appendonly no, save ""): a Redis restart loses every user and session. Set appendonly yes in production.',
+      ])
       const login = await call(s.url + '/api/auth/login', { body: { code: fake.mintCode('o-dave') } })
       expect(login.status).toBe(200)
 
