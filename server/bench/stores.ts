@@ -32,8 +32,12 @@ const DEFAULT_ROUNDS = 5
 /** Calls per measurement (per cell and round). */
 const REQUESTS = 600
 const CONCURRENCY = 32
-/** Untimed calls per route and deployment before round 1 (JIT, connection pools, SQLite pages). */
-const WARMUP = 100
+/**
+ * Untimed calls per route and deployment before round 1. A short warm-up is not enough: with 100,
+ * round 1 still ran at a third to a half of round 5's rate (V8 optimising the servers, the fakes
+ * and this client; sockets; SQLite pages), which the rotation alone does not even out.
+ */
+const WARMUP = REQUESTS
 /** A measurement stops sending after this long; the run then fails (its figure is marked). */
 const CELL_CAP_MS = 15_000
 /** Everything stops, and the run fails, after this long (grows with --rounds). */

@@ -252,6 +252,26 @@ describe.each(kinds)('$name store', (kind) => {
         expect(r).toMatchObject({ status: 'rotated', record: { userId: 'user-1', family: 'fam-1' } })
       }
     })
+
+    test('a session has an end: sessionExpiresAt and platform pass to every successor, and past the end the family is expired however fresh the token', async () => {
+      const t0 = s.now()
+      await store.putRefresh('s0', record(s, { sessionExpiresAt: t0 + 1000, platform: 'alipay' }), 60)
+      const [a, b] = s.instances(2)
+      expect(await a.rotateRefresh('s0', 's1', successor(s), 60, s.now())).toEqual({
+        status: 'rotated',
+        record: { userId: 'user-1', family: 'fam-1', issuedAt: t0, expiresAt: t0 + 60_000, sessionExpiresAt: t0 + 1000, platform: 'alipay' },
+      })
+      await s.advance(600)
+      // s1 was issued 600 ms later with its own 60 s lifetime: the session's end still holds it.
+      const second = await b.rotateRefresh('s1', 's2', successor(s), 60, s.now())
+      expect(second).toMatchObject({ status: 'rotated', record: { sessionExpiresAt: t0 + 1000, platform: 'alipay' } })
+      await s.advance(500)
+      expect(await a.rotateRefresh('s2', 's3', successor(s), 60, s.now())).toMatchObject({ status: 'expired', record: { sessionExpiresAt: t0 + 1000 } })
+      // A record without an end (written by an older version) is capped by its own expiry only.
+      const old = record(s)
+      await store.putRefresh('old', old, 60)
+      expect(await store.rotateRefresh('old', 'old2', successor(s), 60, s.now())).toEqual({ status: 'rotated', record: old })
+    })
   })
 
   describe('access-token revocation', () => {
@@ -294,6 +314,20 @@ describe.each(kinds)('$name store', (kind) => {
       await store.putSession('u1', 'same-openid', 'key-1', 60)
       await store.putSession('u2', 'same-openid', 'key-2', 60)
       expect(await store.getSession('u1')).toEqual({ openid: 'same-openid', sessionKey: 'key-2' })
+    })
+
+    test('deleteSession forgets the key on every instance; another user keeps theirs; deleting nothing is fine', async () => {
+      const [a, b] = s.instances(2)
+      await a.putSession('u1', 'weixin:wx1:o1', 'key-1', 60)
+      await a.putSession('u2', 'weixin:wx1:o2', 'key-2', 60)
+      await b.deleteSession('u1')
+      expect(await a.getSession('u1')).toBeNull()
+      expect(await b.getSession('u2')).toEqual({ openid: 'weixin:wx1:o2', sessionKey: 'key-2' })
+      await b.deleteSession('u1')
+      await b.deleteSession('nobody')
+      // A new login brings a new key.
+      await a.putSession('u1', 'weixin:wx1:o1', 'key-3', 60)
+      expect(await b.getSession('u1')).toEqual({ openid: 'weixin:wx1:o1', sessionKey: 'key-3' })
     })
   })
 
@@ -343,6 +377,21 @@ describe.each(kinds)('$name store', (kind) => {
       expect((await store.hit('ip:2', 0.3)).count).toBe(1)
       await s.advance(250)
       expect((await store.hit('ip:1', 0.3)).count).toBe(1)
+    })
+
+    test('getHits reads a window without counting', async () => {
+      expect(await store.getHits('k')).toEqual({ count: 0, resetMs: 0 })
+      await store.hit('k', 0.5)
+      await store.hit('k', 0.5)
+      const [other] = s.instances(1)
+      const seen = await other.getHits('k')
+      expect(seen.count).toBe(2)
+      expect(seen.resetMs).toBeGreaterThan(0)
+      expect(seen.resetMs).toBeLessThanOrEqual(500)
+      expect((await other.getHits('k')).count).toBe(2)
+      expect((await store.hit('k', 0.5)).count).toBe(3)
+      await s.advance(600)
+      expect(await store.getHits('k')).toEqual({ count: 0, resetMs: 0 })
     })
 
     test('100 concurrent hits over 4 instances count 1..100 with no number twice', async () => {

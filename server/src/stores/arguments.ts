@@ -37,7 +37,12 @@ export function checkRecord(method: string, name: string, value: unknown, requir
   }
   checkFinite(method, `${name}.issuedAt`, r.issuedAt)
   checkFinite(method, `${name}.expiresAt`, r.expiresAt)
-  return r as RefreshRecord
+  if (r.sessionExpiresAt !== undefined) checkFinite(method, `${name}.sessionExpiresAt`, r.sessionExpiresAt)
+  if (r.platform !== undefined) checkString(method, `${name}.platform`, r.platform)
+  const out: RefreshRecord = { userId: r.userId as string, family: r.family as string, issuedAt: r.issuedAt as number, expiresAt: r.expiresAt as number }
+  if (r.sessionExpiresAt !== undefined) out.sessionExpiresAt = r.sessionExpiresAt
+  if (r.platform !== undefined) out.platform = r.platform
+  return out
 }
 
 /**

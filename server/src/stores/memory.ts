@@ -164,7 +164,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       checkString('putRefresh', 'tokenHash', tokenHash)
       const r = checkRecord('putRefresh', 'record', record, true)
       checkPositive('putRefresh', 'ttlSeconds', ttlSeconds)
-      refresh.set(tokenHash, { record: { userId: r.userId, family: r.family, issuedAt: r.issuedAt, expiresAt: r.expiresAt }, spent: false }, toMs(ttlSeconds))
+      refresh.set(tokenHash, { record: { ...r }, spent: false }, toMs(ttlSeconds))
     },
 
     async rotateRefresh(oldHash, newHash, newRecord, ttlSeconds, nowMs): Promise<RotateResult> {
@@ -179,14 +179,14 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       const entry = refresh.get(oldHash)
       if (!entry) return { status: 'unknown' }
       const record = { ...entry.record }
-      if (record.expiresAt <= nowMs) return { status: 'expired', record }
+      if (record.expiresAt <= nowMs || (record.sessionExpiresAt !== undefined && record.sessionExpiresAt <= nowMs)) return { status: 'expired', record }
       if (revokedFamilies.get(record.family) || record.issuedAt < refreshNotBeforeMs()) return { status: 'revoked', record }
       if (entry.spent) {
         revokedFamilies.set(record.family, true, toMs(ttlSeconds))
         return { status: 'reused', record }
       }
       refresh.replace(oldHash, { record: entry.record, spent: true })
-      refresh.set(newHash, { record: { userId: record.userId, family: record.family, issuedAt: next.issuedAt, expiresAt: next.expiresAt }, spent: false }, toMs(ttlSeconds))
+      refresh.set(newHash, { record: { ...record, issuedAt: next.issuedAt, expiresAt: next.expiresAt }, spent: false }, toMs(ttlSeconds))
       return { status: 'rotated', record }
     },
 
@@ -240,6 +240,14 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       return sessionKey === undefined ? null : { openid, sessionKey }
     },
 
+    async deleteSession(userId) {
+      open('deleteSession')
+      checkString('deleteSession', 'userId', userId)
+      const openid = sessionOwners.get(userId)
+      if (openid !== undefined) sessionKeys.delete(openid)
+      sessionOwners.delete(userId)
+    },
+
     async getAccessToken(appid) {
       open('getAccessToken')
       checkString('getAccessToken', 'appid', appid)
@@ -278,6 +286,13 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       if (count === 1) counters.set(key, count, toMs(windowSeconds))
       else counters.replace(key, count)
       return { count, resetMs: counters.ttl(key) as number }
+    },
+
+    async getHits(key) {
+      open('getHits')
+      checkString('getHits', 'key', key)
+      const count = counters.get(key)
+      return count === undefined ? { count: 0, resetMs: 0 } : { count, resetMs: counters.ttl(key) as number }
     },
 
     async findOrCreateUser(identityKey, defaults) {

@@ -27,7 +27,8 @@
  *
  * Key layout (P = `prefix`, default `weapp-auth:`):
  *
- *   P refresh:<sha256>        hash  userId, family, issuedAt, expiresAt (ms), spent ("1" once rotated)  TTL = refresh lifetime
+ *   P refresh:<sha256>        hash  userId, family, issuedAt, expiresAt (ms), sessionExpiresAt (ms),
+ *                                   platform, spent ("1" once rotated)                           TTL = refresh lifetime
  *                                   (a spent token keeps its key, and so its TTL, so a replay is recognised)
  *   P family-revoked:<family> "1"                                                TTL given (≥ refresh lifetime)
  *   P jti-revoked:<jti>       "1"                                                TTL given (the token's remaining life)
@@ -91,33 +92,59 @@ const MAX_RECONNECT_DELAY_MS = 1000
 /**
  * KEYS: old refresh key, new refresh key, not-before:refresh.
  * ARGV: family-revoked key prefix, new issuedAt, new expiresAt, ttl ms, now ms.
- * Returns { status, userId, family, issuedAt, expiresAt } (just { 'unknown' } when absent).
+ * Returns { status, userId, family, issuedAt, expiresAt, sessionExpiresAt, platform } ('' for an
+ * absent field; just { 'unknown' } when the token is unknown).
  */
 const ROTATE_REFRESH = `
-local r = redis.call('HMGET', KEYS[1], 'userId', 'family', 'issuedAt', 'expiresAt', 'spent')
+local r = redis.call('HMGET', KEYS[1], 'userId', 'family', 'issuedAt', 'expiresAt', 'spent', 'sessionExpiresAt', 'platform')
 if not r[1] then return {'unknown'} end
 local userId, family, issuedAt, expiresAt = r[1], r[2], r[3], r[4]
-if tonumber(expiresAt) <= tonumber(ARGV[5]) then return {'expired', userId, family, issuedAt, expiresAt} end
+local sessionEnd, platform = r[6] or '', r[7] or ''
+local function answer(status) return {status, userId, family, issuedAt, expiresAt, sessionEnd, platform} end
+local now = tonumber(ARGV[5])
+if tonumber(expiresAt) <= now or (sessionEnd ~= '' and tonumber(sessionEnd) <= now) then return answer('expired') end
 local familyKey = ARGV[1] .. family
-if redis.call('EXISTS', familyKey) == 1 then return {'revoked', userId, family, issuedAt, expiresAt} end
+if redis.call('EXISTS', familyKey) == 1 then return answer('revoked') end
 local nbf = redis.call('GET', KEYS[3])
-if nbf and tonumber(issuedAt) < tonumber(nbf) * 1000 then return {'revoked', userId, family, issuedAt, expiresAt} end
+if nbf and tonumber(issuedAt) < tonumber(nbf) * 1000 then return answer('revoked') end
 if r[5] then
   redis.call('SET', familyKey, '1', 'PX', ARGV[4])
-  return {'reused', userId, family, issuedAt, expiresAt}
+  return answer('reused')
 end
 redis.call('HSET', KEYS[1], 'spent', '1')
 redis.call('HSET', KEYS[2], 'userId', userId, 'family', family, 'issuedAt', ARGV[2], 'expiresAt', ARGV[3])
+if sessionEnd ~= '' then redis.call('HSET', KEYS[2], 'sessionExpiresAt', sessionEnd) end
+if platform ~= '' then redis.call('HSET', KEYS[2], 'platform', platform) end
 redis.call('PEXPIRE', KEYS[2], ARGV[4])
-return {'rotated', userId, family, issuedAt, expiresAt}
+return answer('rotated')
 `
 
-/** KEYS: refresh key. ARGV: userId, family, issuedAt, expiresAt, ttl ms. Replaces any old record. */
+/**
+ * KEYS: refresh key. ARGV: userId, family, issuedAt, expiresAt, ttl ms, sessionExpiresAt ('' =
+ * none), platform ('' = none). Replaces any old record.
+ */
 const PUT_REFRESH = `
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'userId', ARGV[1], 'family', ARGV[2], 'issuedAt', ARGV[3], 'expiresAt', ARGV[4])
+if ARGV[6] ~= '' then redis.call('HSET', KEYS[1], 'sessionExpiresAt', ARGV[6]) end
+if ARGV[7] ~= '' then redis.call('HSET', KEYS[1], 'platform', ARGV[7]) end
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
 return 1
+`
+
+/** KEYS: session-owner:<userId>. ARGV: session key prefix. Deletes both keys. */
+const DELETE_SESSION = `
+local openid = redis.call('GET', KEYS[1])
+if openid then redis.call('DEL', ARGV[1] .. openid) end
+redis.call('DEL', KEYS[1])
+return 1
+`
+
+/** KEYS: counter key. Returns { count, ms until reset } without counting ({ 0, 0 } when absent). */
+const GET_HITS = `
+local count = redis.call('GET', KEYS[1])
+if not count then return {0, 0} end
+return {tonumber(count), redis.call('PTTL', KEYS[1])}
 `
 
 /** KEYS: lock key. ARGV: owner. Deletes only if the owner still holds it. */
@@ -204,6 +231,8 @@ type Arg = string | number
 interface ScriptedRedis {
   weappAuthRotateRefresh(k1: string, k2: string, k3: string, ...argv: Arg[]): Promise<string[]>
   weappAuthPutRefresh(k1: string, ...argv: Arg[]): Promise<number>
+  weappAuthDeleteSession(k1: string, sessionPrefix: string): Promise<number>
+  weappAuthGetHits(k1: string): Promise<[number, number]>
   weappAuthReleaseLock(k1: string, owner: string): Promise<number>
   weappAuthHit(k1: string, windowMs: number): Promise<[number, number]>
   weappAuthIsRevoked(k1: string, k2: string, k3: string, iat: number): Promise<number>
@@ -218,6 +247,8 @@ interface ScriptedRedis {
 const SCRIPTS: Record<keyof ScriptedRedis, { numberOfKeys: number; lua: string }> = {
   weappAuthRotateRefresh: { numberOfKeys: 3, lua: ROTATE_REFRESH },
   weappAuthPutRefresh: { numberOfKeys: 1, lua: PUT_REFRESH },
+  weappAuthDeleteSession: { numberOfKeys: 1, lua: DELETE_SESSION },
+  weappAuthGetHits: { numberOfKeys: 1, lua: GET_HITS },
   weappAuthReleaseLock: { numberOfKeys: 1, lua: RELEASE_LOCK },
   weappAuthHit: { numberOfKeys: 1, lua: HIT },
   weappAuthIsRevoked: { numberOfKeys: 3, lua: IS_REVOKED },
@@ -256,7 +287,10 @@ function redacted(url: string): string {
 }
 
 function toRecord(reply: string[]): RefreshRecord {
-  return { userId: reply[1], family: reply[2], issuedAt: Number(reply[3]), expiresAt: Number(reply[4]) }
+  const record: RefreshRecord = { userId: reply[1], family: reply[2], issuedAt: Number(reply[3]), expiresAt: Number(reply[4]) }
+  if (reply[5]) record.sessionExpiresAt = Number(reply[5])
+  if (reply[6]) record.platform = reply[6]
+  return record
 }
 
 /** HGETALL's flat [field, value, …] of a user hash → StoredUser. */
@@ -420,7 +454,18 @@ export function redisStore(urlOrClient: string | Redis, options: RedisStoreOptio
       checkString('putRefresh', 'tokenHash', tokenHash)
       const r = checkRecord('putRefresh', 'record', record, true)
       checkPositive('putRefresh', 'ttlSeconds', ttlSeconds)
-      await run('putRefresh', () => scripted.weappAuthPutRefresh(k.refresh(tokenHash), r.userId, r.family, String(r.issuedAt), String(r.expiresAt), toMs(ttlSeconds)))
+      await run('putRefresh', () =>
+        scripted.weappAuthPutRefresh(
+          k.refresh(tokenHash),
+          r.userId,
+          r.family,
+          String(r.issuedAt),
+          String(r.expiresAt),
+          toMs(ttlSeconds),
+          r.sessionExpiresAt === undefined ? '' : String(r.sessionExpiresAt),
+          r.platform ?? '',
+        ),
+      )
     },
 
     async rotateRefresh(oldHash, newHash, newRecord, ttlSeconds, nowMs): Promise<RotateResult> {
@@ -489,6 +534,11 @@ export function redisStore(urlOrClient: string | Redis, options: RedisStoreOptio
       return reply ? { openid: reply[0], sessionKey: reply[1] } : null
     },
 
+    async deleteSession(userId) {
+      checkString('deleteSession', 'userId', userId)
+      await run('deleteSession', () => scripted.weappAuthDeleteSession(k.sessionOwner(userId), k.sessionPrefix))
+    },
+
     async getAccessToken(appid) {
       checkString('getAccessToken', 'appid', appid)
       const raw = await run('getAccessToken', () => client.get(k.accessToken(appid)))
@@ -528,6 +578,12 @@ export function redisStore(urlOrClient: string | Redis, options: RedisStoreOptio
       checkPositive('hit', 'windowSeconds', windowSeconds)
       const [count, resetMs] = await run('hit', () => scripted.weappAuthHit(k.hit(key), toMs(windowSeconds)))
       return { count: Number(count), resetMs: Number(resetMs) }
+    },
+
+    async getHits(key) {
+      checkString('getHits', 'key', key)
+      const [count, resetMs] = await run('getHits', () => scripted.weappAuthGetHits(k.hit(key)))
+      return { count: Number(count), resetMs: Math.max(0, Number(resetMs)) }
     },
 
     async findOrCreateUser(identityKey, defaults) {

@@ -30,7 +30,8 @@
  * Tables (all WITHOUT ROWID, times in ms on the store's clock):
  *
  *   weapp_auth_meta        key → value: app, schema_version, generation, created_at
- *   weapp_auth_refresh     hash → user_id, family, issued_at, expires_at, spent, purge_at
+ *   weapp_auth_refresh     hash → user_id, family, issued_at, expires_at, session_expires_at,
+ *                          platform, spent, purge_at
  *   weapp_auth_kv          key → value, purge_at (NULL: kept): family-revoked:, jti-revoked:,
  *                          not-before:, session:, session-owner:, access-token:, lock:, hit:
  *                          (the same names as the Redis keys)
@@ -95,6 +96,8 @@ const MIGRATIONS: ReadonlyArray<(db: Database.Database) => void> = [
         family TEXT NOT NULL,
         issued_at INTEGER NOT NULL,
         expires_at INTEGER NOT NULL,
+        session_expires_at INTEGER,
+        platform TEXT,
         spent INTEGER NOT NULL DEFAULT 0,
         purge_at INTEGER NOT NULL
       ) WITHOUT ROWID;
@@ -112,6 +115,8 @@ interface RefreshRow {
   family: string
   issued_at: number
   expires_at: number
+  session_expires_at: number | null
+  platform: string | null
   spent: number
 }
 
@@ -250,16 +255,18 @@ export function sqliteStore(file: string, options: SqliteStoreOptions = {}): Sql
   }
 
   const q = {
-    getRefresh: db.prepare('SELECT user_id, family, issued_at, expires_at, spent FROM weapp_auth_refresh WHERE hash = ? AND purge_at > ?'),
+    getRefresh: db.prepare('SELECT user_id, family, issued_at, expires_at, session_expires_at, platform, spent FROM weapp_auth_refresh WHERE hash = ? AND purge_at > ?'),
     putRefresh: db.prepare(
-      'INSERT INTO weapp_auth_refresh (hash, user_id, family, issued_at, expires_at, spent, purge_at) VALUES (?, ?, ?, ?, ?, 0, ?) ' +
-        'ON CONFLICT (hash) DO UPDATE SET user_id = excluded.user_id, family = excluded.family, issued_at = excluded.issued_at, expires_at = excluded.expires_at, spent = 0, purge_at = excluded.purge_at',
+      'INSERT INTO weapp_auth_refresh (hash, user_id, family, issued_at, expires_at, session_expires_at, platform, spent, purge_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?) ' +
+        'ON CONFLICT (hash) DO UPDATE SET user_id = excluded.user_id, family = excluded.family, issued_at = excluded.issued_at, expires_at = excluded.expires_at, ' +
+        'session_expires_at = excluded.session_expires_at, platform = excluded.platform, spent = 0, purge_at = excluded.purge_at',
     ),
     spend: db.prepare('UPDATE weapp_auth_refresh SET spent = 1 WHERE hash = ?'),
     getKv: db.prepare('SELECT value, purge_at FROM weapp_auth_kv WHERE key = ? AND (purge_at IS NULL OR purge_at > ?)'),
     putKv: db.prepare('INSERT INTO weapp_auth_kv (key, value, purge_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, purge_at = excluded.purge_at'),
     setKvValue: db.prepare('UPDATE weapp_auth_kv SET value = ? WHERE key = ?'),
     deleteKvIf: db.prepare('DELETE FROM weapp_auth_kv WHERE key = ? AND value = ?'),
+    deleteKv: db.prepare('DELETE FROM weapp_auth_kv WHERE key = ?'),
     getIdentity: db.prepare('SELECT user_id FROM weapp_auth_identities WHERE key = ?'),
     putIdentity: db.prepare('INSERT INTO weapp_auth_identities (key, user_id) VALUES (?, ?)'),
     getUser: db.prepare('SELECT fields FROM weapp_auth_users WHERE id = ?'),
@@ -300,7 +307,10 @@ export function sqliteStore(file: string, options: SqliteStoreOptions = {}): Sql
   }
 
   function toRecord(row: RefreshRow): RefreshRecord {
-    return { userId: row.user_id, family: row.family, issuedAt: Number(row.issued_at), expiresAt: Number(row.expires_at) }
+    const record: RefreshRecord = { userId: row.user_id, family: row.family, issuedAt: Number(row.issued_at), expiresAt: Number(row.expires_at) }
+    if (row.session_expires_at !== null) record.sessionExpiresAt = Number(row.session_expires_at)
+    if (row.platform !== null) record.platform = row.platform
+    return record
   }
 
   const refreshNotBeforeMs = (): number => {
@@ -341,7 +351,7 @@ export function sqliteStore(file: string, options: SqliteStoreOptions = {}): Sql
       const r = checkRecord('putRefresh', 'record', record, true)
       checkPositive('putRefresh', 'ttlSeconds', ttlSeconds)
       run('putRefresh', true, () => {
-        q.putRefresh.run(tokenHash, r.userId, r.family, r.issuedAt, r.expiresAt, now() + toMs(ttlSeconds))
+        q.putRefresh.run(tokenHash, r.userId, r.family, r.issuedAt, r.expiresAt, r.sessionExpiresAt ?? null, r.platform ?? null, now() + toMs(ttlSeconds))
       })
     },
 
@@ -356,14 +366,14 @@ export function sqliteStore(file: string, options: SqliteStoreOptions = {}): Sql
         const row = q.getRefresh.get(oldHash, now()) as RefreshRow | undefined
         if (!row) return { status: 'unknown' }
         const record = toRecord(row)
-        if (record.expiresAt <= nowMs) return { status: 'expired', record }
+        if (record.expiresAt <= nowMs || (record.sessionExpiresAt !== undefined && record.sessionExpiresAt <= nowMs)) return { status: 'expired', record }
         if (kvGet(`family-revoked:${record.family}`) !== undefined || record.issuedAt < refreshNotBeforeMs()) return { status: 'revoked', record }
         if (row.spent) {
           kvPut(`family-revoked:${record.family}`, '1', toMs(ttlSeconds))
           return { status: 'reused', record }
         }
         q.spend.run(oldHash)
-        q.putRefresh.run(newHash, record.userId, record.family, next.issuedAt, next.expiresAt, now() + toMs(ttlSeconds))
+        q.putRefresh.run(newHash, record.userId, record.family, next.issuedAt, next.expiresAt, record.sessionExpiresAt ?? null, record.platform ?? null, now() + toMs(ttlSeconds))
         return { status: 'rotated', record }
       })
     },
@@ -416,6 +426,15 @@ export function sqliteStore(file: string, options: SqliteStoreOptions = {}): Sql
         if (openid === undefined) return null
         const sessionKey = kvGet(`session:${openid}`)
         return sessionKey === undefined ? null : { openid, sessionKey }
+      })
+    },
+
+    async deleteSession(userId) {
+      checkString('deleteSession', 'userId', userId)
+      run('deleteSession', true, () => {
+        const openid = kvGet(`session-owner:${userId}`)
+        if (openid !== undefined) q.deleteKv.run(`session:${openid}`)
+        q.deleteKv.run(`session-owner:${userId}`)
       })
     },
 
@@ -472,6 +491,15 @@ export function sqliteStore(file: string, options: SqliteStoreOptions = {}): Sql
         const count = Number(row.value) + 1
         q.setKvValue.run(String(count), `hit:${key}`)
         return { count, resetMs: Number(row.purge_at) - t }
+      })
+    },
+
+    async getHits(key) {
+      checkString('getHits', 'key', key)
+      return run('getHits', false, () => {
+        const t = now()
+        const row = q.getKv.get(`hit:${key}`, t) as { value: string; purge_at: number } | undefined
+        return row ? { count: Number(row.value), resetMs: Number(row.purge_at) - t } : { count: 0, resetMs: 0 }
       })
     },
 

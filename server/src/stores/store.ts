@@ -25,6 +25,14 @@ export interface RefreshRecord {
   issuedAt: number
   /** ms since epoch. */
   expiresAt: number
+  /**
+   * ms since epoch: the end of the whole session (login + `sessionMaxSeconds`), copied to every
+   * successor; past it the token is expired whatever its own `expiresAt`. Absent on records written
+   * by older versions (no cap).
+   */
+  sessionExpiresAt?: number
+  /** The host the session logged in from ('weixin', 'qq', 'douyin', 'alipay'), copied to every successor. */
+  platform?: string
 }
 
 export type RotateResult =
@@ -67,8 +75,9 @@ export interface Store {
    * also kills the successor); rotated (marks it spent, keeping the spent marker until its own
    * expiry so a replay is recognised, and saves `newHash` with `newRecord` in the same family).
    * Of N concurrent calls with the same `oldHash`, across any number of processes, at most one
-   * answers `rotated`. The successor takes `userId` and `family` from the spent record (those of
-   * `newRecord` are ignored); its `issuedAt`/`expiresAt` come from `newRecord`.
+   * answers `rotated`. The successor takes `userId`, `family`, `sessionExpiresAt` and `platform`
+   * from the spent record (those of `newRecord` are ignored); its `issuedAt`/`expiresAt` come from
+   * `newRecord`. A record past its `expiresAt` or its `sessionExpiresAt` is `expired`.
    */
   rotateRefresh(oldHash: string, newHash: string, newRecord: RefreshRecord, ttlSeconds: number, nowMs: number): Promise<RotateResult>
   /** Revokes a family for `ttlSeconds` (at least the refresh lifetime). */
@@ -82,9 +91,15 @@ export interface Store {
   setNotBefore(kind: 'access' | 'refresh', epochSeconds: number): Promise<void>
 
   // --- session_key per openid (rule 1: it never leaves the server) ----------------------------
-  /** Keeps the session_key by openid and links the user id to the openid, both for `ttlSeconds`. */
+  /**
+   * Keeps the session_key by openid and links the user id to the openid, both for `ttlSeconds`.
+   * The core passes the openid scoped by host and AppID (`<platform>:<appid>:<openid>`), so the
+   * same openid string on two hosts or two apps never shares a session_key.
+   */
   putSession(userId: string, openid: string, sessionKey: string, ttlSeconds: number): Promise<void>
   getSession(userId: string): Promise<{ openid: string; sessionKey: string } | null>
+  /** ATOMIC. Forgets the user's session_key (and the link to it): the user must log in again for a new one. */
+  deleteSession(userId: string): Promise<void>
 
   // --- access_token (rule 7: cached on the server, shared by every instance) ------------------
   /** Kept until replaced (no TTL): the caller judges freshness by `expiresAt`. */
@@ -98,6 +113,8 @@ export interface Store {
   // --- counters (rate limits, WeChat's daily force-refresh quota) ------------------------------
   /** ATOMIC increment; the window's expiry is set by the first hit. `resetMs`: ms until the window resets. */
   hit(key: string, windowSeconds: number): Promise<{ count: number; resetMs: number }>
+  /** The counter's value in its current window without counting (0 and resetMs 0 when there is none). */
+  getHits(key: string): Promise<{ count: number; resetMs: number }>
 
   // --- the default user repository --------------------------------------------------------------
   /**
