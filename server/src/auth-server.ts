@@ -10,15 +10,32 @@
  */
 import { AuthServerError, BadRequestError, RateLimitError, TokenError, UpstreamError } from './errors'
 import { createAccessTokens } from './access-token'
-import { checkWatermark, decryptWechatData } from './decrypt'
+import { createHash } from 'node:crypto'
+import { checkWatermark, openSessionData } from './decrypt'
 import { guardStore } from './stores/guarded'
 import { memoryStore } from './stores/memory'
 import { HOST_PLATFORMS, resolveOptions } from './options'
+import { maskPhoneNumber } from './mask'
 import { phoneCredentialFrom, phoneInfoFromDecrypted } from './phone-number'
 import { createRefreshTokens } from './refresh-tokens'
 import { randomId } from './ids'
 import { createTokenIssuer } from './tokens'
-import type { AuthServer, AuthServerEvent, AuthServerOptions, Claims, HostPlatform, HostSession, PhoneCredential, PhoneInfo, PublicUser, TextCheckResult, TokenSet, UserRepository } from './types'
+import type {
+  AuthServer,
+  AuthServerEvent,
+  AuthServerOptions,
+  Claims,
+  HostPlatform,
+  HostSession,
+  PhoneContext,
+  PhoneCredential,
+  PhoneInfo,
+  PublicUser,
+  SessionProvider,
+  TextCheckResult,
+  TokenSet,
+  UserRepository,
+} from './types'
 import { storeUsers, USERS_IN_STORE } from './users'
 import type { Store } from './stores/store'
 import { createWechatApi } from './wechat-api'
@@ -29,6 +46,13 @@ export const MAX_CODE_LENGTH = 128
 export const MAX_CHECK_TEXT_LENGTH = 2500
 /** Keys never handed to a client, even if an app's repository returns them. */
 const SECRET_USER_KEYS = ['openid', 'unionid', 'session_key', 'sessionKey']
+/**
+ * How long an Alipay phone response stays bound to the first user who presented it. Alipay's
+ * response carries no timestamp or nonce (the same number gives the same signed string every
+ * time), so it never goes stale by itself: the binding is what keeps a shared or stolen response
+ * from verifying a number for somebody else.
+ */
+export const ALIPAY_RESPONSE_BINDING_SECONDS = 30 * 24 * 3600
 
 function checkCode(code: unknown, field = 'code'): string {
   if (code === undefined || code === null || code === '') throw new BadRequestError('code_required', `${field} is required`)
@@ -42,10 +66,16 @@ function checkUserId(userId: unknown): string {
   return userId
 }
 
+/** What a client may see of a user: no openid, unionid or session_key, and the phone number masked. */
 function publicUser<U extends PublicUser>(user: U): U {
   const copy = { ...user } as Record<string, unknown>
   for (const key of SECRET_USER_KEYS) delete copy[key]
+  if (typeof copy.phoneNumber === 'string' && copy.phoneNumber !== '') copy.phoneNumber = maskPhoneNumber(copy.phoneNumber)
   return copy as U
+}
+
+function isHostPlatform(value: unknown): value is HostPlatform {
+  return typeof value === 'string' && (HOST_PLATFORMS as readonly string[]).includes(value)
 }
 
 export function createAuthServer<U extends PublicUser = PublicUser>(options: AuthServerOptions<U>): AuthServer<U> {
@@ -121,23 +151,124 @@ export function createAuthServer<U extends PublicUser = PublicUser>(options: Aut
     return { phoneNumber: info.phoneNumber, purePhoneNumber: info.purePhoneNumber, countryCode: String(info.countryCode ?? '') }
   }
 
+  /** The AppID a host's sessions are kept under: WeChat's, or that host's provider's (its platform name when it gives none). */
+  function sessionAppid(platform: HostPlatform): string {
+    return platform === 'weixin' ? o.appid : o.providers[platform]?.appid || platform
+  }
+
+  /**
+   * The user's session_key from `platform`, or null. Keys are kept per host and AppID
+   * (`<platform>:<appid>:<openid>`), so the same openid string on another host or another app
+   * never reads this one's key.
+   */
+  async function sessionOn(userId: string, platform: HostPlatform): Promise<{ openid: string; sessionKey: string } | null> {
+    const kept = await store.getSession(userId)
+    const scope = `${platform}:${sessionAppid(platform)}:`
+    if (!kept || !kept.openid.startsWith(scope)) return null
+    return { openid: kept.openid.slice(scope.length), sessionKey: kept.sessionKey }
+  }
+
+  function noSession(platform: HostPlatform): AuthServerError {
+    const host = platform === 'weixin' ? 'WeChat' : platform
+    return new AuthServerError('session_key_expired', `No ${host} session_key is kept for this user any more; log in again from ${host}, then retry`)
+  }
+
+  /** Counts one phone-number or decrypt call for the user (phoneRateLimit, in the store). */
+  async function spendPhoneBudget(userId: string): Promise<void> {
+    if (!o.phoneRateLimit) return
+    const { max, windowSeconds } = o.phoneRateLimit
+    const { count, resetMs } = await store.hit(`phone:${userId}`, windowSeconds)
+    if (count > max) {
+      const retryAfter = Math.max(1, Math.ceil(resetMs / 1000))
+      throw new RateLimitError(`More than ${max} phone-number or decrypt calls for this user within ${windowSeconds} s; retry in ${retryAfter} s`, retryAfter)
+    }
+  }
+
+  /**
+   * Opens data sealed with the user's session_key within the failure budget (decryptFailureLimit,
+   * kept in the store so it holds across instances and logins): once it is spent the session_key
+   * is dropped and nothing more is opened for this user until the window ends. A padding oracle
+   * needs thousands of answers; it gets `max`.
+   */
+  async function withinSealedBudget<T>(userId: string, open: () => T | Promise<T>): Promise<T> {
+    const key = `sealed-failures:${userId}`
+    const { max, windowSeconds } = o.decryptFailureLimit
+    const spent = await store.getHits(key)
+    if (spent.count >= max) {
+      const retryAfter = Math.max(1, Math.ceil(spent.resetMs / 1000))
+      throw new RateLimitError(`Encrypted data for this user failed to open ${max} times; nothing more is opened for this user for ${retryAfter} s`, retryAfter)
+    }
+    try {
+      return await open()
+    } catch (err) {
+      if (err instanceof AuthServerError && err.code === 'decrypt_failed') {
+        const { count } = await store.hit(key, windowSeconds)
+        if (count >= max) {
+          await store.deleteSession(userId)
+          emit({ type: 'decrypt_budget_spent', userId })
+        }
+      }
+      throw err
+    }
+  }
+
+  /** The host the caller's session logged in from: the token's `plt`, else the default users' `platform`. */
+  async function sessionPlatform(userId: string, context: PhoneContext | undefined): Promise<HostPlatform | undefined> {
+    if (context && isHostPlatform(context.platform)) return context.platform
+    if (!users.findById) return undefined
+    const user = (await users.findById(userId)) as { platform?: unknown } | null | undefined
+    return isHostPlatform(user?.platform) ? user?.platform : undefined
+  }
+
+  /**
+   * Alipay's signed response, accepted only from a session that logged in from Alipay, and bound
+   * to the first user who presents it (ALIPAY_RESPONSE_BINDING_SECONDS): the same user may send it
+   * again, nobody else can.
+   */
+  async function alipayPhone(userId: string, provider: SessionProvider, credential: PhoneCredential, context: PhoneContext | undefined): Promise<PhoneInfo> {
+    if ((await sessionPlatform(userId, context)) !== 'alipay') {
+      throw new AuthServerError('platform_mismatch', 'An Alipay phone response is accepted only from a user logged in from Alipay')
+    }
+    const info = await (provider.phoneNumber as NonNullable<SessionProvider['phoneNumber']>)(credential, undefined, { nowMs: now() })
+    const name = `alipay-phone:${createHash('sha256').update(String(credential.response)).digest('hex')}`
+    const ttlMs = ALIPAY_RESPONSE_BINDING_SECONDS * 1000
+    if (!(await store.acquireLock(name, userId, ttlMs))) {
+      // Held: by this user (sending it again) it is renewed; by anyone else it is refused.
+      await store.releaseLock(name, userId)
+      if (!(await store.acquireLock(name, userId, ttlMs))) {
+        throw new AuthServerError('phone_response_used', 'This Alipay phone response was already used by another user')
+      }
+    }
+    return info
+  }
+
   /** A PhoneCredential, routed on its platform (see phone-number.ts for each host's body). */
-  async function phoneFromCredential(userId: string, input: PhoneCredential): Promise<PhoneInfo> {
+  async function phoneFromCredential(userId: string, input: PhoneCredential, context: PhoneContext | undefined): Promise<PhoneInfo> {
     const credential = phoneCredentialFrom(input as Record<string, unknown>)
     const platform = credential.platform as HostPlatform
+    await spendPhoneBudget(userId)
     if (platform === 'weixin') {
       if (credential.code !== undefined && credential.encryptedData === undefined) return wechatPhoneNumber(checkCode(credential.code))
-      const session = await store.getSession(userId)
-      if (!session) throw new AuthServerError('session_key_expired', 'No session_key is kept for this user any more; call wx.login and log in again, then retry')
-      const data = decryptWechatData({ sessionKey: session.sessionKey, encryptedData: credential.encryptedData, iv: credential.iv, appid: o.appid })
-      return phoneInfoFromDecrypted(data, o.appid, 'WeChat')
+      if (!o.legacyPhone) {
+        throw new BadRequestError(
+          'code_required',
+          "Send the getPhoneNumber button's code (e.detail.code, base library 2.21.2+): this server does not read WeChat's older encryptedData/iv phone format (legacyPhone)",
+        )
+      }
+      const session = await sessionOn(userId, 'weixin')
+      if (!session) throw noSession('weixin')
+      return withinSealedBudget(userId, () =>
+        phoneInfoFromDecrypted(openSessionData({ sessionKey: session.sessionKey, encryptedData: credential.encryptedData, iv: credential.iv, appid: o.appid, nowMs: now() })),
+      )
     }
     const provider = o.providers[platform]
     if (!provider) throw new BadRequestError('unsupported_platform', `No session provider for platform "${platform}" (pass options.providers.${platform})`)
     if (typeof provider.phoneNumber !== 'function') throw new BadRequestError('unsupported_platform', `The ${platform} provider reads no phone numbers`)
-    // Alipay's response needs no session_key (it is encrypted with the app's AES key); QQ and Douyin need the user's.
-    const sessionKey = platform === 'alipay' ? undefined : (await store.getSession(userId))?.sessionKey
-    return provider.phoneNumber(credential, sessionKey)
+    // Alipay's response needs no session_key (it is encrypted with the app's AES key and signed by Alipay); QQ and Douyin need the user's.
+    if (platform === 'alipay') return alipayPhone(userId, provider, credential, context)
+    const session = await sessionOn(userId, platform)
+    const phoneNumber = provider.phoneNumber.bind(provider)
+    return withinSealedBudget(userId, () => phoneNumber(credential, session?.sessionKey, { nowMs: now() }))
   }
 
   async function limitLogins(client: string): Promise<void> {
@@ -182,22 +313,22 @@ export function createAuthServer<U extends PublicUser = PublicUser>(options: Aut
         throw new AuthServerError('internal_error', 'users.findOrCreate must answer a user with an id (string or number)')
       }
       const userId = String(user.id)
-      if (session.sessionKey) await store.putSession(userId, session.openid, session.sessionKey, o.sessionKeyTtlSeconds)
+      if (session.sessionKey) await store.putSession(userId, `${platform}:${sessionAppid(platform)}:${session.openid}`, session.sessionKey, o.sessionKeyTtlSeconds)
       const family = randomId()
-      const refreshToken = await refreshTokens.issue(userId, family)
-      const { token } = await tokens.sign({ sub: userId, fam: family, gen: await store.generation() })
+      const refreshToken = await refreshTokens.issue(userId, family, { platform, sessionExpiresAt: now() + o.sessionMaxSeconds * 1000 })
+      const { token } = await tokens.sign({ sub: userId, fam: family, gen: await store.generation(), plt: platform })
       emit({ type: 'login', userId, platform })
       return { token, expiresIn: o.tokenTtlSeconds, refreshToken, user: publicUser(user) }
     },
 
     async refresh(refreshToken) {
-      const { token: successor, userId, family } = await refreshTokens.rotate(refreshToken)
+      const { token: successor, userId, family, platform } = await refreshTokens.rotate(refreshToken)
       const subject = await store.checkSubject(userId)
       if (usersInStore && !subject.userExists) {
         await store.revokeFamily(family, o.refreshTtlSeconds)
         throw new TokenError('user_not_found', 'This refresh token belongs to a user who no longer exists; log in again')
       }
-      const { token } = await tokens.sign({ sub: userId, fam: family, gen: subject.generation })
+      const { token } = await tokens.sign({ sub: userId, fam: family, gen: subject.generation, plt: isHostPlatform(platform) ? platform : undefined })
       emit({ type: 'refresh', userId })
       const result: TokenSet<U> = { token, expiresIn: o.tokenTtlSeconds, refreshToken: successor }
       // The rotation is done: losing the new tokens over an optional `user` would end the session.
@@ -243,18 +374,22 @@ export function createAuthServer<U extends PublicUser = PublicUser>(options: Aut
     },
 
     /** getPhoneNumber: https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/user-info/phone-number/getPhoneNumber.html */
-    async phoneNumber(userId, input) {
+    async phoneNumber(userId, input, context) {
       checkUserId(userId)
-      if (input !== null && typeof input === 'object') return phoneFromCredential(userId, input)
-      return wechatPhoneNumber(checkCode(input))
+      if (input !== null && typeof input === 'object') return phoneFromCredential(userId, input, context)
+      const code = checkCode(input)
+      await spendPhoneBudget(userId)
+      return wechatPhoneNumber(code)
     },
 
     async decrypt<T = Record<string, unknown>>(userId: string, encryptedData: string, iv: string, options?: { platform?: HostPlatform }): Promise<T> {
       checkUserId(userId)
-      const appid = hostAppid(options?.platform ?? 'weixin')
-      const session = await store.getSession(userId)
-      if (!session) throw new AuthServerError('session_key_expired', 'No session_key is kept for this user any more; call wx.login and log in again, then retry')
-      return decryptWechatData({ sessionKey: session.sessionKey, encryptedData, iv, appid }) as T
+      const platform = options?.platform ?? 'weixin'
+      const appid = hostAppid(platform)
+      await spendPhoneBudget(userId)
+      const session = await sessionOn(userId, platform)
+      if (!session) throw noSession(platform)
+      return withinSealedBudget(userId, () => openSessionData({ sessionKey: session.sessionKey, encryptedData, iv, appid, nowMs: now() }) as T)
     },
 
     accessToken(opts) {
@@ -267,8 +402,8 @@ export function createAuthServer<U extends PublicUser = PublicUser>(options: Aut
       if (typeof text !== 'string' || text.length === 0) throw new BadRequestError('bad_request', 'text must be a non-empty string')
       if (text.length > MAX_CHECK_TEXT_LENGTH) throw new BadRequestError('bad_request', `text is longer than ${MAX_CHECK_TEXT_LENGTH} characters`)
       if (scene !== 1 && scene !== 2 && scene !== 3 && scene !== 4) throw new BadRequestError('bad_request', 'scene must be 1 (profile), 2 (comment), 3 (forum) or 4 (social log)')
-      const session = await store.getSession(userId)
-      if (!session) throw new AuthServerError('session_key_expired', 'This user has no recent session (msg_sec_check needs the openid of a user seen within 2 hours); log in again')
+      const session = await sessionOn(userId, 'weixin')
+      if (!session) throw new AuthServerError('session_key_expired', 'This user has no recent WeChat session (msg_sec_check needs the openid of a user seen within 2 hours); log in again')
       const answer = await accessTokens.withToken((accessToken) =>
         wechat.call<{ result?: { suggest?: unknown; label?: unknown }; trace_id?: unknown }>('wxa/msg_sec_check', {
           method: 'POST',

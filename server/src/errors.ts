@@ -33,6 +33,10 @@ export const ERROR_STATUS = {
   content_risky: 422,
   // 403: the host refused to hand over what was asked (Alipay's phone number without the user's authorization)
   phone_not_authorized: 403,
+  // 403: a host's credential from a session of another host (an Alipay phone response from a WeChat login)
+  platform_mismatch: 403,
+  // 409: an Alipay phone response another user already presented
+  phone_response_used: 409,
   // 409: the server no longer has what the request needs (log in again, then ask again)
   session_key_expired: 409,
   // 429: too many requests (ours, or WeChat's 45011)

@@ -33,6 +33,7 @@
 import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
 import { AuthServerError, BadRequestError, RateLimitError, TokenError, toHttpBody } from './errors'
+import { maskPhoneNumber } from './mask'
 import { phoneCredentialFrom } from './phone-number'
 import type { AuthServer, Claims, HostPlatform, PhoneInfo, PublicUser } from './types'
 
@@ -72,12 +73,7 @@ const DEFAULT_PREFIX = '/api/auth'
 const DEFAULT_BODY_LIMIT = 16 * 1024
 const PLATFORMS: readonly HostPlatform[] = ['weixin', 'qq', 'douyin', 'alipay']
 
-/** `13812345678` → `138****5678`; shorter numbers keep only their last 2 digits. */
-export function maskPhoneNumber(phone: string): string {
-  const s = String(phone)
-  if (s.length >= 8) return s.slice(0, 3) + '*'.repeat(s.length - 7) + s.slice(-4)
-  return '*'.repeat(Math.max(0, s.length - 2)) + s.slice(-2)
-}
+export { maskPhoneNumber }
 
 /** Maps any error to the JSON answer a client gets: `{ status, body, headers }`. Never a stack. */
 export function httpError(err: unknown): { status: number; body: { error: string; message: string; errcode?: number }; headers: Record<string, string> } {
@@ -233,7 +229,7 @@ const plugin: FastifyPluginAsync<WeappAuthOptions> = async (app, options) => {
         const platform = optionalString(body, 'platform') ?? optionalString(query, 'platform')
         const bare = code !== undefined && code !== '' && (platform === undefined || platform === 'weixin') && body.encryptedData === undefined && body.response === undefined
         const input = bare ? (code as string) : phoneCredentialFrom({ ...body, code, platform })
-        const info = await auth.phoneNumber(user.id, input)
+        const info = await auth.phoneNumber(user.id, input, user.claims.plt === undefined ? {} : { platform: user.claims.plt })
         if (options.onPhoneNumber) {
           const shaped = await options.onPhoneNumber(user.id, info)
           if (shaped && typeof shaped === 'object') return shaped

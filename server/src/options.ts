@@ -32,6 +32,10 @@ export interface ResolvedOptions<U extends PublicUser> {
   upstreamTimeoutMs: number
   providers: Partial<Record<HostPlatform, SessionProvider>>
   loginRateLimit: { max: number; windowSeconds: number } | false
+  sessionMaxSeconds: number
+  legacyPhone: boolean
+  phoneRateLimit: { max: number; windowSeconds: number } | false
+  decryptFailureLimit: { max: number; windowSeconds: number }
   onEvent?: (event: AuthServerEvent) => void
   now: () => number
   fetch: typeof fetch
@@ -53,6 +57,10 @@ const OPTION_KEYS: readonly (keyof AuthServerOptions)[] = [
   'upstreamTimeoutMs',
   'providers',
   'loginRateLimit',
+  'sessionMaxSeconds',
+  'legacyPhone',
+  'phoneRateLimit',
+  'decryptFailureLimit',
   'onEvent',
   'now',
   'fetch',
@@ -147,6 +155,21 @@ function resolveBase(value: unknown): string {
   return raw.replace(/\/+$/, '')
 }
 
+/** `{ max, windowSeconds }`, `false` (off, where allowed) or the default. */
+function rateLimit(
+  value: unknown,
+  name: string,
+  fallback: { max: number; windowSeconds: number },
+  canBeOff: boolean,
+): { max: number; windowSeconds: number } | false {
+  if (value === undefined) return fallback
+  if (value === false && canBeOff) return false
+  if (value === null || typeof value !== 'object') throw new ConfigError(`createAuthServer: ${name} must be { max, windowSeconds }${canBeOff ? ' or false' : ''}`)
+  checkKeys(value, ['max', 'windowSeconds'], `createAuthServer ${name}`)
+  const rl = value as { max?: unknown; windowSeconds?: unknown }
+  return { max: positiveInt(rl.max, `${name}.max`, fallback.max), windowSeconds: positiveInt(rl.windowSeconds, `${name}.windowSeconds`, fallback.windowSeconds) }
+}
+
 export function resolveOptions<U extends PublicUser>(options: AuthServerOptions<U>): ResolvedOptions<U> {
   if (options === null || typeof options !== 'object') throw new ConfigError('createAuthServer: options are required: { appid, secret, jwt: { secret } }')
   checkKeys(options, OPTION_KEYS as string[], 'createAuthServer')
@@ -156,7 +179,7 @@ export function resolveOptions<U extends PublicUser>(options: AuthServerOptions<
 
   const accessTokenMode = options.accessTokenMode ?? 'stable'
   if (accessTokenMode !== 'stable' && accessTokenMode !== 'classic') throw new ConfigError(`createAuthServer: accessTokenMode must be 'stable' or 'classic', got ${JSON.stringify(accessTokenMode)}`)
-  for (const name of ['revocation'] as const) {
+  for (const name of ['revocation', 'legacyPhone'] as const) {
     if (options[name] !== undefined && typeof options[name] !== 'boolean') throw new ConfigError(`createAuthServer: ${name} must be true or false`)
   }
   for (const name of ['onEvent', 'now', 'fetch'] as const) {
@@ -183,19 +206,18 @@ export function resolveOptions<U extends PublicUser>(options: AuthServerOptions<
     if (!provider || typeof provider.code2Session !== 'function') throw new ConfigError(`createAuthServer: providers.${platform} must have code2Session({ code })`)
   }
 
-  let loginRateLimit: ResolvedOptions<U>['loginRateLimit'] = { max: 30, windowSeconds: 60 }
-  if (options.loginRateLimit === false) loginRateLimit = false
-  else if (options.loginRateLimit !== undefined) {
-    const rl = options.loginRateLimit
-    if (rl === null || typeof rl !== 'object') throw new ConfigError('createAuthServer: loginRateLimit must be { max, windowSeconds } or false')
-    checkKeys(rl, ['max', 'windowSeconds'], 'createAuthServer loginRateLimit')
-    loginRateLimit = { max: positiveInt(rl.max, 'loginRateLimit.max', 30), windowSeconds: positiveInt(rl.windowSeconds, 'loginRateLimit.windowSeconds', 60) }
-  }
+  const loginRateLimit = rateLimit(options.loginRateLimit, 'loginRateLimit', { max: 30, windowSeconds: 60 }, true)
+  const phoneRateLimit = rateLimit(options.phoneRateLimit, 'phoneRateLimit', { max: 10, windowSeconds: 3600 }, true)
+  const decryptFailureLimit = rateLimit(options.decryptFailureLimit, 'decryptFailureLimit', { max: 5, windowSeconds: 24 * 3600 }, false) as { max: number; windowSeconds: number }
 
   const tokenTtlSeconds = positiveInt(options.tokenTtlSeconds, 'tokenTtlSeconds', 7 * 24 * 3600)
   const refreshTtlSeconds = positiveInt(options.refreshTtlSeconds, 'refreshTtlSeconds', 30 * 24 * 3600)
   if (refreshTtlSeconds < tokenTtlSeconds) {
     throw new ConfigError(`createAuthServer: refreshTtlSeconds (${refreshTtlSeconds}) must be at least tokenTtlSeconds (${tokenTtlSeconds}), or a refresh token dies before the token it renews`)
+  }
+  const sessionMaxSeconds = positiveInt(options.sessionMaxSeconds, 'sessionMaxSeconds', 90 * 24 * 3600)
+  if (sessionMaxSeconds < tokenTtlSeconds) {
+    throw new ConfigError(`createAuthServer: sessionMaxSeconds (${sessionMaxSeconds}) must be at least tokenTtlSeconds (${tokenTtlSeconds}): a session cannot end before its first token`)
   }
 
   return {
@@ -214,6 +236,10 @@ export function resolveOptions<U extends PublicUser>(options: AuthServerOptions<
     upstreamTimeoutMs: positiveInt(options.upstreamTimeoutMs, 'upstreamTimeoutMs', 5000),
     providers,
     loginRateLimit,
+    sessionMaxSeconds,
+    legacyPhone: options.legacyPhone ?? false,
+    phoneRateLimit,
+    decryptFailureLimit,
     onEvent: options.onEvent,
     now: options.now ?? Date.now,
     fetch: fetchImpl,

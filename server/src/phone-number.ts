@@ -12,7 +12,7 @@
  *   (https://docs.alipay.com/mini/api/getphonenumber), read by providers/alipay-phone.ts.
  */
 import { BadRequestError } from './errors'
-import { checkWatermark } from './decrypt'
+import { sealedDataFailure } from './decrypt'
 import { HOST_PLATFORMS } from './options'
 import type { HostPlatform, PhoneCredential, PhoneInfo } from './types'
 /** Longest field accepted in a phone body (an Alipay response is a few hundred bytes; WeChat's encryptedData under 1 KB). */
@@ -59,13 +59,13 @@ export function phoneCredentialFrom(body: Record<string, unknown>): PhoneCredent
 }
 
 /**
- * `{ phoneNumber, purePhoneNumber, countryCode, watermark }` decrypted with a session_key: the
- * watermark must be `appid`'s, the numbers strings. Any other shape is decrypt_failed.
+ * `{ phoneNumber, purePhoneNumber, countryCode }` out of data opened with a session_key (its
+ * watermark already checked by openSessionData). A plaintext without a phone number is the same
+ * sealed-data failure as any other (no oracle).
  */
-export function phoneInfoFromDecrypted(data: Record<string, unknown>, appid: string, host: string): PhoneInfo {
-  checkWatermark(data.watermark, appid)
+export function phoneInfoFromDecrypted(data: Record<string, unknown>): PhoneInfo {
   const { phoneNumber, purePhoneNumber, countryCode } = data
-  if (typeof phoneNumber !== 'string' || phoneNumber === '') throw new BadRequestError('decrypt_failed', `The decrypted ${host} data has no phoneNumber (was it a phone-number event?)`)
+  if (typeof phoneNumber !== 'string' || phoneNumber === '') throw sealedDataFailure()
   return {
     phoneNumber,
     purePhoneNumber: typeof purePhoneNumber === 'string' && purePhoneNumber !== '' ? purePhoneNumber : phoneNumber,

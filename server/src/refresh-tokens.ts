@@ -23,14 +23,14 @@ export interface RefreshTokensOptions {
 }
 
 export interface RefreshTokens {
-  /** Issues a new token in `family` for `userId`. */
-  issue(userId: string, family: string): Promise<string>
+  /** Issues the first token of `family` (a login) for `userId`: the session ends at `sessionExpiresAt` (ms) whatever its rotations. */
+  issue(userId: string, family: string, session: { platform: string; sessionExpiresAt: number }): Promise<string>
   /**
    * Spends `token` and answers its successor with the spent token's user and family. Throws
    * BadRequestError refresh_token_required, or TokenError invalid_refresh_token (unknown, malformed,
    * revoked), refresh_token_expired, refresh_token_reused (the family is now revoked).
    */
-  rotate(token: unknown): Promise<{ token: string; userId: string; family: string }>
+  rotate(token: unknown): Promise<{ token: string; userId: string; family: string; platform?: string }>
 }
 
 export function hashRefreshToken(token: string): string {
@@ -49,13 +49,13 @@ export function createRefreshTokens(options: RefreshTokensOptions): RefreshToken
     return { userId, family, issuedAt, expiresAt: issuedAt + ttlSeconds * 1000 }
   }
 
-  async function issue(userId: string, family: string): Promise<string> {
+  async function issue(userId: string, family: string, session: { platform: string; sessionExpiresAt: number }): Promise<string> {
     const token = newToken()
-    await store.putRefresh(hashRefreshToken(token), record(userId, family), ttlSeconds)
+    await store.putRefresh(hashRefreshToken(token), { ...record(userId, family), sessionExpiresAt: session.sessionExpiresAt, platform: session.platform }, ttlSeconds)
     return token
   }
 
-  async function rotate(token: unknown): Promise<{ token: string; userId: string; family: string }> {
+  async function rotate(token: unknown): Promise<{ token: string; userId: string; family: string; platform?: string }> {
     if (token === undefined || token === null || token === '') throw new BadRequestError('refresh_token_required', 'refreshToken is required')
     if (typeof token !== 'string') throw new BadRequestError('refresh_token_required', 'refreshToken must be a string')
     if (!TOKEN_SHAPE.test(token)) throw new TokenError('invalid_refresh_token', 'Refresh token is malformed; log in again')
@@ -64,15 +64,18 @@ export function createRefreshTokens(options: RefreshTokensOptions): RefreshToken
     // same family"); the ones given here are those of the spent record, filled in by the store.
     const result = await store.rotateRefresh(hashRefreshToken(token), hashRefreshToken(successor), record('', ''), ttlSeconds, now())
     switch (result.status) {
-      case 'rotated':
-        return { token: successor, userId: result.record.userId, family: result.record.family }
+      case 'rotated': {
+        const rotated: { token: string; userId: string; family: string; platform?: string } = { token: successor, userId: result.record.userId, family: result.record.family }
+        if (result.record.platform !== undefined) rotated.platform = result.record.platform
+        return rotated
+      }
       case 'reused':
         emit({ type: 'refresh_reuse', userId: result.record.userId, family: result.record.family })
         throw new TokenError('refresh_token_reused', 'Refresh token was already used: its whole family is now revoked; log in again')
       case 'revoked':
         throw new TokenError('invalid_refresh_token', 'Refresh token was revoked (logout, reuse or a global revocation); log in again')
       case 'expired':
-        throw new TokenError('refresh_token_expired', 'Refresh token has expired; log in again')
+        throw new TokenError('refresh_token_expired', 'Refresh token has expired, or its session reached its maximum lifetime; log in again')
       case 'unknown':
         throw new TokenError('invalid_refresh_token', 'Refresh token is unknown; log in again')
     }

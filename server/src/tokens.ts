@@ -5,14 +5,15 @@
  * keys rotate without logging anyone out), and `iss`/`aud` are checked when configured.
  *
  * Claims: `sub` (user id), `jti` (random token id, for revocation), `fam` (the refresh family it
- * belongs to, for logout), `gen` (the store's generation: the data the token names), `iat`, `exp`
+ * belongs to, for logout), `gen` (the store's generation: the data the token names), `plt` (the
+ * host the session logged in from), `iat`, `exp`
  * — plus `iss`/`aud` when configured. A token without `gen` (signed by an older version) verifies
  * here with `gen: ''`, which no store has, so the core refuses it as stale.
  */
 import { errors as joseErrors, jwtVerify, SignJWT, type JWTHeaderParameters, type JWTPayload } from 'jose'
 import { TokenError } from './errors'
 import { randomId } from './ids'
-import type { Claims } from './types'
+import type { Claims, HostPlatform } from './types'
 
 export interface SigningKey {
   kid: string
@@ -30,7 +31,7 @@ export interface TokenIssuerOptions {
 
 export interface TokenIssuer {
   /** Signs a token for `sub` in refresh family `fam`; answers the token and its claims. */
-  sign(input: { sub: string; fam: string; gen: string }): Promise<{ token: string; claims: Claims }>
+  sign(input: { sub: string; fam: string; gen: string; plt?: HostPlatform }): Promise<{ token: string; claims: Claims }>
   /** Checks signature, `alg`, `kid`, `iss`, `aud`, `exp` and the claims' shape. Throws TokenError (invalid_token / token_expired). */
   verify(token: string): Promise<Claims>
 }
@@ -47,11 +48,11 @@ export function createTokenIssuer(options: TokenIssuerOptions): TokenIssuer {
   const byKid = new Map(keys.map((k) => [k.kid, k.key]))
   const signer = keys[0]
 
-  async function sign(input: { sub: string; fam: string; gen: string }): Promise<{ token: string; claims: Claims }> {
+  async function sign(input: { sub: string; fam: string; gen: string; plt?: HostPlatform }): Promise<{ token: string; claims: Claims }> {
     const iat = Math.floor(now() / 1000)
     const exp = iat + ttlSeconds
     const jti = randomId()
-    const builder = new SignJWT({ fam: input.fam, gen: input.gen })
+    const builder = new SignJWT(input.plt === undefined ? { fam: input.fam, gen: input.gen } : { fam: input.fam, gen: input.gen, plt: input.plt })
       .setProtectedHeader({ alg: ALG, typ: 'JWT', kid: signer.kid })
       .setSubject(input.sub)
       .setJti(jti)
@@ -61,6 +62,7 @@ export function createTokenIssuer(options: TokenIssuerOptions): TokenIssuer {
     if (audience !== undefined) builder.setAudience(audience)
     const token = await builder.sign(signer.key)
     const claims: Claims = { sub: input.sub, jti, fam: input.fam, gen: input.gen, iat, exp }
+    if (input.plt !== undefined) claims.plt = input.plt
     if (issuer !== undefined) claims.iss = issuer
     if (audience !== undefined) claims.aud = audience
     return { token, claims }
@@ -120,6 +122,7 @@ function claimsOf(payload: JWTPayload): Claims {
   if (typeof fam !== 'string' || fam.length === 0) throw new TokenError('invalid_token', 'Access token has no refresh family')
   if (typeof iat !== 'number' || typeof exp !== 'number') throw new TokenError('invalid_token', 'Access token has no iat/exp')
   const claims: Claims = { sub, jti, fam, gen, iat, exp }
+  if (payload.plt === 'weixin' || payload.plt === 'qq' || payload.plt === 'douyin' || payload.plt === 'alipay') claims.plt = payload.plt
   if (iss !== undefined) claims.iss = iss
   if (aud !== undefined) claims.aud = aud
   return claims

@@ -40,7 +40,7 @@ export interface SessionProvider {
    * latest one from this server's store (undefined when none is kept). Absent: this provider
    * reads no phone numbers (the server answers 400 unsupported_platform).
    */
-  phoneNumber?(credential: PhoneCredential, sessionKey: string | undefined): Promise<PhoneInfo> | PhoneInfo
+  phoneNumber?(credential: PhoneCredential, sessionKey: string | undefined, context?: { nowMs: number }): Promise<PhoneInfo> | PhoneInfo
 }
 
 /** The app's own users. The kit hands over openid/unionid once per login and never returns them to a client. */
@@ -94,12 +94,37 @@ export interface AuthServerOptions<U extends PublicUser = PublicUser> {
   providers?: Partial<Record<HostPlatform, SessionProvider>>
   /** Per-client login limit, kept in the store. Default { max: 30, windowSeconds: 60 }; false turns it off. */
   loginRateLimit?: { max: number; windowSeconds: number } | false
+  /**
+   * A session's absolute lifetime, counted from its login: past it the refresh token is refused
+   * (401 refresh_token_expired) however often it was rotated, and the SDK logs in again silently.
+   * Default 90 days; at least `tokenTtlSeconds`.
+   */
+  sessionMaxSeconds?: number
+  /**
+   * WeChat's older encrypted phone format (`{ encryptedData, iv }` from getPhoneNumber before base
+   * library 2.21.2). Off by default: the `code` the button hands out since 2.21.2 is exchanged by
+   * the server and cannot be forged, while encrypted data is only as safe as the session_key.
+   */
+  legacyPhone?: boolean
+  /** Per-user limit on phone-number and decrypt calls, kept in the store. Default { max: 10, windowSeconds: 3600 }; false turns it off. */
+  phoneRateLimit?: { max: number; windowSeconds: number } | false
+  /**
+   * Per-user budget of encrypted data that fails to open, kept in the store: when it runs out the
+   * user's session_key is dropped (log in again for a new one) and further attempts are refused
+   * with 429 until the window ends. Default { max: 5, windowSeconds: 86400 }.
+   */
+  decryptFailureLimit?: { max: number; windowSeconds: number }
   /** Told of what happens (for metrics and logs). Never receives a token or a session_key. */
   onEvent?: (event: AuthServerEvent) => void
   /** Clock, for tests. Default Date.now. */
   now?: () => number
   /** fetch, for tests. Default the global fetch. */
   fetch?: typeof fetch
+}
+
+/** What the caller knows of the request: the host its session logged in from (the access token's `plt`). */
+export interface PhoneContext {
+  platform?: HostPlatform
 }
 
 export type AuthServerEvent =
@@ -109,6 +134,8 @@ export type AuthServerEvent =
   | { type: 'logout'; userId: string }
   | { type: 'access_token'; forced: boolean }
   | { type: 'upstream_error'; api: string; code: string }
+  /** A user's encrypted data failed to open `decryptFailureLimit.max` times: their session_key was dropped. */
+  | { type: 'decrypt_budget_spent'; userId: string }
 
 /** What login and refresh answer: the SDK's contract. */
 export interface TokenSet<U extends PublicUser = PublicUser> {
@@ -126,6 +153,8 @@ export interface Claims {
   jti: string
   /** Refresh family id (logout revokes it). */
   fam: string
+  /** The host the session logged in from ('weixin', 'qq', 'douyin', 'alipay'); absent on tokens of older versions. */
+  plt?: HostPlatform
   /**
    * The store's generation when the token was signed (see Store.generation): a token whose
    * generation is not the store's current one names data the store no longer has, and is refused.
@@ -168,7 +197,7 @@ export interface AuthServer<U extends PublicUser = PublicUser> {
    * encryptedData/iv; QQ/Douyin encryptedData/iv decrypted with the user's session_key (watermark
    * = that host's AppID); Alipay's signed, encrypted `response` (the provider's `aesKey`).
    */
-  phoneNumber(userId: string, code: string | PhoneCredential): Promise<PhoneInfo>
+  phoneNumber(userId: string, code: string | PhoneCredential, context?: PhoneContext): Promise<PhoneInfo>
   /**
    * AES-128-CBC with the user's cached session_key; checks the watermark appid: WeChat's, or with
    * `platform` ('qq' | 'douyin') that host's provider's AppID.

@@ -68,8 +68,8 @@ export function douyinProvider(options: DouyinProviderOptions): SessionProvider 
   return {
     platform: 'douyin',
     appid,
-    phoneNumber(credential, sessionKey) {
-      return decryptedPhone('Douyin', appid, credential, sessionKey)
+    phoneNumber(credential, sessionKey, context) {
+      return decryptedPhone('Douyin', appid, credential, sessionKey, context?.nowMs)
     },
     async code2Session(input): Promise<HostSession> {
       const code = input?.code ?? ''

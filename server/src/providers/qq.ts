@@ -33,8 +33,8 @@ export function qqProvider(options: QqProviderOptions): SessionProvider {
   return {
     platform: 'qq',
     appid,
-    phoneNumber(credential, sessionKey) {
-      return decryptedPhone('QQ', appid, credential, sessionKey)
+    phoneNumber(credential, sessionKey, context) {
+      return decryptedPhone('QQ', appid, credential, sessionKey, context?.nowMs)
     },
     async code2Session(input): Promise<HostSession> {
       const code = input?.code

@@ -9,15 +9,15 @@
  * body is refused with a message saying so.
  */
 import { AuthServerError, BadRequestError } from '../errors'
-import { decryptWechatData } from '../decrypt'
+import { openSessionData } from '../decrypt'
 import { phoneInfoFromDecrypted } from '../phone-number'
 import type { PhoneCredential, PhoneInfo } from '../types'
 
-export function decryptedPhone(host: string, appid: string, credential: PhoneCredential, sessionKey: string | undefined): PhoneInfo {
+/** Every failure to open or read the data is the same 400 decrypt_failed (decrypt.ts: no oracle). */
+export function decryptedPhone(host: string, appid: string, credential: PhoneCredential, sessionKey: string | undefined, nowMs: number = Date.now()): PhoneInfo {
   if (!credential.encryptedData || !credential.iv) {
     throw new BadRequestError('code_required', `${host}: encryptedData and iv are required (the getPhoneNumber event's); a phone code is not exchanged on ${host}`)
   }
   if (!sessionKey) throw new AuthServerError('session_key_expired', `No ${host} session_key is kept for this user (a guest, or it expired): log in with ${host} again, then retry`)
-  const data = decryptWechatData({ sessionKey, encryptedData: credential.encryptedData, iv: credential.iv, appid })
-  return phoneInfoFromDecrypted(data, appid, host)
+  return phoneInfoFromDecrypted(openSessionData({ sessionKey, encryptedData: credential.encryptedData, iv: credential.iv, appid, nowMs }))
 }
