@@ -255,20 +255,19 @@ export function createAuthServer<U extends PublicUser = PublicUser>(options: Aut
           "Send the getPhoneNumber button's code (e.detail.code, base library 2.21.2+): this server does not read WeChat's older encryptedData/iv phone format (legacyPhone)",
         )
       }
-      const session = await sessionOn(userId, 'weixin')
-      if (!session) throw noSession('weixin')
-      return withinSealedBudget(userId, () =>
-        phoneInfoFromDecrypted(openSessionData({ sessionKey: session.sessionKey, encryptedData: credential.encryptedData, iv: credential.iv, appid: o.appid, nowMs: now() })),
-      )
+      return withinSealedBudget(userId, async () => {
+        const session = await sessionOn(userId, 'weixin')
+        if (!session) throw noSession('weixin')
+        return phoneInfoFromDecrypted(openSessionData({ sessionKey: session.sessionKey, encryptedData: credential.encryptedData, iv: credential.iv, appid: o.appid, nowMs: now() }))
+      })
     }
     const provider = o.providers[platform]
     if (!provider) throw new BadRequestError('unsupported_platform', `No session provider for platform "${platform}" (pass options.providers.${platform})`)
     if (typeof provider.phoneNumber !== 'function') throw new BadRequestError('unsupported_platform', `The ${platform} provider reads no phone numbers`)
     // Alipay's response needs no session_key (it is encrypted with the app's AES key and signed by Alipay); QQ and Douyin need the user's.
     if (platform === 'alipay') return alipayPhone(userId, provider, credential, context)
-    const session = await sessionOn(userId, platform)
     const phoneNumber = provider.phoneNumber.bind(provider)
-    return withinSealedBudget(userId, () => phoneNumber(credential, session?.sessionKey, { nowMs: now() }))
+    return withinSealedBudget(userId, async () => phoneNumber(credential, (await sessionOn(userId, platform))?.sessionKey, { nowMs: now() }))
   }
 
   async function limitLogins(client: string): Promise<void> {
@@ -387,9 +386,11 @@ export function createAuthServer<U extends PublicUser = PublicUser>(options: Aut
       const platform = options?.platform ?? 'weixin'
       const appid = hostAppid(platform)
       await spendPhoneBudget(userId)
-      const session = await sessionOn(userId, platform)
-      if (!session) throw noSession(platform)
-      return withinSealedBudget(userId, () => openSessionData({ sessionKey: session.sessionKey, encryptedData, iv, appid, nowMs: now() }) as T)
+      return withinSealedBudget(userId, async () => {
+        const session = await sessionOn(userId, platform)
+        if (!session) throw noSession(platform)
+        return openSessionData({ sessionKey: session.sessionKey, encryptedData, iv, appid, nowMs: now() }) as T
+      })
     },
 
     accessToken(opts) {
