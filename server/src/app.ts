@@ -17,7 +17,7 @@
 import { randomUUID } from 'node:crypto'
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { weappAuthDevEndpoints } from './dev-endpoints'
-import { AuthServerError, BadRequestError } from './errors'
+import { AuthServerError, BadRequestError, toHttpBody } from './errors'
 import { maskPhoneNumber, sendError, weappAuth, weappAuthErrorHandler, type AuthenticatedUser } from './fastify'
 import type { AuthServer, PublicUser } from './types'
 
@@ -72,6 +72,13 @@ export function buildApp(options: AppOptions): FastifyInstance {
     trustProxy: options.trustProxy ?? false,
     bodyLimit: PROFILE_BODY_LIMIT,
     genReqId: () => randomUUID(),
+    // Requests Node's HTTP parser refuses (a bad Content-Length, conflicting framing headers) never
+    // reach a route: they get the same { error, message } shape as every other error.
+    clientErrorHandler: (err, socket) => {
+      if ((err as NodeJS.ErrnoException).code === 'ECONNRESET' || !socket.writable) return void socket.destroy()
+      const body = JSON.stringify({ error: 'bad_request', message: 'The request is not valid HTTP (its framing or headers are malformed).' })
+      socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
+    },
   })
 
   app.setErrorHandler(weappAuthErrorHandler)
@@ -170,7 +177,9 @@ export function buildApp(options: AppOptions): FastifyInstance {
         return { ok: true, store: auth.store.kind }
       } catch (err) {
         if (!(err instanceof AuthServerError)) return sendError(request, reply, err)
-        return reply.code(503).send({ ok: false, store: auth.store.kind, error: err.code, message: err.message })
+        // The details (host, port, the driver's error) go to the log only.
+        request.log.warn({ error: err.code, reason: err.message }, 'health check failed')
+        return reply.code(503).send({ ok: false, store: auth.store.kind, ...toHttpBody(err).body })
       }
     })
   })

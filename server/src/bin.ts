@@ -2,7 +2,7 @@
 /**
  * `npx weapp-auth-server`: the kit as a ready-made server, configured from the environment only
  * (see config.ts and the README's table): PORT, HOST, WX_APPID, WX_SECRET, JWT_SECRET, REDIS_URL,
- * STORE, SQLITE_PATH,
+ * STORE, SQLITE_PATH, SESSION_MAX_SECONDS, WX_LEGACY_PHONE,
  * WX_API_BASE, TOKEN_TTL_SECONDS, REFRESH_TTL_SECONDS, WX_ACCESS_TOKEN_MODE, TRUST_PROXY, NODE_ENV,
  * WEAPP_AUTH_DEV_ENDPOINTS, and the other hosts' QQ_*, DOUYIN_*, ALIPAY_* (providers/from-env.ts).
  *
@@ -34,6 +34,16 @@ async function main(): Promise<void> {
     if (err instanceof ConfigError) fatal(err.message)
     throw err
   }
+  if (config.trustProxy === true) {
+    process.stderr.write(
+      'weapp-auth-server: warning: TRUST_PROXY=true believes the leftmost X-Forwarded-For, which any client can write: per-client rate limits can be dodged. Give the proxies\' addresses or CIDRs instead (TRUST_PROXY=127.0.0.1).\n',
+    )
+  }
+  if (config.legacyPhone) {
+    process.stderr.write(
+      "weapp-auth-server: warning: WX_LEGACY_PHONE=1 reads WeChat's older encrypted phone format, which is only as safe as each user's session_key; the getPhoneNumber code (base library 2.21.2+) cannot be forged.\n",
+    )
+  }
   if (config.jwtSecretGenerated) {
     process.stderr.write(
       '\n!!! weapp-auth-server: JWT_SECRET is not set; NODE_ENV=development generated a random one.\n' +
@@ -54,6 +64,8 @@ async function main(): Promise<void> {
       accessTokenMode: config.accessTokenMode,
       tokenTtlSeconds: config.tokenTtlSeconds,
       refreshTtlSeconds: config.refreshTtlSeconds,
+      sessionMaxSeconds: config.sessionMaxSeconds,
+      legacyPhone: config.legacyPhone,
       // The dev endpoints expire access tokens server-side: that needs the revocation check.
       revocation: config.devEndpoints,
       // Other hosts' code exchanges, from QQ_*, DOUYIN_*, ALIPAY_* (absent: WeChat only).

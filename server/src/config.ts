@@ -31,6 +31,10 @@ export interface ServerConfig {
   /** TOKEN_TTL_SECONDS / REFRESH_TTL_SECONDS; absent: the core's defaults (7 days / 30 days). */
   tokenTtlSeconds?: number
   refreshTtlSeconds?: number
+  /** SESSION_MAX_SECONDS: a session's absolute lifetime from its login; absent: the core's default (90 days). */
+  sessionMaxSeconds?: number
+  /** WX_LEGACY_PHONE=1: read WeChat's older encryptedData/iv phone format (off by default). */
+  legacyPhone: boolean
   /** WX_ACCESS_TOKEN_MODE: 'stable' (default) or 'classic'. */
   accessTokenMode: 'stable' | 'classic'
   /** TRUST_PROXY: 'true' / 'false', or the proxies' comma-separated addresses/CIDRs; default false. */
@@ -121,6 +125,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     throw new ConfigError(`REFRESH_TTL_SECONDS (${refreshTtlSeconds}) must not be shorter than TOKEN_TTL_SECONDS (${tokenTtlSeconds}).`)
   }
 
+  const sessionMaxSeconds = positiveInt(env, 'SESSION_MAX_SECONDS', 10 * 366 * 24 * 3600)
+  const shortest = tokenTtlSeconds ?? 7 * 24 * 3600
+  if (sessionMaxSeconds !== undefined && sessionMaxSeconds < shortest) {
+    throw new ConfigError(`SESSION_MAX_SECONDS (${sessionMaxSeconds}) must not be shorter than the access token's lifetime (${shortest}; TOKEN_TTL_SECONDS).`)
+  }
+  const legacyRaw = env.WX_LEGACY_PHONE || ''
+  if (!['', '0', '1'].includes(legacyRaw)) throw new ConfigError(`WX_LEGACY_PHONE must be 1 or 0, got ${JSON.stringify(legacyRaw.slice(0, 20))}.`)
+
   const mode = env.WX_ACCESS_TOKEN_MODE || 'stable'
   if (mode !== 'stable' && mode !== 'classic') throw new ConfigError(`WX_ACCESS_TOKEN_MODE must be stable or classic, got ${JSON.stringify(mode)}.`)
 
@@ -153,10 +165,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     trustProxy,
     development,
     devEndpoints,
+    legacyPhone: legacyRaw === '1',
   }
   if (redisUrl) config.redisUrl = redisUrl
   if (wxApiBase) config.wxApiBase = wxApiBase
   if (tokenTtlSeconds !== undefined) config.tokenTtlSeconds = tokenTtlSeconds
   if (refreshTtlSeconds !== undefined) config.refreshTtlSeconds = refreshTtlSeconds
+  if (sessionMaxSeconds !== undefined) config.sessionMaxSeconds = sessionMaxSeconds
   return config
 }

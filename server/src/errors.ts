@@ -173,10 +173,20 @@ export function wechatCode(errcode: number): ErrorCode {
   }
 }
 
+/**
+ * Failures whose own message names what is behind the server (the store's host and port, the
+ * error of a connection to WeChat): a client gets this fixed text instead, and the adapter logs
+ * the error's own message (`sendError` does).
+ */
+export const PUBLIC_MESSAGES: Partial<Record<ErrorCode, string>> = {
+  store_unavailable: 'The server cannot reach its store right now; try again shortly.',
+  wechat_unreachable: "The host's API could not be reached; try again shortly.",
+}
+
 /** The JSON body an adapter sends for an error: `{ error, message }`, plus WeChat's `errcode` when there is one. Never a stack. */
 export function toHttpBody(err: unknown): { status: number; body: { error: ErrorCode; message: string; errcode?: number } } {
   if (err instanceof AuthServerError) {
-    const body: { error: ErrorCode; message: string; errcode?: number } = { error: err.code, message: err.message }
+    const body: { error: ErrorCode; message: string; errcode?: number } = { error: err.code, message: PUBLIC_MESSAGES[err.code] ?? err.message }
     if (err instanceof WechatApiError) body.errcode = err.errcode
     return { status: err.status, body }
   }

@@ -110,7 +110,7 @@ export function httpError(err: unknown): { status: number; body: { error: string
 export function sendError(request: FastifyRequest, reply: FastifyReply, err: unknown): FastifyReply {
   const { status, body, headers } = httpError(err)
   if (status >= 500 && !(err instanceof AuthServerError)) request.log.error({ err }, 'unexpected error')
-  else if (status >= 500) request.log.warn({ error: body.error, reason: body.message }, 'upstream or store failure')
+  else if (status >= 500) request.log.warn({ error: body.error, reason: (err as Error).message }, 'upstream or store failure')
   return reply.code(status).headers(headers).send(body)
 }
 

@@ -6,6 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import * as fs from 'node:fs'
+import * as net from 'node:net'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { ConfigError } from 'weapp-auth-server'
@@ -163,6 +164,38 @@ describe('configuration', () => {
     }
   })
 
+  test('TRUST_PROXY=true and WX_LEGACY_PHONE=1 start with one warning line each', async () => {
+    const s = await start({ WX_API_BASE: fake.url, TRUST_PROXY: 'true', WX_LEGACY_PHONE: '1' })
+    const lines = s.stderr().trim().split('\n')
+    expect(lines).toEqual([expect.stringMatching(/^weapp-auth-server: warning: TRUST_PROXY=true believes the leftmost X-Forwarded-For, which any client can write/), expect.stringMatching(/^weapp-auth-server: warning: WX_LEGACY_PHONE=1/)])
+    s.child.kill('SIGTERM')
+    expect((await s.exited).code).toBe(0)
+    const quiet = await start({ WX_API_BASE: fake.url, TRUST_PROXY: '127.0.0.1' })
+    expect(quiet.stderr()).toBe('')
+    quiet.child.kill('SIGTERM')
+    await quiet.exited
+  })
+
+  test('a request Node cannot parse (a bad or doubled Content-Length) gets the same { error, message } shape', async () => {
+    const s = await start({ WX_API_BASE: fake.url })
+    const { port } = new URL(s.url)
+    const raw = (request: string) =>
+      new Promise<string>((resolve) => {
+        const socket = net.connect(Number(port), '127.0.0.1', () => socket.end(request))
+        let data = ''
+        socket.on('data', (chunk) => (data += chunk))
+        socket.on('close', () => resolve(data))
+      })
+    for (const framing of ['Content-Length: abc', 'Content-Length: 2\r\nContent-Length: 3', 'Transfer-Encoding: chunked\r\nContent-Length: 2']) {
+      const answer = await raw(`POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n${framing}\r\n\r\n{}`)
+      const [head, body] = answer.split('\r\n\r\n')
+      expect(head.split('\r\n')[0]).toBe('HTTP/1.1 400 Bad Request')
+      expect(JSON.parse(body)).toEqual({ error: 'bad_request', message: 'The request is not valid HTTP (its framing or headers are malformed).' })
+    }
+    s.child.kill('SIGTERM')
+    await s.exited
+  })
+
   test('a port already in use: one line, exit 1', async () => {
     const first = await start({})
     const port = new URL(first.url).port
@@ -186,6 +219,7 @@ describe('configuration', () => {
       trustProxy: false,
       development: false,
       devEndpoints: false,
+      legacyPhone: false,
       // Users and sessions are kept by default, in an SQLite file in the working directory.
       store: { kind: 'sqlite', path: './weapp-auth.db' },
     })
@@ -206,6 +240,8 @@ describe('configuration', () => {
         TRUST_PROXY: '10.0.0.0/8, 127.0.0.1',
         NODE_ENV: 'development',
         WEAPP_AUTH_DEV_ENDPOINTS: '1',
+        SESSION_MAX_SECONDS: '864000',
+        WX_LEGACY_PHONE: '1',
       }),
     ).toEqual({
       port: 8080,
@@ -223,6 +259,8 @@ describe('configuration', () => {
       development: true,
       devEndpoints: true,
       store: { kind: 'redis', url: 'redis://10.0.0.5:6379/2' },
+      sessionMaxSeconds: 864000,
+      legacyPhone: true,
     })
     const dev = loadConfig({ WX_APPID: APPID, WX_SECRET: SECRET, NODE_ENV: 'development' })
     expect(dev.jwtSecretGenerated).toBe(true)
@@ -243,6 +281,8 @@ describe('configuration', () => {
       [{ ...base, STORE: 'memory', SQLITE_PATH: '/tmp/a.db' }, /STORE=memory and SQLITE_PATH are both set/],
       [{ ...base, REDIS_URL: 'redis://127.0.0.1:6379', SQLITE_PATH: '/tmp/a.db' }, /REDIS_URL and SQLITE_PATH are both set/],
       [{ ...base, SQLITE_PATH: ':memory:' }, /use STORE=memory/],
+      [{ ...base, SESSION_MAX_SECONDS: '3600' }, /SESSION_MAX_SECONDS \(3600\) must not be shorter than the access token's lifetime \(604800/],
+      [{ ...base, WX_LEGACY_PHONE: 'yes' }, /WX_LEGACY_PHONE must be 1 or 0/],
     ] as const) {
       expect(() => loadConfig(env)).toThrow(ConfigError)
       expect(() => loadConfig(env)).toThrow(message)
@@ -344,9 +384,16 @@ describe('serving', () => {
       await redis.stop()
       const started = Date.now()
       const health = await call(s.url + '/healthz')
-      expect(health).toMatchObject({ status: 503, json: { ok: false, store: 'redis', error: 'store_unavailable' } })
+      const fixed = 'The server cannot reach its store right now; try again shortly.'
+      expect(health).toMatchObject({ status: 503, json: { ok: false, store: 'redis', error: 'store_unavailable', message: fixed } })
       const refused = await call(s.url + '/api/auth/refresh', { body: { refreshToken: login.json.refreshToken } })
-      expect(refused).toMatchObject({ status: 503, json: { error: 'store_unavailable' } })
+      expect(refused).toMatchObject({ status: 503, json: { error: 'store_unavailable', message: fixed } })
+      const me = await call(s.url + '/api/user/me', { token: login.json.token })
+      expect(me).toMatchObject({ status: 503, json: { error: 'store_unavailable', message: fixed } })
+      // Where the store is goes to the log, never to a client.
+      for (const answer of [health, refused, me]) expect(answer.text).not.toMatch(new RegExp(`127\\.0\\.0\\.1|${redis.port}|redis:|ECONNREFUSED`))
+      await new Promise((r) => setTimeout(r, 100))
+      expect(s.stdout()).toMatch(new RegExp(`"reason":"Redis at redis://127\\.0\\.0\\.1:${redis.port}`))
       expect(Date.now() - started).toBeLessThan(3000) // fast: no waiting for the reconnect
       expect(s.child.exitCode).toBeNull()
 
