@@ -246,15 +246,16 @@ export function createAuthServer<U extends PublicUser = PublicUser>(options: Aut
   async function phoneFromCredential(userId: string, input: PhoneCredential, context: PhoneContext | undefined): Promise<PhoneInfo> {
     const credential = phoneCredentialFrom(input as Record<string, unknown>)
     const platform = credential.platform as HostPlatform
+    const legacy = platform === 'weixin' && !(credential.code !== undefined && credential.encryptedData === undefined)
+    if (legacy && !o.legacyPhone) {
+      throw new BadRequestError(
+        'code_required',
+        "Send the getPhoneNumber button's code (e.detail.code, base library 2.21.2+): this server does not read WeChat's older encryptedData/iv phone format (legacyPhone)",
+      )
+    }
     await spendPhoneBudget(userId)
     if (platform === 'weixin') {
-      if (credential.code !== undefined && credential.encryptedData === undefined) return wechatPhoneNumber(checkCode(credential.code))
-      if (!o.legacyPhone) {
-        throw new BadRequestError(
-          'code_required',
-          "Send the getPhoneNumber button's code (e.detail.code, base library 2.21.2+): this server does not read WeChat's older encryptedData/iv phone format (legacyPhone)",
-        )
-      }
+      if (!legacy) return wechatPhoneNumber(checkCode(credential.code))
       return withinSealedBudget(userId, async () => {
         const session = await sessionOn(userId, 'weixin')
         if (!session) throw noSession('weixin')

@@ -192,8 +192,11 @@ export function resolveOptions<U extends PublicUser>(options: AuthServerOptions<
   if (store !== undefined && (store === null || typeof store !== 'object' || typeof store.rotateRefresh !== 'function')) {
     throw new ConfigError('createAuthServer: store must be a Store (sqliteStore(path), redisStore(url) or memoryStore())')
   }
-  if (store && (typeof store.generation !== 'function' || typeof store.checkSubject !== 'function')) {
-    throw new ConfigError('createAuthServer: store has no generation()/checkSubject(): a Store written for an older weapp-auth-server; add both (see the Store interface)')
+  if (store) {
+    const missing = (['generation', 'checkSubject', 'deleteSession', 'getHits'] as const).filter((name) => typeof store[name] !== 'function')
+    if (missing.length > 0) {
+      throw new ConfigError(`createAuthServer: store has no ${missing.map((m) => m + '()').join(', ')}: a Store written for an older weapp-auth-server; add them (see the Store interface)`)
+    }
   }
   const users = options.users
   if (users !== undefined && (users === null || typeof users !== 'object' || typeof users.findOrCreate !== 'function')) {

@@ -268,6 +268,11 @@ describe('options are checked once, with actionable messages', () => {
     expect(configError({ ...base, loginRateLimit: { max: 0, windowSeconds: 60 } }).message).toMatch(/loginRateLimit.max/)
     expect(configError({ ...base, providers: { tiktok: { code2Session() {} } } }).message).toMatch(/unknown platform/)
     expect(configError({ ...base, store: {} }).message).toMatch(/store must be a Store/)
+    // A Store written for an older version: the methods it lacks are named.
+    const withoutTwo: Record<string, unknown> = { ...memoryStore() }
+    delete withoutTwo.generation
+    delete withoutTwo.getHits
+    expect(configError({ ...base, store: withoutTwo as never }).message).toMatch(/store has no generation\(\), getHits\(\): a Store written for an older weapp-auth-server/)
     expect(configError(undefined).message).toMatch(/options are required/)
   })
 
