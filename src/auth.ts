@@ -95,8 +95,11 @@ export function createAuthOn<U = unknown>(options: AuthOptions<U>, choose: Platf
         return machine.renew(cur.token)
       }
       return flow.checkSession().then((ok) => {
-        if (!ok) debug('checkSession failed: logging in')
         const now = machine.current()
+        // A login or renewal that ran while checkSession was pending (a page's first request met a
+        // 401) is this launch's login: never a second one.
+        if (machine.busy() || (now && now.token !== cur.token)) return machine.ensure()
+        if (!ok) debug('checkSession failed: logging in')
         return ok && now ? now : machine.login()
       })
     })

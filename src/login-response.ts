@@ -68,20 +68,32 @@ export interface NormalizeResult<U> {
   sawSessionKey: boolean
 }
 
-/** Validates a parser's output and produces the Session to store (sensitive fields removed). */
-export function normalizeSession<U>(input: unknown, now: number, expiryFromToken?: (token: string) => number | undefined): NormalizeResult<U> {
+/** Lifetimes beyond this are not believed: the expiry is taken as unknown. */
+const TEN_YEARS_MS = 3156e8
+
+/**
+ * Validates a parser's output and produces the Session to store (sensitive fields removed).
+ * `skewMs` is how far the server's clock is ahead of this device's (from the answer's Date
+ * header): an absolute expiry (`expiresAt`, a JWT's `exp`) is on the server's clock, so on this
+ * device it comes `skewMs` earlier. An expiry that is already past on arrival (a clock far off
+ * with no Date header to measure it), more than ten years away, or not a finite number is taken
+ * as unknown: the server's 401 then decides, instead of every request starting a login.
+ */
+export function normalizeSession<U>(input: unknown, now: number, expiryFromToken?: (token: string) => number | undefined, skewMs = 0): NormalizeResult<U> {
   if (!isObject(input)) return { session: null, sawSessionKey: false }
   let sawSessionKey = 'session_key' in input || 'sessionKey' in input
   const token = input.token
   if (typeof token !== 'string' || !token.trim() || /\s/.test(token)) return { session: null, sawSessionKey }
   const session: Session<U> = { token }
   let expiresAt: number | undefined
-  if (typeof input.expiresIn === 'number' && isFinite(input.expiresIn) && input.expiresIn > 0) {
+  if (typeof input.expiresIn === 'number' && input.expiresIn > 0) {
     expiresAt = now + input.expiresIn * 1000
-  } else if (input.expiresAt !== undefined) {
-    expiresAt = toEpochMs(input.expiresAt)
+  } else {
+    let absolute = input.expiresAt !== undefined ? toEpochMs(input.expiresAt) : undefined
+    if (absolute === undefined && expiryFromToken) absolute = expiryFromToken(token)
+    if (absolute !== undefined) expiresAt = absolute - skewMs
   }
-  if (expiresAt === undefined && expiryFromToken) expiresAt = expiryFromToken(token)
+  if (expiresAt !== undefined && !(expiresAt > now && expiresAt - now <= TEN_YEARS_MS)) expiresAt = undefined
   if (expiresAt !== undefined) {
     session.expiresAt = expiresAt
     session.issuedAt = now

@@ -110,11 +110,12 @@ export function createLoginFlow(cfg: ResolvedConfig, store: TokenStore, limiter:
     )
   }
 
-  function toSession(what: 'login' | 'refresh', url: string, res: RawResponse, parse: ((data: unknown) => unknown) | undefined): Session {
+  function toSession(what: 'login' | 'refresh', url: string, res: RawResponse, parse: ((data: unknown) => unknown) | undefined, sent: Array<string | undefined>): Session {
     const where = `The ${what} endpoint ${stripQuery(url)}`
-    // The session being replaced (its token was just sent to a refresh endpoint) must not come back in an error.
+    // What was just sent (the login code, Douyin's anonymous code, the refresh token) and the
+    // session being replaced must not come back in an error, even when the server echoes them.
     const held = store.get()
-    const secrets = held ? [held.token, held.refreshToken] : []
+    const secrets = held ? sent.concat(held.token, held.refreshToken) : sent
     const status = res.statusCode
     if (status < 200 || status >= 300) {
       const body = res.data as { errcode?: unknown; errmsg?: unknown } | undefined
@@ -134,7 +135,11 @@ export function createLoginFlow(cfg: ResolvedConfig, store: TokenStore, limiter:
     } catch (err) {
       throw new AuthError('BAD_LOGIN_RESPONSE', `${what}.parse threw: ${(err as Error) && (err as Error).message}`, { cause: err, status })
     }
-    const { session, sawSessionKey } = normalizeSession(input, Date.now(), cfg.expiryFromToken)
+    // The server's clock, from its Date header: an absolute expiry is judged on it.
+    const header = res.header || {}
+    const serverNow = Date.parse(String(header.Date || header.date || ''))
+    const now = Date.now()
+    const { session, sawSessionKey } = normalizeSession(input, now, cfg.expiryFromToken, serverNow > 0 ? serverNow - now : 0)
     if (sawSessionKey && !warnedSessionKey) {
       warnedSessionKey = true
       if (envVersion(platform) === 'develop') console.warn('[weapp-auth] session_key dropped: the server must never send it.')
@@ -154,12 +159,12 @@ export function createLoginFlow(cfg: ResolvedConfig, store: TokenStore, limiter:
     obtain: (signal) =>
       raceAbort(wxLogin(), signal).then((got) => {
         const req = codeRequest(login, got, platform.host)
-        return callEndpoint(req.url, login.method, req.data, signal).then((res) => toSession('login', login.url, res, login.parse))
+        return callEndpoint(req.url, login.method, req.data, signal).then((res) => toSession('login', login.url, res, login.parse, [got.code, got.anonymousCode]))
       }),
     refresh: refreshCfg
       ? (refreshToken, signal) =>
           callEndpoint(refreshCfg.url, 'POST', { refreshToken }, signal).then((res) => {
-            const s = toSession('refresh', refreshCfg.url, res, refreshCfg.parse || login.parse)
+            const s = toSession('refresh', refreshCfg.url, res, refreshCfg.parse || login.parse, [refreshToken])
             if (!s.refreshToken) s.refreshToken = refreshToken
             return s
           })

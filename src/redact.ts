@@ -1,8 +1,9 @@
 /**
  * Secrets never leave the SDK in an error, an event or a debug line: tokens, refresh tokens,
- * `session_key` and Authorization headers are replaced by "[redacted]".
+ * login codes (`code`, `js_code`, Douyin's `anonymousCode`), `session_key` and Authorization
+ * headers are replaced by "[redacted]".
  */
-const SECRET_KEY = /token|session_?key|secret|authorization|password|^code$/i
+const SECRET_KEY = /token|session_?key|secret|authorization|password|^code$|js_?code|anonymous_?code/i
 
 export const REDACTED = '[redacted]'
 

@@ -20,7 +20,7 @@ const FIELDS = ['expiresAt', 'issuedAt', 'refreshToken', 'user'] as const
 /** Copies `token` and the optional fields that are set. */
 function copy<T extends object>(target: T, from: Record<string, unknown>): T {
   ;(target as Record<string, unknown>).token = from.token
-  for (const k of FIELDS) if (from[k] !== undefined) (target as Record<string, unknown>)[k] = from[k]
+  for (const k of FIELDS) if (from[k] !== undefined && from[k] !== null) (target as Record<string, unknown>)[k] = from[k]
   return target
 }
 
@@ -28,7 +28,8 @@ export function toRecord(s: Session): StoredRecord {
   return copy({ v: 1 } as StoredRecord, s as unknown as Record<string, unknown>)
 }
 
-const finiteOrAbsent = (x: unknown): boolean => x === undefined || (typeof x === 'number' && isFinite(x))
+/** `null` is what JSON made of a non-finite number an older version stored: taken as unknown, not as corruption. */
+const finiteOrAbsent = (x: unknown): boolean => x === undefined || x === null || (typeof x === 'number' && isFinite(x))
 
 /** A valid record as a Session; 'empty' for nothing stored; 'corrupt' for anything else. */
 export function fromStored(value: unknown): Session | 'empty' | 'corrupt' {

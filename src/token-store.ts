@@ -8,7 +8,8 @@
  * are reported through `onError` (the `error` event).
  *
  * Async storage (`encryptedStorage()`) has no sync read: the record is loaded by `load()` and
- * `get()` returns null until then. When no record is found, the app's `migrate` (e.g.
+ * `get()` returns null until then; a read that does not answer within `login.timeout` counts as
+ * no record (one STORAGE_FAILED). When no record is found, the app's `migrate` (e.g.
  * `legacyToken('token')`) may supply one, which is stored at once.
  */
 import type { ResolvedConfig } from './config'
@@ -28,7 +29,7 @@ export interface TokenStore {
 }
 
 /** The store for `cfg.storageKey`; storage failures go to `onError` (the `error` event), never to callers. */
-export function createTokenStore(cfg: Pick<ResolvedConfig, 'platform' | 'storageKey' | 'storage' | 'migrate' | 'expiryFromToken'>, onError: (err: AuthError) => void): TokenStore {
+export function createTokenStore(cfg: Pick<ResolvedConfig, 'platform' | 'storageKey' | 'storage' | 'migrate' | 'expiryFromToken' | 'login'>, onError: (err: AuthError) => void): TokenStore {
   const key = cfg.storageKey
   const io = (cfg.storage || plainStorage)(cfg.platform, key, storageFailure(key, onError))
   let memory: Session | null = null
@@ -67,7 +68,23 @@ export function createTokenStore(cfg: Pick<ResolvedConfig, 'platform' | 'storage
     },
     load() {
       if (!loaded && !io.load) take(io.read(key))
-      return loaded ? Promise.resolve() : loading || (loading = io.load!().then(take))
+      // An async read has the login's time limit: one that never answers counts as no record.
+      const limit = cfg.login.timeout
+      return loaded
+        ? Promise.resolve()
+        : loading ||
+            (loading = new Promise<void>((resolve) => {
+              const timer = setTimeout(() => {
+                if (!loaded) onError(new AuthError('STORAGE_FAILED', `Storage read of "${key}" did not answer within ${limit} ms: taken as no session.`))
+                take('')
+                resolve()
+              }, limit)
+              io.load!().then((value) => {
+                clearTimeout(timer)
+                take(value)
+                resolve()
+              })
+            }))
     },
     set,
     clear: () => set(null),

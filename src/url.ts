@@ -2,6 +2,12 @@
  * URL handling without the `URL` global (absent on some base libraries): just enough to
  * resolve a request path against `baseURL` and to compare origins exactly, so a token is
  * never sent to a look-alike host (`api.example.com.evil.com`, `api.example.com@evil.com`).
+ *
+ * The origin is read the way a WHATWG URL parser reads it, since that is what the host connects
+ * to: tabs and newlines anywhere are dropped, and in http(s)/ws(s) URLs a backslash ends the
+ * authority like a slash (`https://evil.com\@api.example.com/` is evil.com, not api.example.com).
+ * What this reading cannot match exactly (percent-encoded or non-ASCII hosts) simply never equals
+ * a trusted origin, so it errs towards sending no token.
  */
 
 export interface Origin {
@@ -14,6 +20,8 @@ export interface Origin {
 }
 
 const ABSOLUTE = /^([a-z][a-z\d+.-]*):\/\/([^/?#]*)/i
+/** Scheme, then the authority of a special scheme: it ends at '/', '\\', '?' or '#'. */
+const ORIGIN = /^([a-z][a-z\d+.-]*):[/\\]{2}([^/\\?#]*)/i
 /**
  * An authority: user info up to the LAST '@' (https://a@b@evil.com → host evil.com), then a
  * bracketed IPv6 host or a host without ':', then an optional numeric port, and nothing else.
@@ -23,7 +31,7 @@ const DEFAULT_PORTS: Record<string, string> = { https: '443', http: '80', wss: '
 
 /** Parses the origin of an absolute URL; null for anything that is not `scheme://authority`. */
 export function parseOrigin(url: string): Origin | null {
-  const m = ABSOLUTE.exec(url)
+  const m = ORIGIN.exec(url.replace(/[\t\n\r]/g, '').replace(/^[\0- ]+/, ''))
   const a = m && AUTHORITY.exec(m[2])
   // Drop one trailing dot: "api.example.com." is the same host.
   const hostname = a && a[1].toLowerCase().replace(/\.$/, '')

@@ -68,8 +68,13 @@ export interface FakeBehavior {
   login: 'ok' | 'fail' | 'hang' | 'no-code'
   /** wx.checkSession outcome. */
   checkSession: boolean
-  /** Make storage reads / writes throw (sync) or fail (async), like a disabled or full storage. */
-  storageRead: 'ok' | 'throw'
+  /** Milliseconds before wx.checkSession answers (0: at once). */
+  checkSessionDelay: number
+  /**
+   * Make storage reads / writes throw (sync) or fail (async), like a disabled or full storage;
+   * reads may also `'hang'`: an async read (`getStorage`) that never calls back.
+   */
+  storageRead: 'ok' | 'throw' | 'hang'
   storageWrite: 'ok' | 'throw'
 }
 
@@ -177,7 +182,7 @@ export function createFakeWx(options: FakeWxOptions = {}): FakeWx {
   const issuedList: string[] = []
   let codeSeq = 0
   let fileSeq = 0
-  const behavior: FakeBehavior = { login: 'ok', checkSession: true, storageRead: 'ok', storageWrite: 'ok' }
+  const behavior: FakeBehavior = { login: 'ok', checkSession: true, checkSessionDelay: 0, storageRead: 'ok', storageWrite: 'ok' }
   const calls: Record<string, number> = {}
   const requests: FakeRequest[] = []
   const network = { active: 0, peak: 0, overLimit: 0, limit: NETWORK_TASK_LIMIT }
@@ -289,8 +294,10 @@ export function createFakeWx(options: FakeWxOptions = {}): FakeWx {
       succeed(o, { code, errMsg: 'login:ok' })
     },
     checkSession(o: any = {}) {
-      if (behavior.checkSession) succeed(o, { errMsg: 'checkSession:ok' })
-      else failWith(o, 'checkSession:fail session time out, need relogin')
+      const ok = behavior.checkSession
+      const answer = (): void => (ok ? succeed(o, { errMsg: 'checkSession:ok' }) : failWith(o, 'checkSession:fail session time out, need relogin'))
+      if (behavior.checkSessionDelay > 0) setTimeout(answer, behavior.checkSessionDelay)
+      else answer()
     },
     request(o: any) {
       return startTask('request', o)
@@ -311,6 +318,7 @@ export function createFakeWx(options: FakeWxOptions = {}): FakeWx {
       storage.delete(key)
     },
     getStorage(o: any) {
+      if (behavior.storageRead === 'hang') return
       if (behavior.storageRead === 'throw') return failWith(o, 'getStorage:fail storage is disabled')
       const e = storage.get(o.key)
       if (!e) return failWith(o, 'getStorage:fail data not found')
