@@ -87,6 +87,20 @@ export function checkAccessTokenValue(value: unknown): { token: string; expiresA
   return { token: checkString('setAccessToken', 'value.token', v.token), expiresAt: checkFinite('setAccessToken', 'value.expiresAt', v.expiresAt) }
 }
 
+/**
+ * The access_token as a store keeps it (`JSON.stringify` of what setAccessToken took), or null
+ * when the text is anything else: treated as absent, so the next renewal overwrites it.
+ */
+export function accessTokenFromJson(raw: string): { token: string; expiresAt: number } | null {
+  try {
+    const value = JSON.parse(raw) as { token?: unknown; expiresAt?: unknown }
+    if (typeof value.token === 'string' && value.token && typeof value.expiresAt === 'number') return { token: value.token, expiresAt: value.expiresAt }
+  } catch {
+    // not JSON
+  }
+  return null
+}
+
 /** Seconds → whole milliseconds, at least 1 (a Redis PX/PEXPIRE argument). */
 export function toMs(seconds: number): number {
   return Math.max(1, Math.ceil(seconds * 1000))

@@ -52,6 +52,7 @@ import Redis, { Cluster } from 'ioredis'
 import { ConfigError, StoreUnavailableError } from '../errors'
 import { randomId } from '../ids'
 import {
+  accessTokenFromJson,
   checkAccessTokenValue,
   checkFields,
   checkFinite,
@@ -543,14 +544,7 @@ export function redisStore(urlOrClient: string | Redis, options: RedisStoreOptio
       checkString('getAccessToken', 'appid', appid)
       const raw = await run('getAccessToken', () => client.get(k.accessToken(appid)))
       if (raw === null) return null
-      try {
-        const value = JSON.parse(raw) as { token?: unknown; expiresAt?: unknown }
-        if (typeof value.token === 'string' && value.token && typeof value.expiresAt === 'number') return { token: value.token, expiresAt: value.expiresAt }
-      } catch {
-        // fall through
-      }
-      // Not what setAccessToken writes: treat it as absent, so the next renewal overwrites it.
-      return null
+      return accessTokenFromJson(raw)
     },
 
     async setAccessToken(appid, value) {

@@ -47,6 +47,7 @@ import Database from 'better-sqlite3'
 import { ConfigError, StoreUnavailableError } from '../errors'
 import { randomId } from '../ids'
 import {
+  accessTokenFromJson,
   checkAccessTokenValue,
   checkFields,
   checkFinite,
@@ -442,14 +443,7 @@ export function sqliteStore(file: string, options: SqliteStoreOptions = {}): Sql
       checkString('getAccessToken', 'appid', appid)
       const raw = run('getAccessToken', false, () => kvGet(`access-token:${appid}`))
       if (raw === undefined) return null
-      try {
-        const value = JSON.parse(raw) as { token?: unknown; expiresAt?: unknown }
-        if (typeof value.token === 'string' && value.token && typeof value.expiresAt === 'number') return { token: value.token, expiresAt: value.expiresAt }
-      } catch {
-        // fall through
-      }
-      // Not what setAccessToken writes: treat it as absent, so the next renewal overwrites it.
-      return null
+      return accessTokenFromJson(raw)
     },
 
     async setAccessToken(appid, value) {
