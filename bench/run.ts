@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: weapp-auth against (a) bare wx.request with a hand-set token and (b) the
- * seed's wrapper (bench/seed-wrapper.ts), all on the same fake wx and in-memory server, in one
+ * the naive wrapper many apps start from (bench/seed-wrapper.ts), all on the same fake wx and in-memory server, in one
  * run. Prints counts and ratios, not wall times alone.
  */
 import { execFileSync } from 'child_process'
@@ -199,7 +199,7 @@ function sizes() {
 
 function print() {
   const cols: Array<keyof Row> = ['check', 'goal', 'bare', 'seed', 'weappAuth']
-  const head: Row = { check: 'check', goal: 'goal', bare: 'bare wx.request', seed: "seed's wrapper", weappAuth: 'weapp-auth' }
+  const head: Row = { check: 'check', goal: 'goal', bare: 'bare wx.request', seed: 'naive wrapper', weappAuth: 'weapp-auth' }
   const all = [head, ...rows]
   const width = cols.map((c) => Math.max(...all.map((r) => r[c].length)))
   const line = (r: Row) => '| ' + cols.map((c, i) => r[c].padEnd(width[i])).join(' | ') + ' |'

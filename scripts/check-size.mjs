@@ -24,8 +24,9 @@ const gzip = (bytes) => zlib.gzipSync(bytes, { level: 9 }).length
  * `budget`: what `npm test` enforces: ratchets just above the sizes reached, so any growth fails
  * the build. They moved once since the four hosts, for the client's hardening (the token's origin
  * read as a WHATWG parser reads it, login codes redacted, a time limit on async storage reads,
- * expiry judged on the server's clock, one login per launch, sane lifetimes: +294 B on the core;
- * nicknames counted as graphemes with nothing-visible names refused: +275 B on open). issue 11's
+ * expiry judged on the server's clock, one login per launch, sane lifetimes, your API's error bodies
+ * redacted: +330 B on the core;
+ * nicknames counted as graphemes with nothing-visible names refused: +280 B on open). issue 11's
  * goals (7,000 / 3,000 / 3,000 / 8,000) are not reached. The other hosts' checks are ratchets just above their size.
  * `goal`: what issue 11 asked for (for `core`, the app for one host: `weapp-auth` itself now also
  * detects the host, which `detect` measures), printed with the gap. `base`: measure what the entry adds on top of another one. `without`: markers of other hosts'
@@ -44,7 +45,7 @@ const oneHost = (name, adapter, global, own) => ({
   without: others(own),
 })
 const checks = [
-  { name: 'core', what: "import { createAuth } from 'weapp-auth/core' (one-host app, WeChat)", budget: 9300, goal: 7000, entry: `${CORE}console.log(createAuth)`, without: others() },
+  { name: 'core', what: "import { createAuth } from 'weapp-auth/core' (one-host app, WeChat)", budget: 9320, goal: 7000, entry: `${CORE}console.log(createAuth)`, without: others() },
   oneHost('qq', 'qqPlatform', 'qq', 'qq'),
   oneHost('douyin', 'douyinPlatform', 'tt', 'douyin'),
   oneHost('alipay', 'alipayPlatform', 'my', 'alipay'),
@@ -64,8 +65,8 @@ const checks = [
     base: `${CORE}console.log(createAuth)`,
   },
   { name: 'open-alone', what: "all of 'weapp-auth/open', without createAuth (scope/privacy only apps)", budget: 3750, goal: 3000, entry: "import * as open from 'weapp-auth/open'\nconsole.log(open)" },
-  { name: 'miniprogram', what: "miniprogram_dist/core.js + the shared.js it requires (require('weapp-auth/core'))", budget: 9350, goal: 8000, files: ['miniprogram_dist/core.js', 'miniprogram_dist/shared.js'] },
-  { name: 'miniprogram-detect', what: "miniprogram_dist/index.js + hosts.js + shared.js (require('weapp-auth'))", budget: 11300, files: ['miniprogram_dist/index.js', 'miniprogram_dist/hosts.js', 'miniprogram_dist/shared.js'] },
+  { name: 'miniprogram', what: "miniprogram_dist/core.js + the shared.js it requires (require('weapp-auth/core'))", budget: 9400, goal: 8000, files: ['miniprogram_dist/core.js', 'miniprogram_dist/shared.js'] },
+  { name: 'miniprogram-detect', what: "miniprogram_dist/index.js + hosts.js + shared.js (require('weapp-auth'))", budget: 11350, files: ['miniprogram_dist/index.js', 'miniprogram_dist/hosts.js', 'miniprogram_dist/shared.js'] },
 ]
 
 function parseBudgets(argv) {
@@ -137,7 +138,7 @@ if (process.argv.indexOf('--json') >= 0) {
   process.stdout.write(JSON.stringify(rows.map((r) => ({ name: r[0], min: Number(r[2]), gz: Number(r[3]), budget: Number(r[4]), ok: r[5] === 'ok' }))) + '\n')
   process.exit(failed ? 1 : 0)
 }
-const head = ['check', 'what', 'minified B', 'gzip B', 'budget B', 'result', 'issue 11 goal B']
+const head = ['check', 'what', 'minified B', 'gzip B', 'budget B', 'result', 'goal B']
 const width = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)))
 const line = (r) => '| ' + r.map((c, i) => c.padEnd(width[i])).join(' | ') + ' |'
 console.log(line(head))

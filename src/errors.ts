@@ -91,7 +91,7 @@ export class HttpError extends WeappAuthError {
   declare readonly url: string
   constructor(statusCode: number, data: unknown, method: string, url: string) {
     super('HTTP_ERROR', `${method} ${url} answered HTTP ${statusCode}.`, { statusCode, data, method, url }, 'HttpError')
-    // `data` is the body as sent, even when it is undefined (an empty body).
+    // `data` is the body as sent (secrets redacted), even when it is undefined (an empty body).
     ;(this as { data: unknown }).data = data
   }
 }

@@ -93,11 +93,9 @@ export function normalizeSession<U>(input: unknown, now: number, expiryFromToken
     if (absolute === undefined && expiryFromToken) absolute = expiryFromToken(token)
     if (absolute !== undefined) expiresAt = absolute - skewMs
   }
-  if (expiresAt !== undefined && !(expiresAt > now && expiresAt - now <= TEN_YEARS_MS)) expiresAt = undefined
-  if (expiresAt !== undefined) {
-    session.expiresAt = expiresAt
-    session.issuedAt = now
-  }
+  // `issuedAt` alone marks an expiry that was given but not believed: a later launch does not read it again from the token.
+  if (expiresAt !== undefined) session.issuedAt = now
+  if (expiresAt !== undefined && expiresAt > now && expiresAt - now <= TEN_YEARS_MS) session.expiresAt = expiresAt
   if (typeof input.refreshToken === 'string' && input.refreshToken) session.refreshToken = input.refreshToken
   if (input.user !== undefined && input.user !== null) {
     const user = input.user

@@ -10,6 +10,7 @@ import { createDispatcher, type Call } from './dispatch'
 import { AuthError, HttpError, NetworkError, ResponseParseError } from './errors'
 import { hookList, runHooks } from './hooks'
 import { snippet } from './http'
+import { redact, scrub } from './redact'
 import type { Limiter } from './limiter'
 import { loggedOutError, type SessionMachine } from './session'
 import { createTrustCheck } from './trust'
@@ -117,9 +118,12 @@ export function createRequester(cfg: ResolvedConfig, machine: SessionMachine, li
         const finish = (final: AuthResponse): unknown => {
           const code = final.statusCode
           if (cfg.debug) debug(`${where()} → ${code}`)
-          if (code < 200 || code >= 300) throw new HttpError(code, final.data, method, stripQuery(url))
+          // An answer that echoes the token (or the refresh token) does not carry it into the error.
+          const held = machine.current()
+          const secrets = [call.token || undefined, held ? held.token : undefined, held ? held.refreshToken : undefined]
+          if (code < 200 || code >= 300) throw new HttpError(code, redact(final.data, 0, secrets), method, stripQuery(url))
           if (res.notJson && final.data === res.data) {
-            const body = snippet(res.data)
+            const body = scrub(snippet(res.data), secrets)
             throw new ResponseParseError(`${where()} answered ${code} with a body that is not JSON: ${body}. For text, pass dataType: 'text'.`, code, body)
           }
           return final.data

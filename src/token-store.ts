@@ -47,7 +47,8 @@ export function createTokenStore(cfg: Pick<ResolvedConfig, 'platform' | 'storage
     }
     const m = (memory = typeof found === 'object' ? found : cfg.migrate ? cfg.migrate(io, key) : null)
     // A record without expiry (written by older code, by hand, or migrated): the token may tell it.
-    if (m && m.expiresAt === undefined && cfg.expiryFromToken) {
+    // One stored with `issuedAt` alone had an expiry that was not believed (a clock far off): left unknown.
+    if (m && m.expiresAt === undefined && m.issuedAt === undefined && cfg.expiryFromToken) {
       const exp = cfg.expiryFromToken(m.token)
       if (exp !== undefined) m.expiresAt = exp
     }

@@ -158,6 +158,20 @@ describe('codes and refresh tokens are secrets everywhere', () => {
   })
 })
 
+test('your API echoing the token in an error answer: HttpError.data carries it redacted', async () => {
+  const fake = createFakeWx({
+    handler: (r) =>
+      r.path === LOGIN
+        ? { data: { token: TOKEN, refreshToken: 'refresh-secret-9999' } }
+        : { statusCode: 403, data: { error: 'forbidden', detail: `token ${TOKEN} may not do this`, echo: { token: TOKEN, session_key: 'sk-1234' } } },
+  })
+  const auth = createAuth({ baseURL: BASE, login: { url: LOGIN }, platform: fake.wx as never })
+  const err = (await auth.get('/admin').catch((e: unknown) => e)) as Error & { data?: unknown; statusCode?: number }
+  expect(err.statusCode).toBe(403)
+  expect(JSON.stringify([err.message, err.data])).not.toMatch(new RegExp(`${TOKEN}|sk-1234`))
+  expect(err.data).toEqual({ error: 'forbidden', detail: 'token [redacted] may not do this', echo: { token: '[redacted]', session_key: '[redacted]' } })
+})
+
 describe('every host call has a time limit', () => {
   test('an encrypted-storage read that never answers: checkAndLogin, get and login settle, with one STORAGE_FAILED', async () => {
     const fake = createFakeWx({ handler: (r) => (r.path === LOGIN ? { data: { token: TOKEN } } : { data: { ok: 1 } }) })
@@ -231,13 +245,25 @@ describe('a device clock that is off cannot cause a login storm', () => {
     )
   })
 
-  test('with a Date header, the expiry is judged on the server clock: a device 50 minutes ahead renews 50 minutes early, not at once', async () => {
+  test('with a Date header, the expiry is judged on the server clock: on a device 50 minutes ahead, the token is stored with an hour left on the device’s own clock', async () => {
     const fake = serverWith('expiresAt', true)
     Date.now = () => realNow() + 50 * 60 * 1000
     const auth = createAuth({ baseURL: BASE, login: { url: LOGIN }, platform: fake.wx as never, expiryMargin: 0 })
     const s = await auth.login()
     // Stored on the device's clock: an hour from the device's now.
     expect(Math.abs((s.expiresAt as number) - (Date.now() + HOUR))).toBeLessThan(2000)
+  })
+
+  test('a JWT that looked expired on arrival stays "expiry unknown" at the next launch: two launches, one login', async () => {
+    const fake = serverWith('jwt', false)
+    Date.now = () => realNow() + 2 * HOUR
+    const first = createAuth({ baseURL: BASE, login: { url: LOGIN }, platform: fake.wx as never, expiryFromToken: jwtExpiry })
+    await first.checkAndLogin()
+    await first.get('/x')
+    const second = createAuth({ baseURL: BASE, login: { url: LOGIN }, platform: fake.wx as never, expiryFromToken: jwtExpiry })
+    await second.checkAndLogin()
+    await second.get('/x')
+    expect(fake.calls.login).toBe(1)
   })
 })
 
@@ -264,6 +290,18 @@ describe('one launch, one login', () => {
 })
 
 describe('absurd lifetimes are "expiry unknown", stored as such', () => {
+  test.each([['Infinity', Infinity], ['NaN', NaN], ['-Infinity', -Infinity]])('a parse that answers expiresIn %s: logged in, no expiry, and the next launch finds the record intact', async (_name, expiresIn) => {
+    const fake = createFakeWx({ handler: (r) => (r.path === LOGIN ? { data: { token: TOKEN } } : { data: { ok: 1 } }) })
+    const login = { url: LOGIN, parse: (d: unknown) => ({ token: (d as { token: string }).token, expiresIn }) }
+    const auth = createAuth({ baseURL: BASE, login, platform: fake.wx as never })
+    expect((await auth.login()).expiresAt).toBeUndefined()
+    const errors: unknown[] = []
+    const next = createAuth({ baseURL: BASE, login, platform: fake.wx as never })
+    next.on('error', (e) => errors.push(e))
+    expect(next.getToken()).toBe(TOKEN)
+    expect(errors).toEqual([])
+  })
+
   test.each([['1e306', 1e306], ['Infinity (as a string)', 'Infinity'], ['eleven years', 11 * 365 * 24 * 3600], ['-5', -5], ['NaN', 'NaN']])('expiresIn %s: logged in, no expiry, and the next launch finds the record intact', async (_name, expiresIn) => {
     const fake = createFakeWx({ handler: (r) => (r.path === LOGIN ? { data: { token: TOKEN, expiresIn } } : { data: { ok: 1 } }) })
     const auth = createAuth({ baseURL: BASE, login: { url: LOGIN }, platform: fake.wx as never })
