@@ -119,11 +119,13 @@ export function createRequester(cfg: ResolvedConfig, machine: SessionMachine, li
           const code = final.statusCode
           if (cfg.debug) debug(`${where()} → ${code}`)
           // An answer that echoes the token (or the refresh token) does not carry it into the error.
-          const held = machine.current()
-          const secrets = [call.token || undefined, held ? held.token : undefined, held ? held.refreshToken : undefined]
-          if (code < 200 || code >= 300) throw new HttpError(code, redact(final.data, 0, secrets), method, stripQuery(url))
+          const secrets = (): Array<string | undefined> => {
+            const held = machine.current()
+            return [call.token || undefined, held ? held.token : undefined, held ? held.refreshToken : undefined]
+          }
+          if (code < 200 || code >= 300) throw new HttpError(code, redact(final.data, 0, secrets()), method, stripQuery(url))
           if (res.notJson && final.data === res.data) {
-            const body = scrub(snippet(res.data), secrets)
+            const body = scrub(snippet(res.data), secrets())
             throw new ResponseParseError(`${where()} answered ${code} with a body that is not JSON: ${body}. For text, pass dataType: 'text'.`, code, body)
           }
           return final.data
