@@ -25,7 +25,7 @@ const gzip = (bytes) => zlib.gzipSync(bytes, { level: 9 }).length
  * the build. They moved once since the four hosts, for the client's hardening (the token's origin
  * read as a WHATWG parser reads it, login codes redacted, a time limit on async storage reads,
  * expiry judged on the server's clock, one login per launch, sane lifetimes, your API's error bodies
- * redacted: +334 B on the core;
+ * redacted: +337 B on the core;
  * nicknames counted as graphemes with nothing-visible names refused: +276 B on open). issue 11's
  * goals (7,000 / 3,000 / 3,000 / 8,000) are not reached. The other hosts' checks are ratchets just above their size.
  * `goal`: what issue 11 asked for (for `core`, the app for one host: `weapp-auth` itself now also

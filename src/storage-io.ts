@@ -26,8 +26,11 @@ export type StorageFailure = (what: string, err: unknown) => void
 /** Runs when no session record is stored: a session found elsewhere (e.g. `legacyToken('token')`), or null. */
 export type Migration = (io: StorageIO, storageKey: string) => Session | null
 
-/** Where the session record is kept: `createAuth({ storage })`. Default: plain sync storage. */
-export type SessionStorage = (platform: Platform, key: string, fail: StorageFailure) => StorageIO
+/**
+ * Where the session record is kept: `createAuth({ storage })`. Default: plain sync storage.
+ * `timeoutMs` (the login's time limit) bounds an async storage call that never answers.
+ */
+export type SessionStorage = (platform: Platform, key: string, fail: StorageFailure, timeoutMs?: number) => StorageIO
 
 /** The `fail` of a store: STORAGE_FAILED through `onError`. */
 export function storageFailure(key: string, onError: (err: AuthError) => void): StorageFailure {

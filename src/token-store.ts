@@ -31,7 +31,7 @@ export interface TokenStore {
 /** The store for `cfg.storageKey`; storage failures go to `onError` (the `error` event), never to callers. */
 export function createTokenStore(cfg: Pick<ResolvedConfig, 'platform' | 'storageKey' | 'storage' | 'migrate' | 'expiryFromToken' | 'login'>, onError: (err: AuthError) => void): TokenStore {
   const key = cfg.storageKey
-  const io = (cfg.storage || plainStorage)(cfg.platform, key, storageFailure(key, onError))
+  const io = (cfg.storage || plainStorage)(cfg.platform, key, storageFailure(key, onError), cfg.login.timeout)
   let memory: Session | null = null
   let loaded = false
   let loading: Promise<void> | null = null

@@ -190,6 +190,29 @@ describe('every host call has a time limit', () => {
   })
 })
 
+test('encrypted-storage writes that never answer: the session lives in memory, one STORAGE_FAILED per write, and writes resume when storage does', async () => {
+  const fake = createFakeWx({ handler: (r) => (r.path === LOGIN ? { data: { token: 'tok-' + r.url.length + '-' + Math.random() } } : { data: { ok: 1 } }) })
+  const errors: Array<{ code?: string }> = []
+  const auth = createAuth({ baseURL: BASE, login: { url: LOGIN, timeout: 300 }, platform: fake.wx as never, storage: encryptedStorage() })
+  auth.on('error', (e) => errors.push(e as { code?: string }))
+  await auth.checkAndLogin()
+  fake.behavior.storageWrite = 'hang'
+  auth.logout()
+  const second = await auth.login()
+  expect(auth.getToken()).toBe(second.token)
+  await new Promise((r) => setTimeout(r, 800))
+  expect(errors.filter((e) => e.code === 'STORAGE_FAILED')).toHaveLength(2)
+  // Storage answers again: the next write lands, the chain was not stuck behind the hung ones.
+  fake.behavior.storageWrite = 'ok'
+  auth.logout()
+  const third = await auth.login()
+  await new Promise((r) => setTimeout(r, 50))
+  const next = createAuth({ baseURL: BASE, login: { url: LOGIN }, platform: fake.wx as never, storage: encryptedStorage() })
+  await next.checkAndLogin()
+  expect(next.getToken()).toBe(third.token)
+  expect(fake.calls.login).toBe(3)
+})
+
 describe('a device clock that is off cannot cause a login storm', () => {
   const HOUR = 3600 * 1000
   const realNow = Date.now.bind(Date)

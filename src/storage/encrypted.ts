@@ -23,21 +23,28 @@ function supportsEncryption(platform: Platform): boolean {
 
 /** Pass as `createAuth({ storage: encryptedStorage() })`. */
 export function encryptedStorage(): SessionStorage {
-  return (platform, key, fail) => {
+  return (platform, key, fail, timeoutMs = 10000) => {
     const plain = plainStorage(platform, key, fail)
     if (!supportsEncryption(platform)) {
       console.warn('[weapp-auth] encryptedStorage(): this base library has no encrypted storage (needs 2.21.3+); the session is kept in plain storage.')
       return plain
     }
-    /** Encrypted writes are async: chain them so the last write wins. */
+    /** Encrypted writes are async: chain them so the last write wins. One that never answers is a failure after `timeoutMs`, and the chain goes on. */
     let writes: Promise<void> = Promise.resolve()
     const writeEncrypted = (session: Parameters<typeof plain.write>[0]): Promise<void> =>
       new Promise<void>((resolve) => {
-        const onFail = (err: unknown): void => {
-          fail(session ? 'write' : 'remove', err)
+        let settled = false
+        const done = (): void => {
+          settled = true
+          clearTimeout(timer)
           resolve()
         }
-        const done = (): void => resolve()
+        const onFail = (err: unknown): void => {
+          if (settled) return
+          fail(session ? 'write' : 'remove', err)
+          done()
+        }
+        const timer = setTimeout(() => onFail({ errMsg: `no answer within ${timeoutMs} ms` }), timeoutMs)
         try {
           if (session) platform.setStorage!({ key, data: JSON.stringify(toRecord(session)), encrypt: true, success: done, fail: onFail })
           else if (platform.removeStorage) platform.removeStorage({ key, success: done, fail: onFail })

@@ -72,10 +72,10 @@ export interface FakeBehavior {
   checkSessionDelay: number
   /**
    * Make storage reads / writes throw (sync) or fail (async), like a disabled or full storage;
-   * reads may also `'hang'`: an async read (`getStorage`) that never calls back.
+   * async reads and writes may also `'hang'`: `getStorage` / `setStorage` / `removeStorage` never call back.
    */
   storageRead: 'ok' | 'throw' | 'hang'
-  storageWrite: 'ok' | 'throw'
+  storageWrite: 'ok' | 'throw' | 'hang'
 }
 
 export type CodeCheck = 'ok' | 'used' | 'expired' | 'invalid'
@@ -329,6 +329,7 @@ export function createFakeWx(options: FakeWxOptions = {}): FakeWx {
       succeed(o, { data: readEntry(o.key), errMsg: 'getStorage:ok' })
     },
     setStorage(o: any) {
+      if (behavior.storageWrite === 'hang') return
       if (behavior.storageWrite === 'throw') return failWith(o, 'setStorage:fail exceed storage max size')
       if (o.encrypt && encryptSupported && JSON.stringify(o.data).length > 1024 * 1024) {
         return failWith(o, 'setStorage:fail exceed encrypted storage item max size 1MB')
@@ -337,6 +338,7 @@ export function createFakeWx(options: FakeWxOptions = {}): FakeWx {
       succeed(o, { errMsg: 'setStorage:ok' })
     },
     removeStorage(o: any) {
+      if (behavior.storageWrite === 'hang') return
       if (behavior.storageWrite === 'throw') return failWith(o, 'removeStorage:fail storage is disabled')
       storage.delete(o.key)
       succeed(o, { errMsg: 'removeStorage:ok' })
