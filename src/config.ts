@@ -23,7 +23,7 @@ export interface LoginOptions<U = unknown> {
   data?: Record<string, string | number | boolean>
   /** Maps your server's answer to a session; return null when it has no token. */
   parse?: (data: unknown) => SessionInput<U> | null
-  /** Milliseconds for `wx.login` and for the login request each. Default 10 000. */
+  /** Milliseconds for `wx.login`, for the login request, and for each async storage read or write of the session record. Default 10 000. */
   timeout?: number
 }
 
