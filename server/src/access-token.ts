@@ -10,8 +10,11 @@
  * minutes, both usable meanwhile. `accessTokenMode: 'classic'` uses `GET /cgi-bin/token`
  * (https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/mp-access-token/getAccessToken.html).
  *
- * When a call that used the token answers 40001 (invalid credential), 42001 (expired) or 40014
- * (invalid access_token), `withToken` forces one refresh and retries the call once. WeChat allows
+ * When a call that used the token answers 42001 (expired), `withToken` first renews in normal
+ * mode (stable_token without `force_refresh`, which answers a new token once the old one has run
+ * out, and spends none of the day's forced refreshes) and retries with it; only when that answers
+ * the same token, or the call answers 40001 (invalid credential) or 40014 (invalid access_token),
+ * does it force one refresh and retry the call once. WeChat allows
  * `force_refresh: true` 20 times a day (same page) and at least 30 s apart
  * ("连续使用该模式时,请保证调用时间隔至少为30s",
  * https://developers.weixin.qq.com/minigame/dev/api-backend/open-api/access-token/auth.getStableAccessToken.html).
@@ -84,6 +87,7 @@ export function createAccessTokens(options: AccessTokensOptions): AccessTokens {
 
   let renewing: Promise<string> | null = null
   const forcing = new Map<string, Promise<string>>()
+  const expiring = new Map<string, Promise<string | null>>()
 
   const isFresh = (c: Cached | null): c is Cached => c !== null && c.expiresAt - now() >= marginMs
   /** The cached token if it is fresh, or was written by someone after we saw `stale` and is still valid; else null. */
@@ -159,6 +163,46 @@ export function createAccessTokens(options: AccessTokensOptions): AccessTokens {
     return renewing
   }
 
+  /**
+   * After a 42001 for `expired`: one normal-mode renewal for all instances (under the renewal lock).
+   * Answers the new token, or null when WeChat answers the same token again (then only a forced
+   * refresh helps). Classic mode has no normal/forced distinction: null, and the force path runs.
+   */
+  function renewExpired(expired: string): Promise<string | null> {
+    if (mode !== 'stable') return Promise.resolve(null)
+    let p = expiring.get(expired)
+    if (!p) {
+      p = doRenewExpired(expired).finally(() => expiring.delete(expired))
+      expiring.set(expired, p)
+    }
+    return p
+  }
+
+  async function doRenewExpired(expired: string): Promise<string | null> {
+    const owner = randomId()
+    const deadline = Date.now() + 2 * lockTtlMs
+    const replaced = (c: Cached | null): string | null => (c && c.token !== expired && c.expiresAt > now() ? c.token : null)
+    for (;;) {
+      if (await store.acquireLock(lockName, owner, lockTtlMs)) {
+        try {
+          const current = replaced(await store.getAccessToken(appid))
+          if (current !== null) return current
+          const value = await fetchToken(false)
+          if (value.token === expired) return null
+          await store.setAccessToken(appid, value)
+          emit({ type: 'access_token', forced: false })
+          return value.token
+        } finally {
+          await store.releaseLock(lockName, owner).catch(() => undefined)
+        }
+      }
+      await sleep(pollMs)
+      const current = replaced(await store.getAccessToken(appid))
+      if (current !== null) return current
+      if (Date.now() > deadline) return null
+    }
+  }
+
   /** `rejected`: the token WeChat refused (40001/42001/40014), or null for an explicit `get({ force: true })`. */
   function forceRefresh(rejected: string | null): Promise<string> {
     const key = rejected ?? ''
@@ -220,8 +264,9 @@ export function createAccessTokens(options: AccessTokensOptions): AccessTokens {
       return await call(token)
     } catch (err) {
       if (!(err instanceof WechatApiError) || !INVALID_TOKEN_ERRCODES.has(err.errcode)) throw err
-      const replacement = await forceRefresh(token)
-      return call(replacement)
+      // Expired: a normal-mode renewal first; it costs none of the day's 20 forced refreshes.
+      const renewed = err.errcode === 42001 ? await renewExpired(token) : null
+      return call(renewed ?? (await forceRefresh(token)))
     }
   }
 

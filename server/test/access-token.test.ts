@@ -69,7 +69,7 @@ test('less than the margin left: one instance renews in normal mode, the others 
   expect(kit.fake.calls.stable_token).toBe(2)
 })
 
-test('expired token (42001): one forced refresh, one retry, success', async () => {
+test('expired token (42001): one normal-mode renewal (no forced refresh spent), one retry, success', async () => {
   for (const kind of ['memory', 'redis'] as const) {
     kit.fake.resetCalls()
     offset += 31_000
@@ -78,12 +78,24 @@ test('expired token (42001): one forced refresh, one retry, success', async () =
     kit.fake.expireAccessTokens()
     const { code, phone } = phoneCode()
     await expect(server.phoneNumber('u1', code)).resolves.toMatchObject({ purePhoneNumber: phone })
-    expect(kit.fake.calls).toMatchObject({ stable_token: 2, stable_token_forced: 1, getuserphonenumber: 3 })
+    expect(kit.fake.calls).toMatchObject({ stable_token: 2, stable_token_forced: 0, getuserphonenumber: 3 })
   }
-  expect(kit.events.filter((e) => e.type === 'access_token' && e.forced)).toHaveLength(2)
+  expect(kit.events.filter((e) => e.type === 'access_token' && e.forced)).toHaveLength(0)
 })
 
-test('two instances hit 42001 at once: only one forces (the 30 s gap), both succeed', async () => {
+test('42001 while WeChat still answers the same token in normal mode: then, and only then, one forced refresh', async () => {
+  nextDay()
+  const server = kit.server('redis', { now: clock })
+  await server.phoneNumber('u1', phoneCode().code)
+  kit.fake.resetCalls()
+  // WeChat calls the token expired, yet its normal mode still hands out that same token.
+  kit.fake.fail('getuserphonenumber', 42001, { times: 1 })
+  const { code, phone } = phoneCode()
+  await expect(server.phoneNumber('u1', code)).resolves.toMatchObject({ purePhoneNumber: phone })
+  expect(kit.fake.calls).toMatchObject({ stable_token: 2, stable_token_forced: 1, getuserphonenumber: 2 })
+})
+
+test('two instances hit 42001 at once: one renewal for both, nobody forces, both succeed', async () => {
   for (const shared of [() => redisServers(2), () => {
     const store = memoryStore()
     return [kit.server('memory', { now: clock }, store), kit.server('memory', { now: clock }, store)]
@@ -96,7 +108,8 @@ test('two instances hit 42001 at once: only one forces (the 30 s gap), both succ
     const [ra, rb] = await Promise.all([a.phoneNumber('u1', phoneCode().code), b.phoneNumber('u2', phoneCode().code)])
     expect(ra.phoneNumber).toBeTruthy()
     expect(rb.phoneNumber).toBeTruthy()
-    expect(kit.fake.calls.stable_token_forced).toBe(1)
+    // One normal-mode renewal for both instances, and no forced refresh at all.
+    expect(kit.fake.calls).toMatchObject({ stable_token: 2, stable_token_forced: 0 })
     expect(await a.accessToken()).toBe(await b.accessToken())
   }
 })
@@ -137,7 +150,7 @@ test('the daily force limit (20) is kept in the store: no 21st force is sent', a
   const [redisServer] = redisServers(1)
   await redisServer.accessToken()
   for (let i = 0; i < 20; i++) await redisServer.store.hit(forceQuotaKey(APPID, clock()), 86_400)
-  kit.fake.expireAccessTokens()
+  kit.fake.fail('getuserphonenumber', 40001, { times: 1 })
   const forcedBefore = kit.fake.calls.stable_token_forced
   expect(await rejection(redisServer.phoneNumber('u1', phoneCode().code))).toMatchObject({ errcode: 45009 })
   expect(kit.fake.calls.stable_token_forced).toBe(forcedBefore)
