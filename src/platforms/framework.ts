@@ -9,6 +9,19 @@ import { bindNames, quiet, WX_NAMES, type Host } from './wrap'
 import { wxPhone } from './wx-phone'
 
 const HOSTS = ['weixin', 'qq', 'douyin', 'alipay']
+let warned = false
+
+/**
+ * Older Alipay base libraries give error 19 without the status: a 401 cannot be told from any
+ * other HTTP error there, so no renewal can start. Said once, with the way out.
+ */
+function bareStatus(e: Host): Host {
+  if (!warned && e && /http status error/.test(String(e.errMsg))) {
+    warned = true
+    console.warn('[weapp-auth] Alipay error 19 without a status: a 401 cannot renew here; answer 200 + an error code, with isUnauthorized.')
+  }
+  return e
+}
 
 /**
  * The platform over a framework object (`uni`, `Taro`) built for `name`; `target` is what the
@@ -24,10 +37,26 @@ export function frameworkPlatform(host: Host, name: HostName | undefined, framew
   const out = bindNames(host, WX_NAMES, {})
   for (const k of Object.keys(out)) {
     const fn = out[k]
-    // On Douyin the frameworks pass tt's failures through: `errNo`, read as wx's `errno`.
     if (!/Sync$|^canIUse$|^getAppBaseInfo$/.test(k)) {
-      out[k] = (o: Host) =>
-        quiet(fn(name === 'douyin' && o && o.fail ? Object.assign({}, o, { fail: (e: Host) => o.fail(e && e.errNo !== undefined ? Object.assign({ errno: e.errNo }, e) : e) }) : o))
+      out[k] = (o: Host) => {
+        const fail = o && o.fail
+        if (!fail || (name !== 'douyin' && (name !== 'alipay' || k !== 'request'))) return quiet(fn(o))
+        return quiet(
+          fn(
+            Object.assign({}, o, {
+              fail: (e: Host) =>
+                // On Alipay an HTTP error status comes through fail (my.request's error 19), with the
+                // status when Alipay gives it: that is an answer, so a 401 still renews.
+                name === 'alipay'
+                  ? e && typeof e.statusCode === 'number'
+                    ? o.success && o.success({ statusCode: e.statusCode, data: e.data, header: e.header || {} })
+                    : fail(bareStatus(e))
+                  : // On Douyin the frameworks pass tt's failures through: `errNo`, read as wx's `errno`.
+                    fail(e && e.errNo !== undefined ? Object.assign({ errno: e.errNo }, e) : e),
+            }),
+          ),
+        )
+      }
     }
   }
   // Neither framework maps a checkSession onto Alipay: there the SDK relies on expiry and 401.

@@ -4,7 +4,14 @@
  * pass tt.login's `anonymousCode` and tt's `errNo` failures through). Both keep wx's shapes on
  * every target:
  * - `uni`: a call without success/fail/complete returns a promise; `getSystemInfoSync()` reports
- *   `uniPlatform` (@dcloudio/types);
+ *   `uniPlatform` (@dcloudio/types). Built for Alipay (`mp-alipay`), a non-2xx answer comes as
+ *   my.request's error 19 passed through uni's protocol: uni's common `returnValue` turns
+ *   `{ error, errorMessage }` into `errMsg` and keeps the other fields, and the request protocol
+ *   renames `status`/`headers` to `statusCode`/`header`, on every callback (uni-app
+ *   packages/uni-mp-alipay/src/api/protocols.ts `returnValue` and `request.returnValue`;
+ *   uni-mp-core's `processCallback`). So the failure carries the status when Alipay's does
+ *   (`alipayHttpErrors: 'fail-with-response'`, default), or not (`'fail-bare'`, older base libraries);
+ *   `'success'` delivers it through success as wx does;
  * - `Taro`: every asynchronous call returns a promise besides calling the callbacks, rejecting on
  *   failure; `Taro.request` returns that promise with `abort()`; `getEnv()` reports the target
  *   (@tarojs/taro types/api/open-api/login.d.ts, network/request.d.ts).
@@ -52,7 +59,7 @@ function promised(api: Record<string, any>, name: string, o: any, always: boolea
 export type FakeUni = Omit<FakeWx, 'calls'> & { uni: Record<string, any>; calls: Record<string, number> }
 export type FakeTaro = Omit<FakeWx, 'calls'> & { taro: Record<string, any>; calls: Record<string, number> }
 
-export function createFakeUni(options: FakeWxOptions & { uniPlatform?: string } = {}): FakeUni {
+export function createFakeUni(options: FakeWxOptions & { uniPlatform?: string; alipayHttpErrors?: 'fail-with-response' | 'fail-bare' | 'success' } = {}): FakeUni {
   const { base, api } = engine(options, options.uniPlatform === 'mp-toutiao')
   const own: Record<string, (o: any) => unknown> = {
     getSystemInfoSync: () => ({ uniPlatform: options.uniPlatform || 'mp-weixin', SDKVersion: options.baseLibrary || '3.7.0' }),
@@ -65,6 +72,25 @@ export function createFakeUni(options: FakeWxOptions & { uniPlatform?: string } 
     },
   }
   for (const n of ASYNC) own[n] = (o: any) => promised(api, n, o, false)
+  const httpErrors = options.alipayHttpErrors || 'fail-with-response'
+  if (options.uniPlatform === 'mp-alipay' && httpErrors !== 'success') {
+    // my.request's error 19 for a non-2xx status, as uni's protocol hands it to `fail`.
+    own.request = (o: any = {}) =>
+      promised(
+        api,
+        'request',
+        Object.assign({}, o, {
+          success: (r: any) => {
+            if (r.statusCode >= 200 && r.statusCode < 300) return o.success && o.success(r)
+            const err: any = { errMsg: 'request:fail http status error' }
+            if (httpErrors === 'fail-with-response') Object.assign(err, { statusCode: r.statusCode, header: r.header, data: r.data })
+            if (o.fail) o.fail(err)
+            if (o.complete) o.complete(err)
+          },
+        }),
+        false,
+      )
+  }
   return asHost(base, 'uni', hostObject(base, SYNC, own, options.missing))
 }
 

@@ -9,6 +9,39 @@ import { createFakeTt } from '../../src/testing/fake-tt'
 import { createFakeWx } from '../../src/testing/fake-wx'
 import { call } from './call'
 
+describe('uni-app built for Alipay: the status of an HTTP error (my.request error 19) as uni passes it on', () => {
+  const handler = (r: { path: string; header: Record<string, string> }) =>
+    r.path === '/login' ? { data: { token: 'fresh' } } : r.header.Authorization === 'Bearer fresh' ? { data: { ok: 1 } } : { statusCode: 401, data: { error: 'token_expired' } }
+
+  it('with the status (uni keeps it as statusCode on fail): a 401 is an answer, and the SDK renews and retries', async () => {
+    const fake = createFakeUni({ uniPlatform: 'mp-alipay', handler })
+    fake.wx.setStorageSync('weapp-auth', { v: 1, token: 'stale' })
+    const p = uniPlatform(fake.uni as any)
+    const raw = await call(p.request, { url: 'https://api.example.com/x', header: { Authorization: 'Bearer stale' } })
+    expect(raw.res).toMatchObject({ statusCode: 401, data: { error: 'token_expired' } })
+    const { createAuth } = await import('weapp-auth')
+    const auth = createAuth({ baseURL: 'https://api.example.com', login: { url: '/login' }, platform: fake.uni as never })
+    await expect(auth.get('/x')).resolves.toEqual({ ok: 1 })
+    expect(fake.calls.login).toBe(1)
+  })
+
+  it('without the status (older base libraries): a failure, and one warning naming the way out', async () => {
+    const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined)
+    try {
+      const fake = createFakeUni({ uniPlatform: 'mp-alipay', handler, alipayHttpErrors: 'fail-bare' })
+      const p = uniPlatform(fake.uni as any)
+      for (let i = 0; i < 3; i++) {
+        const r = await call(p.request, { url: 'https://api.example.com/x' })
+        expect(r.err).toEqual({ errMsg: 'request:fail http status error' })
+      }
+      const warnings = warn.mock.calls.map((c) => String(c[0])).filter((m) => /error 19/.test(m))
+      expect(warnings).toEqual(['[weapp-auth] Alipay error 19 without a status: a 401 cannot renew here; answer 200 + an error code, with isUnauthorized.'])
+    } finally {
+      warn.mockRestore()
+    }
+  })
+})
+
 describe('uni-app and Taro adapters', () => {
   it('read the host from the build target, and refuse a target that is no mini program host', () => {
     expect(uniPlatform(createFakeUni({ uniPlatform: 'mp-toutiao' }).uni as any).host).toBe('douyin')
