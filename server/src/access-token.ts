@@ -117,38 +117,55 @@ export function createAccessTokens(options: AccessTokensOptions): AccessTokens {
     return { token, expiresAt: now() + expiresIn * 1000 }
   }
 
-  /** One renewal: the lock winner calls WeChat; the others poll the cache, and take over if the winner gave up. */
-  async function renew(stale: Cached | null): Promise<string> {
+  /**
+   * One renewal for every instance: the lock winner runs `work` (unless the cache already holds
+   * what `ready` accepts); the others poll the cache for it, and take over if the winner gave up.
+   * `gaveUp` answers when nobody produced a token in time.
+   */
+  async function underRenewalLock<T>(ready: (c: Cached | null) => T | null, work: (current: Cached | null) => Promise<T>, gaveUp: () => T): Promise<T> {
     const owner = randomId()
     const deadline = Date.now() + 2 * lockTtlMs
     for (;;) {
       if (await store.acquireLock(lockName, owner, lockTtlMs)) {
         try {
           const current = await store.getAccessToken(appid)
-          const renewed = renewedSince(current, stale)
-          if (renewed !== null) return renewed
-          let value: Cached
-          try {
-            value = await fetchToken(false)
-          } catch (err) {
-            // Renewal failed but the old token is still valid (it was only inside the margin): keep serving it.
-            if (current && current.expiresAt > now()) return current.token
-            throw err
-          }
-          await store.setAccessToken(appid, value)
-          emit({ type: 'access_token', forced: false })
-          return value.token
+          const done = ready(current)
+          return done !== null ? done : await work(current)
         } finally {
           await store.releaseLock(lockName, owner).catch(() => undefined)
         }
       }
       await sleep(pollMs)
-      const renewed = renewedSince(await store.getAccessToken(appid), stale)
-      if (renewed !== null) return renewed
-      if (Date.now() > deadline) {
-        throw new UpstreamError('wechat_timeout', tokenApi, `Waited ${2 * lockTtlMs} ms for another instance to renew the access_token`)
-      }
+      const done = ready(await store.getAccessToken(appid))
+      if (done !== null) return done
+      if (Date.now() > deadline) return gaveUp()
     }
+  }
+
+  /** Stores a token WeChat just gave for every instance; answers it. */
+  async function keep(value: Cached, forced: boolean): Promise<string> {
+    await store.setAccessToken(appid, value)
+    emit({ type: 'access_token', forced })
+    return value.token
+  }
+
+  /** The renewal inside the margin (or of an absent token). */
+  function renew(stale: Cached | null): Promise<string> {
+    return underRenewalLock(
+      (c) => renewedSince(c, stale),
+      async (current) => {
+        try {
+          return await keep(await fetchToken(false), false)
+        } catch (err) {
+          // Renewal failed but the old token is still valid (it was only inside the margin): keep serving it.
+          if (current && current.expiresAt > now()) return current.token
+          throw err
+        }
+      },
+      () => {
+        throw new UpstreamError('wechat_timeout', tokenApi, `Waited ${2 * lockTtlMs} ms for another instance to renew the access_token`)
+      },
+    )
   }
 
   async function get(opts?: { force?: boolean }): Promise<string> {
@@ -178,29 +195,16 @@ export function createAccessTokens(options: AccessTokensOptions): AccessTokens {
     return p
   }
 
-  async function doRenewExpired(expired: string): Promise<string | null> {
-    const owner = randomId()
-    const deadline = Date.now() + 2 * lockTtlMs
-    const replaced = (c: Cached | null): string | null => (c && c.token !== expired && c.expiresAt > now() ? c.token : null)
-    for (;;) {
-      if (await store.acquireLock(lockName, owner, lockTtlMs)) {
-        try {
-          const current = replaced(await store.getAccessToken(appid))
-          if (current !== null) return current
-          const value = await fetchToken(false)
-          if (value.token === expired) return null
-          await store.setAccessToken(appid, value)
-          emit({ type: 'access_token', forced: false })
-          return value.token
-        } finally {
-          await store.releaseLock(lockName, owner).catch(() => undefined)
-        }
-      }
-      await sleep(pollMs)
-      const current = replaced(await store.getAccessToken(appid))
-      if (current !== null) return current
-      if (Date.now() > deadline) return null
-    }
+  function doRenewExpired(expired: string): Promise<string | null> {
+    return underRenewalLock<string | null>(
+      (c) => (c && c.token !== expired && c.expiresAt > now() ? c.token : null),
+      async () => {
+        // Normal mode answering the same token: only a forced refresh will help (the caller's next step).
+        const value = await fetchToken(false)
+        return value.token === expired ? null : keep(value, false)
+      },
+      () => null,
+    )
   }
 
   /** `rejected`: the token WeChat refused (40001/42001/40014), or null for an explicit `get({ force: true })`. */
@@ -237,10 +241,7 @@ export function createAccessTokens(options: AccessTokensOptions): AccessTokens {
       locked = await store.acquireLock(lockName, owner, lockTtlMs)
     }
     try {
-      const value = await fetchToken(true)
-      await store.setAccessToken(appid, value)
-      emit({ type: 'access_token', forced: true })
-      return value.token
+      return await keep(await fetchToken(true), true)
     } finally {
       if (locked) await store.releaseLock(lockName, owner).catch(() => undefined)
     }

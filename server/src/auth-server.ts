@@ -130,10 +130,10 @@ export function createAuthServer<U extends PublicUser = PublicUser>(options: Aut
   /** The AppID a host's encrypted data is watermarked with: WeChat's, or that host's provider's. */
   function hostAppid(platform: HostPlatform): string {
     if (!HOST_PLATFORMS.includes(platform)) throw new BadRequestError('unsupported_platform', `Unknown platform "${String(platform)}" (one of ${HOST_PLATFORMS.join(', ')})`)
-    if (platform === 'weixin') return o.appid
-    const appid = o.providers[platform]?.appid
-    if (!appid) throw new BadRequestError('unsupported_platform', `No ${platform} provider with an appid: pass options.providers.${platform}`)
-    return appid
+    if (platform !== 'weixin' && !o.providers[platform]?.appid) {
+      throw new BadRequestError('unsupported_platform', `No ${platform} provider with an appid: pass options.providers.${platform}`)
+    }
+    return sessionAppid(platform)
   }
 
   async function wechatPhoneNumber(phoneCode: string): Promise<PhoneInfo> {
@@ -173,16 +173,18 @@ export function createAuthServer<U extends PublicUser = PublicUser>(options: Aut
     return new AuthServerError('session_key_expired', `No ${host} session_key is kept for this user any more; log in again from ${host}, then retry`)
   }
 
-  /** Counts one phone-number or decrypt call for the user (phoneRateLimit, in the store). */
-  async function spendPhoneBudget(userId: string): Promise<void> {
-    if (!o.phoneRateLimit) return
-    const { max, windowSeconds } = o.phoneRateLimit
-    const { count, resetMs } = await store.hit(`phone:${userId}`, windowSeconds)
-    if (count > max) {
+  /** Counts one call against `limit` (kept in the store, so it holds across instances); 429 past it. */
+  async function spend(key: string, limit: { max: number; windowSeconds: number } | false, what: string): Promise<void> {
+    if (!limit) return
+    const { count, resetMs } = await store.hit(key, limit.windowSeconds)
+    if (count > limit.max) {
       const retryAfter = Math.max(1, Math.ceil(resetMs / 1000))
-      throw new RateLimitError(`More than ${max} phone-number or decrypt calls for this user within ${windowSeconds} s; retry in ${retryAfter} s`, retryAfter)
+      throw new RateLimitError(`More than ${limit.max} ${what} within ${limit.windowSeconds} s; retry in ${retryAfter} s`, retryAfter)
     }
   }
+
+  /** One phone-number or decrypt call for the user (phoneRateLimit). */
+  const spendPhoneBudget = (userId: string): Promise<void> => spend(`phone:${userId}`, o.phoneRateLimit, 'phone-number or decrypt calls for this user')
 
   /**
    * Opens data sealed with the user's session_key within the failure budget (decryptFailureLimit,
@@ -271,16 +273,6 @@ export function createAuthServer<U extends PublicUser = PublicUser>(options: Aut
     return withinSealedBudget(userId, async () => phoneNumber(credential, (await sessionOn(userId, platform))?.sessionKey, { nowMs: now() }))
   }
 
-  async function limitLogins(client: string): Promise<void> {
-    if (!o.loginRateLimit) return
-    const { max, windowSeconds } = o.loginRateLimit
-    const { count, resetMs } = await store.hit(`login:${client}`, windowSeconds)
-    if (count > max) {
-      const retryAfter = Math.max(1, Math.ceil(resetMs / 1000))
-      throw new RateLimitError(`More than ${max} logins from this client within ${windowSeconds} s; retry in ${retryAfter} s`, retryAfter)
-    }
-  }
-
   async function userOf(userId: string): Promise<U | undefined> {
     if (!users.findById) return undefined
     const user = await users.findById(userId)
@@ -300,7 +292,7 @@ export function createAuthServer<U extends PublicUser = PublicUser>(options: Aut
       // with force: false): a guest login, so the code may then be empty.
       const guest = platform === 'douyin' && anonymousCode !== undefined && (input.code === undefined || input.code === '')
       const code = guest ? '' : checkCode(input.code)
-      if (context?.client !== undefined) await limitLogins(String(context.client))
+      if (context?.client !== undefined) await spend(`login:${String(context.client)}`, o.loginRateLimit, 'logins from this client')
 
       const session = await code2Session(platform, code, anonymousCode)
       if (!session || typeof session.openid !== 'string' || session.openid.length === 0) {

@@ -270,6 +270,16 @@ describe('budgets and defaults', () => {
     expect(await rejection(i.auth.phoneNumber(fromWechat.userId, { platform: 'alipay', response }))).toMatchObject({ code: 'platform_mismatch' })
   })
 
+  test('two Alipay users racing with one response on two instances: exactly one binds it', async () => {
+    const a = await instance()
+    const b = await instance()
+    const response = alipay.phoneResponse('15976710002')
+    const [first, second] = await Promise.all([loginOn(a, 'alipay'), loginOn(b, 'alipay')])
+    const answers = await Promise.all([post(a, '/api/auth/phone', { response, platform: 'alipay' }, first.token), post(b, '/api/auth/phone', { response, platform: 'alipay' }, second.token)])
+    expect(answers.map((r) => r.status).sort()).toEqual([200, 409])
+    expect(answers.find((r) => r.status === 409)?.body.error).toBe('phone_response_used')
+  })
+
   test('the phone number is masked in login and refresh answers, as in every other answer', async () => {
     const i = await instance()
     const user = await loginOn(i, 'weixin')
