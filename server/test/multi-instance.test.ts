@@ -130,7 +130,9 @@ test('SIGKILL one instance under load: the survivor serves every call, and every
   let redone = 0
   await runPool(40, 10, async (i) => {
     const flow = await loginFlow(cluster, `openid-during-kill-${i}`)
-    redone += flow.redone
+    // A flow counts once however often it started over: a redo can itself meet a keep-alive
+    // socket of the dying instance and be cut again.
+    if (flow.redone > 0) redone++
     if (++answered === 20) kill = victim.kill('SIGKILL')
   }).catch(explain)
   await kill
@@ -140,7 +142,7 @@ test('SIGKILL one instance under load: the survivor serves every call, and every
   const after = await Promise.all(Array.from({ length: 20 }, (_, i) => loginFlow(cluster, `openid-after-kill-${i}`)))
   expect(after.map((f) => f.answer.instance)).toEqual(Array(20).fill(0))
   expect(cluster.client.retried).toBeGreaterThan(retriedBefore)
-  expect(redone).toBeLessThanOrEqual(10) // at most the 10 that were in flight
+  expect(redone).toBeLessThanOrEqual(10) // at most the 10 flows that were in flight
   expect(cluster.instances[0].pid).toBe(pidBefore)
 
   for (const session of issued) {
