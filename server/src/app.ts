@@ -5,8 +5,9 @@
  * - the plugin's routes under /api/auth (login, refresh, phone, logout);
  * - `GET  /api/user/me`       (Bearer) → the public user from the users repository;
  * - `POST /api/user/profile`  (Bearer) `{ nickName?, avatarUrl? }` → the updated public user. The
- *   nickname (1–20 characters, trimmed) is checked with WeChat's msg_sec_check on the server
- *   (scene 1, profile), because the client's check can be bypassed: `risky` → 422 content_risky.
+ *   nickname (1–20 characters, trimmed) is checked on the server with the content check of the
+ *   host the session logged in from (WeChat's msg_sec_check, QQ's, Douyin's, Alipay's), because
+ *   the client's check can be bypassed: `risky` → 422 content_risky, and nothing is saved.
  *   `avatarUrl` must be https (http too in development);
  * - `GET  /healthz` → 200 `{ ok: true, store }`, or 503 when the store is down;
  * - with `devEndpoints`: `POST /api/dev/expire-tokens[?refresh=1]`, `GET /api/dev/stats`.
@@ -19,7 +20,7 @@ import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions
 import { weappAuthDevEndpoints } from './dev-endpoints'
 import { AuthServerError, BadRequestError, toHttpBody } from './errors'
 import { maskPhoneNumber, sendError, weappAuth, weappAuthErrorHandler, type AuthenticatedUser } from './fastify'
-import type { AuthServer, PublicUser } from './types'
+import type { AuthServer, HostPlatform, PublicUser } from './types'
 
 export interface AppOptions {
   auth: AuthServer
@@ -129,7 +130,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     })
 
     app.post('/api/user/profile', { preHandler: app.authenticate }, async (request) => {
-      const { id } = request.user as AuthenticatedUser
+      const { id, claims } = request.user as AuthenticatedUser
       const body = request.body
       if (!body || typeof body !== 'object' || Array.isArray(body)) throw new BadRequestError('bad_request', 'Send a JSON object { nickName?, avatarUrl? }.')
       const { nickName, avatarUrl } = body as Record<string, unknown>
@@ -156,13 +157,13 @@ export function buildApp(options: AppOptions): FastifyInstance {
         }
         patch.avatarUrl = avatarUrl
       }
-      // The client's nickname review can be bypassed: check on the server too (scene 1: profile).
-      // msg_sec_check takes a WeChat openid: it runs for WeChat users (the default users record the
-      // host a user came from); QQ, Douyin and Alipay have content checks of their own, not wired here.
-      const host = auth.users.findById ? ((await auth.users.findById(id)) as { platform?: unknown } | null | undefined)?.platform : undefined
-      if (typeof patch.nickName === 'string' && (host === undefined || host === 'weixin')) {
-        const verdict = await auth.checkText(id, patch.nickName, 1)
-        if (verdict.suggest === 'risky') throw new AuthServerError('content_risky', `WeChat's content check refused this nickname (label ${verdict.label}).`)
+      // The client's nickname review can be bypassed: check on the server too (scene 1: profile),
+      // with the content check of the host the session logged in from (the token's plt).
+      // A host without a check of its own (a provider of yours without checkText) saves it unchecked.
+      const host = claims.plt ?? (auth.users.findById ? ((await auth.users.findById(id)) as { platform?: HostPlatform } | null | undefined)?.platform : undefined) ?? 'weixin'
+      if (typeof patch.nickName === 'string' && auth.checksText(host)) {
+        const verdict = await auth.checkText(id, patch.nickName, 1, { platform: host })
+        if (verdict.suggest === 'risky') throw new AuthServerError('content_risky', `The content check refused this nickname${verdict.label ? ` (label ${verdict.label})` : ''}.`)
       }
       const users = auth.users as { updateUser?: (id: string, patch: Record<string, unknown>) => Promise<PublicUser | null> }
       if (typeof users.updateUser !== 'function') throw new AuthServerError('not_found', 'This server’s users repository has no updateUser.')

@@ -1,22 +1,22 @@
 /**
  * `createAuthServer(options)`: the framework-free core. A short facade wiring the modules:
  * options.ts (checked once), tokens.ts (JWT), refresh-tokens.ts (rotation and reuse detection),
- * wechat-api.ts (every call to WeChat), access-token.ts (the shared access_token), decrypt.ts,
- * users.ts (the default user repository), all on one Store.
+ * the hosts' providers (providers/: WeChat's built from `appid`/`secret`, the others passed in),
+ * decrypt.ts, users.ts (the default user repository), all on one Store. The core knows no host:
+ * it routes each call to the provider of the platform a client names or its session came from.
  *
  * Login writes in an order that leaves nothing usable half-written: nothing is stored before
  * code2Session succeeds; then the user, the session_key, the refresh token, and only then is a
  * token signed. A store failure at any step fails the login with 503 and hands out no token.
  */
 import { AuthServerError, BadRequestError, RateLimitError, TokenError, UpstreamError } from './errors'
-import { createAccessTokens } from './access-token'
 import { createHash } from 'node:crypto'
-import { checkWatermark, openSessionData } from './decrypt'
+import { openSessionData } from './decrypt'
 import { guardStore } from './stores/guarded'
 import { memoryStore } from './stores/memory'
 import { HOST_PLATFORMS, resolveOptions } from './options'
 import { maskPhoneNumber } from './mask'
-import { phoneCredentialFrom, phoneInfoFromDecrypted } from './phone-number'
+import { phoneCredentialFrom } from './phone-number'
 import { createRefreshTokens } from './refresh-tokens'
 import { randomId } from './ids'
 import { createTokenIssuer } from './tokens'
@@ -30,6 +30,7 @@ import type {
   PhoneContext,
   PhoneCredential,
   PhoneInfo,
+  ProviderContext,
   PublicUser,
   SessionProvider,
   TextCheckResult,
@@ -38,7 +39,7 @@ import type {
 } from './types'
 import { storeUsers, USERS_IN_STORE } from './users'
 import type { Store } from './stores/store'
-import { createWechatApi } from './wechat-api'
+import { wechatProvider } from './providers/wechat'
 
 /** A login or phone code longer than this is refused before anything is called (WeChat's are 32 chars). */
 export const MAX_CODE_LENGTH = 128
@@ -98,62 +99,43 @@ export function createAuthServer<U extends PublicUser = PublicUser>(options: Aut
 
   const tokens = createTokenIssuer({ keys: o.keys, issuer: o.issuer, audience: o.audience, ttlSeconds: o.tokenTtlSeconds, now })
   const refreshTokens = createRefreshTokens({ store, ttlSeconds: o.refreshTtlSeconds, now, emit })
-  const wechat = createWechatApi({ base: o.wxApiBase, timeoutMs: o.upstreamTimeoutMs, fetch: o.fetch, emit })
-  const accessTokens = createAccessTokens({
-    store,
-    appid: o.appid,
-    secret: o.secret,
-    mode: o.accessTokenMode,
-    marginSeconds: o.accessTokenMarginSeconds,
-    wechat,
-    now,
-    emit,
-  })
+  const providers: Partial<Record<HostPlatform, SessionProvider>> = {
+    weixin: wechatProvider({
+      appid: o.appid,
+      secret: o.secret,
+      base: o.wxApiBase,
+      mode: o.accessTokenMode,
+      marginSeconds: o.accessTokenMarginSeconds,
+      timeoutMs: o.upstreamTimeoutMs,
+      fetch: o.fetch,
+      emit,
+    }),
+    ...o.providers,
+  }
+  const serverContext = (): ProviderContext => ({ nowMs: now(), now, store, emit })
 
-  /** code2Session: https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/user-login/code2Session.html */
-  async function code2Session(platform: HostPlatform, code: string, anonymousCode?: string): Promise<HostSession> {
-    const provider = o.providers[platform]
-    if (provider) return provider.code2Session(anonymousCode === undefined ? { code } : { code, anonymousCode })
-    if (platform !== 'weixin') throw new BadRequestError('unsupported_platform', `No session provider for platform "${platform}" (pass options.providers.${platform})`)
-    const answer = await wechat.call<{ openid?: unknown; unionid?: unknown; session_key?: unknown }>('sns/jscode2session', {
-      method: 'GET',
-      query: { appid: o.appid, secret: o.secret, js_code: code, grant_type: 'authorization_code' },
-    })
-    if (typeof answer.openid !== 'string' || answer.openid.length === 0 || typeof answer.session_key !== 'string') {
-      throw new UpstreamError('wechat_bad_response', 'sns/jscode2session', 'WeChat sns/jscode2session answered without openid/session_key')
-    }
-    const session: HostSession = { openid: answer.openid, sessionKey: answer.session_key }
-    if (typeof answer.unionid === 'string' && answer.unionid.length > 0) session.unionid = answer.unionid
-    return session
+  function providerOf(platform: HostPlatform): SessionProvider {
+    const provider = providers[platform]
+    if (!provider) throw new BadRequestError('unsupported_platform', `No session provider for platform "${platform}" (pass options.providers.${platform})`)
+    return provider
+  }
+
+  function hostName(platform: HostPlatform): string {
+    return ({ weixin: 'WeChat', qq: 'QQ', douyin: 'Douyin', alipay: 'Alipay' } as Record<string, string>)[platform] ?? platform
   }
 
   /** The AppID a host's encrypted data is watermarked with: WeChat's, or that host's provider's. */
   function hostAppid(platform: HostPlatform): string {
     if (!HOST_PLATFORMS.includes(platform)) throw new BadRequestError('unsupported_platform', `Unknown platform "${String(platform)}" (one of ${HOST_PLATFORMS.join(', ')})`)
-    if (platform !== 'weixin' && !o.providers[platform]?.appid) {
+    if (!providers[platform]?.appid) {
       throw new BadRequestError('unsupported_platform', `No ${platform} provider with an appid: pass options.providers.${platform}`)
     }
     return sessionAppid(platform)
   }
 
-  async function wechatPhoneNumber(phoneCode: string): Promise<PhoneInfo> {
-    const answer = await accessTokens.withToken((accessToken) =>
-      wechat.call<{ phone_info?: { phoneNumber?: unknown; purePhoneNumber?: unknown; countryCode?: unknown; watermark?: unknown } }>(
-        'wxa/business/getuserphonenumber',
-        { method: 'POST', accessToken, body: { code: phoneCode } },
-      ),
-    )
-    const info = answer.phone_info
-    if (!info || typeof info.phoneNumber !== 'string' || typeof info.purePhoneNumber !== 'string') {
-      throw new UpstreamError('wechat_bad_response', 'wxa/business/getuserphonenumber', 'WeChat getuserphonenumber answered without phone_info')
-    }
-    checkWatermark(info.watermark, o.appid)
-    return { phoneNumber: info.phoneNumber, purePhoneNumber: info.purePhoneNumber, countryCode: String(info.countryCode ?? '') }
-  }
-
-  /** The AppID a host's sessions are kept under: WeChat's, or that host's provider's (its platform name when it gives none). */
+  /** The AppID a host's sessions are kept under: its provider's (the platform's name when it gives none). */
   function sessionAppid(platform: HostPlatform): string {
-    return platform === 'weixin' ? o.appid : o.providers[platform]?.appid || platform
+    return providers[platform]?.appid || platform
   }
 
   /**
@@ -169,7 +151,7 @@ export function createAuthServer<U extends PublicUser = PublicUser>(options: Aut
   }
 
   function noSession(platform: HostPlatform): AuthServerError {
-    const host = platform === 'weixin' ? 'WeChat' : platform
+    const host = hostName(platform)
     return new AuthServerError('session_key_expired', `No ${host} session_key is kept for this user any more; log in again from ${host}, then retry`)
   }
 
@@ -231,7 +213,7 @@ export function createAuthServer<U extends PublicUser = PublicUser>(options: Aut
     if ((await sessionPlatform(userId, context)) !== 'alipay') {
       throw new AuthServerError('platform_mismatch', 'An Alipay phone response is accepted only from a user logged in from Alipay')
     }
-    const info = await (provider.phoneNumber as NonNullable<SessionProvider['phoneNumber']>)(credential, undefined, { nowMs: now() })
+    const info = await (provider.phoneNumber as NonNullable<SessionProvider['phoneNumber']>)(credential, undefined, serverContext())
     const name = `alipay-phone:${createHash('sha256').update(String(credential.response)).digest('hex')}`
     const ttlMs = ALIPAY_RESPONSE_BINDING_SECONDS * 1000
     if (!(await store.acquireLock(name, userId, ttlMs))) {
@@ -256,21 +238,15 @@ export function createAuthServer<U extends PublicUser = PublicUser>(options: Aut
       )
     }
     await spendPhoneBudget(userId)
-    if (platform === 'weixin') {
-      if (!legacy) return wechatPhoneNumber(checkCode(credential.code))
-      return withinSealedBudget(userId, async () => {
-        const session = await sessionOn(userId, 'weixin')
-        if (!session) throw noSession('weixin')
-        return phoneInfoFromDecrypted(openSessionData({ sessionKey: session.sessionKey, encryptedData: credential.encryptedData, iv: credential.iv, appid: o.appid, nowMs: now() }))
-      })
-    }
-    const provider = o.providers[platform]
-    if (!provider) throw new BadRequestError('unsupported_platform', `No session provider for platform "${platform}" (pass options.providers.${platform})`)
+    const provider = providerOf(platform)
     if (typeof provider.phoneNumber !== 'function') throw new BadRequestError('unsupported_platform', `The ${platform} provider reads no phone numbers`)
-    // Alipay's response needs no session_key (it is encrypted with the app's AES key and signed by Alipay); QQ and Douyin need the user's.
+    // Alipay's response needs no session_key (it is encrypted with the app's AES key and signed by Alipay).
     if (platform === 'alipay') return alipayPhone(userId, provider, credential, context)
     const phoneNumber = provider.phoneNumber.bind(provider)
-    return withinSealedBudget(userId, async () => phoneNumber(credential, (await sessionOn(userId, platform))?.sessionKey, { nowMs: now() }))
+    // A code is exchanged by the host's server API: no session_key.
+    if (credential.encryptedData === undefined) return phoneNumber(credential, undefined, serverContext())
+    // Encrypted with the user's session_key: within the failure budget.
+    return withinSealedBudget(userId, async () => phoneNumber(credential, (await sessionOn(userId, platform))?.sessionKey, serverContext()))
   }
 
   async function userOf(userId: string): Promise<U | undefined> {
@@ -294,7 +270,7 @@ export function createAuthServer<U extends PublicUser = PublicUser>(options: Aut
       const code = guest ? '' : checkCode(input.code)
       if (context?.client !== undefined) await spend(`login:${String(context.client)}`, o.loginRateLimit, 'logins from this client')
 
-      const session = await code2Session(platform, code, anonymousCode)
+      const session = await providerOf(platform).code2Session(anonymousCode === undefined ? { code } : { code, anonymousCode }, serverContext())
       if (!session || typeof session.openid !== 'string' || session.openid.length === 0) {
         throw new UpstreamError('wechat_bad_response', platform, `The ${platform} session provider answered without an openid`)
       }
@@ -369,9 +345,7 @@ export function createAuthServer<U extends PublicUser = PublicUser>(options: Aut
     async phoneNumber(userId, input, context) {
       checkUserId(userId)
       if (input !== null && typeof input === 'object') return phoneFromCredential(userId, input, context)
-      const code = checkCode(input)
-      await spendPhoneBudget(userId)
-      return wechatPhoneNumber(code)
+      return phoneFromCredential(userId, { platform: 'weixin', code: checkCode(input) }, context)
     },
 
     async decrypt<T = Record<string, unknown>>(userId: string, encryptedData: string, iv: string, options?: { platform?: HostPlatform }): Promise<T> {
@@ -387,31 +361,25 @@ export function createAuthServer<U extends PublicUser = PublicUser>(options: Aut
     },
 
     accessToken(opts) {
-      return accessTokens.get(opts)
+      const provider = providerOf('weixin')
+      if (!provider.accessToken) throw new BadRequestError('unsupported_platform', 'The weixin provider keeps no access_token')
+      return provider.accessToken(serverContext(), opts)
     },
 
-    /** msgSecCheck v2: https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/sec-center/sec-check/msgSecCheck.html */
-    async checkText(userId, text, scene = 2) {
+    async checkText(userId, text, scene = 2, context) {
       checkUserId(userId)
       if (typeof text !== 'string' || text.length === 0) throw new BadRequestError('bad_request', 'text must be a non-empty string')
       if (text.length > MAX_CHECK_TEXT_LENGTH) throw new BadRequestError('bad_request', `text is longer than ${MAX_CHECK_TEXT_LENGTH} characters`)
       if (scene !== 1 && scene !== 2 && scene !== 3 && scene !== 4) throw new BadRequestError('bad_request', 'scene must be 1 (profile), 2 (comment), 3 (forum) or 4 (social log)')
-      const session = await sessionOn(userId, 'weixin')
-      if (!session) throw new AuthServerError('session_key_expired', 'This user has no recent WeChat session (msg_sec_check needs the openid of a user seen within 2 hours); log in again')
-      const answer = await accessTokens.withToken((accessToken) =>
-        wechat.call<{ result?: { suggest?: unknown; label?: unknown }; trace_id?: unknown }>('wxa/msg_sec_check', {
-          method: 'POST',
-          accessToken,
-          body: { version: 2, openid: session.openid, scene, content: text },
-        }),
-      )
-      const suggest = answer.result?.suggest
-      if (suggest !== 'pass' && suggest !== 'review' && suggest !== 'risky') {
-        throw new UpstreamError('wechat_bad_response', 'wxa/msg_sec_check', 'WeChat msg_sec_check answered without result.suggest')
-      }
-      const result: TextCheckResult = { suggest, label: Number(answer.result?.label ?? 0) }
-      if (typeof answer.trace_id === 'string') result.traceId = answer.trace_id
-      return result
+      const platform = (await sessionPlatform(userId, context)) ?? 'weixin'
+      const provider = providerOf(platform)
+      if (typeof provider.checkText !== 'function') throw new BadRequestError('unsupported_platform', `${hostName(platform)} offers no text check this server can call`)
+      const session = await sessionOn(userId, platform)
+      return provider.checkText({ text, scene, ...(session ? { openid: session.openid } : {}) }, serverContext())
+    },
+
+    checksText(platform) {
+      return typeof providers[platform]?.checkText === 'function'
     },
 
     async health() {

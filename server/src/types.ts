@@ -30,17 +30,47 @@ export interface PhoneCredential {
 }
 
 /** Exchanges a login code with one host's API (WeChat's jscode2session is built in). */
+/**
+ * What the server lends a provider for one call: the clock, its store (where a host's access
+ * token is shared by every instance) and its event sink.
+ */
+export interface ProviderContext {
+  nowMs: number
+  now: () => number
+  store: Store
+  emit: (event: AuthServerEvent) => void
+}
+
+/** A user's text for a host's content check. `openid` is this user's on that host, when a session is kept (WeChat's check needs it). */
+export interface TextCheckInput {
+  text: string
+  scene: 1 | 2 | 3 | 4
+  openid?: string
+}
+
+/**
+ * One mini program host: WeChat (providers/wechat.ts, built from `appid`/`secret`), QQ, Douyin,
+ * Alipay, or one of your own. The core knows none of them; it routes on the platform a client
+ * names (login) or its session logged in from (phone numbers, text checks).
+ */
 export interface SessionProvider {
   readonly platform: HostPlatform
   /** The host's AppID: the `watermark.appid` of data encrypted with a session_key this host issued. */
   readonly appid?: string
-  code2Session(input: { code: string; anonymousCode?: string }): Promise<HostSession>
+  code2Session(input: { code: string; anonymousCode?: string }, context?: ProviderContext): Promise<HostSession>
   /**
    * Reads the phone number out of what this host's client posted. `sessionKey` is the user's
    * latest one from this server's store (undefined when none is kept). Absent: this provider
    * reads no phone numbers (the server answers 400 unsupported_platform).
    */
-  phoneNumber?(credential: PhoneCredential, sessionKey: string | undefined, context?: { nowMs: number }): Promise<PhoneInfo> | PhoneInfo
+  phoneNumber?(credential: PhoneCredential, sessionKey: string | undefined, context?: ProviderContext): Promise<PhoneInfo> | PhoneInfo
+  /**
+   * The host's own text check ('risky' → the server answers 422 content_risky). Absent: the host
+   * offers none, and text from its users is saved unchecked.
+   */
+  checkText?(input: TextCheckInput, context: ProviderContext): Promise<TextCheckResult>
+  /** The host's shared access token (one renewal for every instance), where it has one. */
+  accessToken?(context: ProviderContext, options?: { force?: boolean }): Promise<string>
 }
 
 /** The app's own users. The kit hands over openid/unionid once per login and never returns them to a client. */
@@ -173,9 +203,9 @@ export interface PhoneInfo {
 }
 
 export interface TextCheckResult {
-  /** WeChat's verdict: 'pass', 'review' or 'risky'. */
+  /** The host's verdict: 'pass', 'review' (WeChat only) or 'risky'. */
   suggest: 'pass' | 'review' | 'risky'
-  /** WeChat's label (100 normal, 10001 ads, 20001 politics, …). */
+  /** The host's label: WeChat's (100 normal, 10001 ads, 20001 politics, …); 0 where a host gives none. */
   label: number
   traceId?: string
 }
@@ -205,8 +235,15 @@ export interface AuthServer<U extends PublicUser = PublicUser> {
   decrypt<T = Record<string, unknown>>(userId: string, encryptedData: string, iv: string, options?: { platform?: HostPlatform }): Promise<T>
   /** The shared access_token, renewed by one instance at a time. */
   accessToken(options?: { force?: boolean }): Promise<string>
-  /** msg_sec_check v2 for this user's text (scene 1 profile, 2 comment, 3 forum, 4 social log). */
-  checkText(userId: string, text: string, scene?: 1 | 2 | 3 | 4): Promise<TextCheckResult>
+  /**
+   * The content check of the host this user's session logged in from (`context.platform`, the
+   * token's `plt`; else the default users' `platform`; else WeChat): WeChat's msg_sec_check v2
+   * (scene 1 profile, 2 comment, 3 forum, 4 social log), QQ's MsgSecCheck, Douyin's antidirt,
+   * Alipay's content risk detection.
+   */
+  checkText(userId: string, text: string, scene?: 1 | 2 | 3 | 4, context?: PhoneContext): Promise<TextCheckResult>
+  /** Whether this server can check text from users of `platform` (its provider has a content check). */
+  checksText(platform: HostPlatform): boolean
   /** The users this server was given (or the store-backed default). */
   readonly users: UserRepository<U>
   readonly store: Store

@@ -34,7 +34,7 @@
 import { createPrivateKey, createPublicKey, createSign, createVerify, type KeyObject } from 'node:crypto'
 import { BadRequestError, ConfigError, UpstreamError, WechatApiError, type ErrorCode } from '../errors'
 import type { HostSession, SessionProvider } from '../types'
-import { fetchUpstream } from '../wechat-api'
+import { fetchUpstream } from './host-api'
 import { topLevelMemberSpans } from './json-value-span'
 import { alipayAesKey, decryptAlipayPhone } from './alipay-phone'
 import { baseUrl, checkOptionsObject, httpOptions, requiredString, type ProviderHttpOptions } from './provider-options'

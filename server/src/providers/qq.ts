@@ -10,7 +10,7 @@
  */
 import { BadRequestError, UpstreamError } from '../errors'
 import type { HostSession, SessionProvider } from '../types'
-import { createWechatApi } from '../wechat-api'
+import { createWechatApi } from './host-api'
 import { decryptedPhone } from './session-key-phone'
 import { appSecretOptions, type ProviderHttpOptions } from './provider-options'
 

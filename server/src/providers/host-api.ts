@@ -1,6 +1,6 @@
 /**
- * One way to call WeChat's server API: `call(api, request)` over fetch, with a time limit on the
- * whole exchange (connect, headers and body). WeChat answers HTTP 200 with JSON; a non-zero
+ * One way to call a host's server API (WeChat's, and QQ's and Douyin's, which keep its shapes):
+ * `call(api, request)` over fetch, with a time limit on the whole exchange (connect, headers and body). WeChat answers HTTP 200 with JSON; a non-zero
  * `errcode` is a WechatApiError carrying it
  * (https://developers.weixin.qq.com/doc/oplatform/Return_codes/Return_code_descriptions_new.html).
  * Anything else is an UpstreamError: wechat_unreachable (connection refused/reset, DNS),
@@ -9,8 +9,8 @@
  * The access_token travels in the query string, as WeChat wants it; it never appears in an error
  * message, an error's cause, or an event.
  */
-import { AuthServerError, UpstreamError, WechatApiError } from './errors'
-import type { AuthServerEvent } from './types'
+import { AuthServerError, UpstreamError, WechatApiError } from '../errors'
+import type { AuthServerEvent } from '../types'
 
 export interface WechatApiOptions {
   /** e.g. https://api.weixin.qq.com, no trailing slash. */
@@ -29,6 +29,8 @@ export interface WechatRequest {
   body?: unknown
   /** Appended as `access_token=` and kept out of every error. */
   accessToken?: string
+  /** Extra request headers (Douyin sends its token in one); never copied into an error. */
+  headers?: Record<string, string>
 }
 
 export interface WechatApi {
@@ -56,10 +58,11 @@ export function createWechatApi(options: WechatApiOptions): WechatApi {
     if (request.accessToken !== undefined) params.set('access_token', request.accessToken)
     const qs = params.toString()
     const url = `${base}/${api}${qs ? '?' + qs : ''}`
-    const init: RequestInit = { method: request.method, signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'application/json' } }
+    const headers: Record<string, string> = { ...request.headers, accept: 'application/json' }
+    const init: RequestInit = { method: request.method, signal: AbortSignal.timeout(timeoutMs), headers }
     if (request.body !== undefined) {
       init.body = JSON.stringify(request.body)
-      init.headers = { accept: 'application/json', 'content-type': 'application/json' }
+      headers['content-type'] = 'application/json'
     }
     let text: string
     let status: number
