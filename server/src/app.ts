@@ -4,6 +4,8 @@
  *
  * - the plugin's routes under /api/auth (login, refresh, phone, logout);
  * - `GET  /api/user/me`       (Bearer) → the public user from the users repository;
+ * - `DELETE /api/user/me`     (Bearer) → 204: the account is deleted (auth.deleteUser: fields,
+ *   identities, sessions; every token of the user refused at once);
  * - `POST /api/user/profile`  (Bearer) `{ nickName?, avatarUrl? }` → the updated public user. The
  *   nickname (1–20 characters, trimmed) is checked on the server with the content check of the
  *   host the session logged in from (WeChat's msg_sec_check, QQ's, Douyin's, Alipay's), because
@@ -127,6 +129,11 @@ export function buildApp(options: AppOptions): FastifyInstance {
       const user = await auth.users.findById(id)
       if (!user) throw new AuthServerError('not_found', 'No such user (the account was removed).')
       return publicView(user)
+    })
+
+    app.delete('/api/user/me', { preHandler: app.authenticate }, async (request, reply) => {
+      await auth.deleteUser((request.user as AuthenticatedUser).id)
+      return reply.code(204).send()
     })
 
     app.post('/api/user/profile', { preHandler: app.authenticate }, async (request) => {

@@ -33,6 +33,7 @@ import type {
   ProviderContext,
   PublicUser,
   SessionProvider,
+  SessionSummary,
   TextCheckResult,
   TokenSet,
   UserRepository,
@@ -307,30 +308,83 @@ export function createAuthServer<U extends PublicUser = PublicUser>(options: Aut
 
     async verify(token) {
       const claims = await tokens.verify(token)
-      // Bound to the data it names: one store round trip (the generation and, with the default
-      // users, that the user still exists), so a store that lost its data never lets an old
-      // token open whatever account its id names now.
-      const subject = await store.checkSubject(claims.sub)
+      // Bound to the data it names, in one store round trip: the generation (a store that lost its
+      // data never lets an old token open whatever account its id names now), whether the user
+      // still exists (default users), whether its session was ended (logout, reuse, deletion) and
+      // the user's own not-before (log out everywhere): seen by every instance from the next request.
+      const subject = await store.checkSubject(claims.sub, claims.fam)
       if (claims.gen !== subject.generation) {
         throw new TokenError('token_stale', 'Access token was issued against data this server no longer has (its store was reset or replaced); log in again')
       }
       if (usersInStore && !subject.userExists) throw new TokenError('user_not_found', 'Access token belongs to a user who no longer exists; log in again')
+      if (subject.sessionEnded === true || (typeof subject.notBefore === 'number' && claims.iat < subject.notBefore)) {
+        throw new TokenError('token_revoked', 'This session was ended (logged out, possibly from another device); log in again')
+      }
       if (o.revocation && (await store.isRevoked({ jti: claims.jti, fam: claims.fam, iat: claims.iat }))) {
         throw new TokenError('token_revoked', 'Access token was revoked; log in again')
       }
       return claims
     },
 
-    async logout(claims: Claims) {
+    async logout(claims: Claims, options?: { all?: boolean; others?: boolean }) {
       if (claims === null || typeof claims !== 'object' || typeof claims.fam !== 'string' || typeof claims.jti !== 'string' || typeof claims.exp !== 'number') {
         throw new BadRequestError('bad_request', 'logout expects the claims verify() answered')
       }
-      await store.revokeFamily(claims.fam, o.refreshTtlSeconds)
-      if (o.revocation) {
+      if (options !== undefined && (options === null || typeof options !== 'object')) throw new BadRequestError('bad_request', 'logout options must be { all?: true } or { others?: true }')
+      const all = options?.all === true
+      const others = options?.others === true
+      if (all && others) throw new BadRequestError('bad_request', 'logout takes all or others, not both')
+      const userId = String(claims.sub)
+      if (all || others) {
+        for (const session of await store.listSessions(userId, now())) {
+          if (others && session.id === claims.fam) continue
+          await store.revokeFamily(session.id, o.refreshTtlSeconds)
+        }
+        // A backstop for sessions the list does not hold (logged in before it was kept): every
+        // access token of the user issued before this second.
+        if (all) await store.setUserNotBefore(userId, Math.floor(now() / 1000), o.tokenTtlSeconds)
+      }
+      if (!others) await store.revokeFamily(claims.fam, o.refreshTtlSeconds)
+      if (o.revocation && !others) {
         const left = claims.exp - Math.floor(now() / 1000)
         if (left > 0) await store.revokeToken(claims.jti, left)
       }
-      emit({ type: 'logout', userId: String(claims.sub) })
+      emit(all || others ? { type: 'logout', userId, scope: all ? 'all' : 'others' } : { type: 'logout', userId })
+    },
+
+    async sessions(userId, currentSessionId) {
+      checkUserId(userId)
+      return (await store.listSessions(userId, now())).map((session): SessionSummary => {
+        const summary: SessionSummary = { id: session.id, createdAt: session.createdAt, lastUsedAt: session.lastUsedAt, expiresAt: session.expiresAt, current: session.id === currentSessionId }
+        if (isHostPlatform(session.platform)) {
+          summary.platform = session.platform
+          const appid = providers[session.platform]?.appid
+          if (appid) summary.appid = appid
+        }
+        return summary
+      })
+    },
+
+    async endSession(userId, sessionId) {
+      checkUserId(userId)
+      if (typeof sessionId !== 'string' || sessionId.length === 0 || sessionId.length > 64) throw new AuthServerError('not_found', 'No such session')
+      const mine = await store.listSessions(userId, now())
+      // Only the user's own: another user's session id is the same 404 as an unknown one.
+      if (!mine.some((session) => session.id === sessionId)) throw new AuthServerError('not_found', 'No such session')
+      await store.revokeFamily(sessionId, o.refreshTtlSeconds)
+      emit({ type: 'session_ended', userId })
+    },
+
+    async deleteUser(userId) {
+      checkUserId(userId)
+      // The store removes its user (default users), session_key and sessions in one atomic step.
+      const inStore = await store.deleteUser(userId, o.refreshTtlSeconds)
+      const own = !usersInStore && typeof users.deleteUser === 'function' ? (await users.deleteUser(userId)) === true : false
+      if (!inStore && !own) throw new AuthServerError('not_found', 'No such user')
+      // Every access token of theirs, whichever repository kept them, is refused from now on.
+      await store.setUserNotBefore(userId, Math.floor(now() / 1000) + 1, o.tokenTtlSeconds)
+      emit({ type: 'user_deleted', userId })
+      if (o.onUserDeleted) await o.onUserDeleted(userId)
     },
 
     async revokeIssuedBefore(epochSeconds, opts) {

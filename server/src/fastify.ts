@@ -15,8 +15,13 @@
  * - `POST /phone`   (Bearer) what the host handed out: WeChat `{ code }`; QQ / Douyin
  *   `{ encryptedData, iv, platform }`; Alipay `{ response, platform: 'alipay' }` (see phone-number.ts)
  *   → `{ phoneNumber: '138****5678' }`, or what `onPhoneNumber` returns.
- * - `POST /logout`  (Bearer) → 204; the token's refresh family is revoked (and the token itself when
- *   the core runs with `revocation`).
+ * - `POST /logout`  (Bearer) `{}`, `{ all: true }` or `{ others: true }` → 204: ends this session
+ *   (its refresh family), every session of the user, or all but this one. Ended sessions' access
+ *   tokens are refused on every instance from the next request.
+ * - `GET /sessions` (Bearer) → `{ sessions: [{ id, platform, appid, createdAt, lastUsedAt,
+ *   expiresAt, current }] }`, one per login, never a token.
+ * - `DELETE /sessions/:id` (Bearer) → 204; 404 `not_found` for an id that is not one of the
+ *   user's sessions.
  *
  * The plugin is wrapped with fastify-plugin, so `app.authenticate` (a preHandler that sets
  * `request.user = { id, claims }` or answers 401) is visible to the whole app. The routes live in
@@ -238,7 +243,23 @@ const plugin: FastifyPluginAsync<WeappAuthOptions> = async (app, options) => {
       })
 
       routes.post('/logout', { bodyLimit, preHandler: authenticate }, async (request, reply) => {
-        await auth.logout((request.user as AuthenticatedUser).claims)
+        const body = request.body
+        if (body !== undefined && body !== null && (typeof body !== 'object' || Array.isArray(body))) throw new BadRequestError('bad_request', 'Send {}, { all: true } or { others: true }.')
+        const { all, others } = (body ?? {}) as Record<string, unknown>
+        for (const [name, value] of [['all', all], ['others', others]] as const) {
+          if (value !== undefined && typeof value !== 'boolean') throw new BadRequestError('bad_request', `${name} must be true or false.`)
+        }
+        await auth.logout((request.user as AuthenticatedUser).claims, { all: all === true, others: others === true })
+        return reply.code(204).send()
+      })
+
+      routes.get('/sessions', { preHandler: authenticate }, async (request) => {
+        const { id, claims } = request.user as AuthenticatedUser
+        return { sessions: await auth.sessions(id, claims.fam) }
+      })
+
+      routes.delete<{ Params: { id: string } }>('/sessions/:id', { preHandler: authenticate }, async (request, reply) => {
+        await auth.endSession((request.user as AuthenticatedUser).id, request.params.id)
         return reply.code(204).send()
       })
     },

@@ -37,6 +37,7 @@ export interface ResolvedOptions<U extends PublicUser> {
   phoneRateLimit: { max: number; windowSeconds: number } | false
   decryptFailureLimit: { max: number; windowSeconds: number }
   onEvent?: (event: AuthServerEvent) => void
+  onUserDeleted?: (userId: string) => void | Promise<void>
   now: () => number
   fetch: typeof fetch
 }
@@ -62,6 +63,7 @@ const OPTION_KEYS: readonly (keyof AuthServerOptions)[] = [
   'phoneRateLimit',
   'decryptFailureLimit',
   'onEvent',
+  'onUserDeleted',
   'now',
   'fetch',
 ]
@@ -182,7 +184,7 @@ export function resolveOptions<U extends PublicUser>(options: AuthServerOptions<
   for (const name of ['revocation', 'legacyPhone'] as const) {
     if (options[name] !== undefined && typeof options[name] !== 'boolean') throw new ConfigError(`createAuthServer: ${name} must be true or false`)
   }
-  for (const name of ['onEvent', 'now', 'fetch'] as const) {
+  for (const name of ['onEvent', 'onUserDeleted', 'now', 'fetch'] as const) {
     if (options[name] !== undefined && typeof options[name] !== 'function') throw new ConfigError(`createAuthServer: ${name} must be a function`)
   }
   const fetchImpl = options.fetch ?? globalThis.fetch
@@ -193,7 +195,7 @@ export function resolveOptions<U extends PublicUser>(options: AuthServerOptions<
     throw new ConfigError('createAuthServer: store must be a Store (sqliteStore(path), redisStore(url) or memoryStore())')
   }
   if (store) {
-    const missing = (['generation', 'checkSubject', 'deleteSession', 'getHits'] as const).filter((name) => typeof store[name] !== 'function')
+    const missing = (['generation', 'checkSubject', 'deleteSession', 'getHits', 'listSessions', 'setUserNotBefore', 'deleteUser'] as const).filter((name) => typeof store[name] !== 'function')
     if (missing.length > 0) {
       throw new ConfigError(`createAuthServer: store has no ${missing.map((m) => m + '()').join(', ')}: a Store written for an older weapp-auth-server; add them (see the Store interface)`)
     }
@@ -244,6 +246,7 @@ export function resolveOptions<U extends PublicUser>(options: AuthServerOptions<
     phoneRateLimit,
     decryptFailureLimit,
     onEvent: options.onEvent,
+    onUserDeleted: options.onUserDeleted,
     now: options.now ?? Date.now,
     fetch: fetchImpl,
   }

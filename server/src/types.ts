@@ -79,6 +79,11 @@ export interface UserRepository<U extends PublicUser = PublicUser> {
   findOrCreate(identity: { openid: string; unionid?: string; platform: HostPlatform }): Promise<U> | U
   /** Optional: lets `refresh()` answer with `user` too. */
   findById?(id: string): Promise<U | null | undefined> | U | null | undefined
+  /**
+   * Optional: removes the user (their fields and identities) for `auth.deleteUser(id)`; answers
+   * whether there was such a user. The store-backed default has it.
+   */
+  deleteUser?(id: string): Promise<boolean> | boolean
 }
 
 /** What a client may see of a user. `id` becomes the token's `sub`. Never include openid, unionid or session_key. */
@@ -146,6 +151,11 @@ export interface AuthServerOptions<U extends PublicUser = PublicUser> {
   decryptFailureLimit?: { max: number; windowSeconds: number }
   /** Told of what happens (for metrics and logs). Never receives a token or a session_key. */
   onEvent?: (event: AuthServerEvent) => void
+  /**
+   * Called by `deleteUser(id)` once the kit has removed the user and ended their sessions: remove
+   * the app's own data of this user here. `deleteUser` waits for it, and rejects if it rejects.
+   */
+  onUserDeleted?: (userId: string) => void | Promise<void>
   /** Clock, for tests. Default Date.now. */
   now?: () => number
   /** fetch, for tests. Default the global fetch. */
@@ -161,7 +171,10 @@ export type AuthServerEvent =
   | { type: 'login'; userId: string; platform: HostPlatform }
   | { type: 'refresh'; userId: string }
   | { type: 'refresh_reuse'; userId: string; family: string }
-  | { type: 'logout'; userId: string }
+  | { type: 'logout'; userId: string; scope?: 'all' | 'others' }
+  /** A session ended from the sessions list (not the one making the call, or that one). */
+  | { type: 'session_ended'; userId: string }
+  | { type: 'user_deleted'; userId: string }
   | { type: 'access_token'; forced: boolean }
   | { type: 'upstream_error'; api: string; code: string }
   /** A user's encrypted data failed to open `decryptFailureLimit.max` times: their session_key was dropped. */
@@ -210,6 +223,20 @@ export interface TextCheckResult {
   traceId?: string
 }
 
+/** One session as `sessions()` lists it. Times in ms since epoch. */
+export interface SessionSummary {
+  /** The session's id (its refresh family): what `endSession` takes. */
+  id: string
+  platform?: HostPlatform
+  /** The AppID it logged in to, where known. */
+  appid?: string
+  createdAt: number
+  lastUsedAt: number
+  expiresAt: number
+  /** The session of the token making the call. */
+  current: boolean
+}
+
 export interface AuthServer<U extends PublicUser = PublicUser> {
   /** code → code2Session → user → tokens. `client` (an IP, say) keys the login rate limit. */
   login(input: { code: string; platform?: HostPlatform; anonymousCode?: string }, context?: { client?: string }): Promise<TokenSet<U> & { user: U }>
@@ -217,8 +244,23 @@ export interface AuthServer<U extends PublicUser = PublicUser> {
   refresh(refreshToken: string): Promise<TokenSet<U>>
   /** Stateless JWT check (alg pinned, iss/aud, kid), plus the revocation list when `revocation` is on. */
   verify(token: string): Promise<Claims>
-  /** Revokes the token's refresh family (and the token itself when `revocation` is on). */
-  logout(claims: Claims): Promise<void>
+  /**
+   * Ends the token's session (its refresh family), which refuses its access tokens on every
+   * instance from the next request. `{ all: true }`: every session of the user; `{ others: true }`:
+   * every one but this.
+   */
+  logout(claims: Claims, options?: { all?: boolean; others?: boolean }): Promise<void>
+  /** The user's active sessions, one per login (refresh family), oldest first; `current` marks `currentSessionId`'s. Never a token. */
+  sessions(userId: string, currentSessionId?: string): Promise<SessionSummary[]>
+  /** Ends one session of the user; 404 not_found when the user has no such session (another user's id included). */
+  endSession(userId: string, sessionId: string): Promise<void>
+  /**
+   * Deletes the user: their fields and identities (the default users, or your repository's
+   * `deleteUser`), session_key and every session, refuses every token of theirs at once on every
+   * instance, then calls `onUserDeleted(id)`. The same person logging in later gets a new account.
+   * 404 not_found when there is no such user.
+   */
+  deleteUser(userId: string): Promise<void>
   /** Every token issued before `epochSeconds` stops working (access tokens need `revocation`; refresh tokens always). */
   revokeIssuedBefore(epochSeconds: number, options?: { refresh?: boolean }): Promise<void>
   /**

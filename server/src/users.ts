@@ -27,6 +27,8 @@ export interface StoreUserRepository extends UserRepository<StoreUser> {
   findById(id: string): Promise<StoreUser | null>
   /** Merges `patch` into the user's fields (nickName, avatarUrl, phoneNumber, …); null when there is no such user. */
   updateUser(id: string, patch: Record<string, unknown>): Promise<StoreUser | null>
+  /** Removes the user's fields and identities (auth.deleteUser does this and more: use that). */
+  deleteUser(id: string): Promise<boolean>
 }
 
 /**
@@ -54,6 +56,10 @@ export function storeUsers(store: Store): StoreUserRepository {
       const { id: _ignored, openid: _o, unionid: _u, session_key: _s, sessionKey: _k, ...safe } = patch
       const stored = await store.updateUser(id, safe)
       return stored ? toUser(stored) : null
+    },
+    async deleteUser(id) {
+      // The store ends the user's sessions too; the refresh lifetime is not known here, so a year.
+      return store.deleteUser(id, 365 * 24 * 3600)
     },
   }
 }

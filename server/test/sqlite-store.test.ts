@@ -155,7 +155,8 @@ describe('what is kept', () => {
 
     const again = open(file)
     expect(await again.generation()).toBe(generation)
-    expect(await again.checkSubject(user.id)).toEqual({ generation, userExists: true })
+    expect(await again.checkSubject(user.id, 'fam')).toEqual({ generation, userExists: true, sessionEnded: false, notBefore: 0 })
+    expect(await again.listSessions(user.id, Date.now())).toEqual([{ id: 'fam', createdAt: t, lastUsedAt: t, expiresAt: t + 60_000 }])
     expect(await again.getUser(user.id)).toEqual({ id: user.id, fields: { nickName: 'Alice', avatarUrl: 'https://cdn.example.com/a.png' } })
     expect(await again.findOrCreateUser('weixin:alice', {})).toMatchObject({ id: user.id })
     expect(await again.getSession(user.id)).toEqual({ openid: 'alice', sessionKey: 'session-key' })

@@ -408,10 +408,11 @@ describe.each(kinds)('$name store', (kind) => {
       expect(gens[0]).toMatch(/^[A-Za-z0-9_-]{22}$/)
       expect(new Set(gens).size).toBe(1)
       const user = await a.findOrCreateUser('weixin:openid-gen', {})
-      expect(await b.checkSubject(user.id)).toEqual({ generation: gens[0], userExists: true })
-      expect(await b.checkSubject('no-such-user')).toEqual({ generation: gens[0], userExists: false })
+      const fresh = { sessionEnded: false, notBefore: 0 }
+      expect(await b.checkSubject(user.id)).toEqual({ generation: gens[0], userExists: true, ...fresh })
+      expect(await b.checkSubject('no-such-user')).toEqual({ generation: gens[0], userExists: false, ...fresh })
       // A user id that was a counter in older versions means nothing here.
-      expect(await b.checkSubject('1')).toEqual({ generation: gens[0], userExists: false })
+      expect(await b.checkSubject('1')).toEqual({ generation: gens[0], userExists: false, ...fresh })
     })
 
     test('user ids are random, never a counter: 300 identities from 3 instances get 300 distinct 22-character ids', async () => {
@@ -459,6 +460,92 @@ describe.each(kinds)('$name store', (kind) => {
       ;(u.fields.list as number[]).push(2)
       u.fields.extra = true
       expect((await store.getUser(u.id))?.fields).toEqual({ list: [1] })
+    })
+  })
+
+  describe('sessions and account deletion', () => {
+    test('each login is listed as a session until it expires or is revoked; a rotation updates its last use; users never see each other\'s', async () => {
+      const t0 = s.now()
+      await store.putRefresh('a1', record(s, { userId: 'u:1', family: 'fa', platform: 'weixin', sessionExpiresAt: t0 + 3_600_000 }), 60)
+      await s.advance(1000)
+      await store.putRefresh('b1', record(s, { userId: 'u:1', family: 'fb', platform: 'qq' }), 60)
+      // An id of your own that starts like another user's, and a plain one.
+      await store.putRefresh('c1', record(s, { userId: 'u:1:x', family: 'fc' }), 60)
+      await store.putRefresh('d1', record(s, { userId: 'u', family: 'fd' }), 60)
+      const listed = await store.listSessions('u:1', s.now())
+      expect(listed.map((x) => x.id)).toEqual(['fa', 'fb'])
+      expect(listed[0]).toEqual({ id: 'fa', platform: 'weixin', createdAt: t0, lastUsedAt: t0, expiresAt: t0 + 60_000 })
+      expect((await store.listSessions('u:1:x', s.now())).map((x) => x.id)).toEqual(['fc'])
+      expect((await store.listSessions('u', s.now())).map((x) => x.id)).toEqual(['fd'])
+      expect(await store.listSessions('nobody', s.now())).toEqual([])
+
+      await s.advance(1000)
+      const t2 = s.now()
+      expect(await store.rotateRefresh('a1', 'a2', successor(s), 60, t2)).toMatchObject({ status: 'rotated' })
+      expect((await store.listSessions('u:1', t2))[0]).toMatchObject({ id: 'fa', createdAt: t0, lastUsedAt: t2, expiresAt: t2 + 60_000 })
+
+      await store.revokeFamily('fb', 60)
+      expect((await store.listSessions('u:1', s.now())).map((x) => x.id)).toEqual(['fa'])
+      // Past its end a session is not listed (the caller's clock decides).
+      expect(await store.listSessions('u:1', t2 + 60_001)).toEqual([])
+    })
+
+    test('checkSubject answers, in one call, whether the token\'s session ended and the user\'s own not-before', async () => {
+      const user = await store.findOrCreateUser('weixin:nbf', {})
+      await store.putRefresh('n1', record(s, { userId: user.id, family: 'fn' }), 60)
+      expect(await store.checkSubject(user.id, 'fn')).toMatchObject({ userExists: true, sessionEnded: false, notBefore: 0 })
+      await store.revokeFamily('fn', 60)
+      expect(await store.checkSubject(user.id, 'fn')).toMatchObject({ sessionEnded: true })
+      expect(await store.checkSubject(user.id, 'other')).toMatchObject({ sessionEnded: false })
+      expect(await store.checkSubject(user.id)).toMatchObject({ sessionEnded: false })
+      await store.setUserNotBefore(user.id, 1_700_000_000, 60)
+      expect(await store.checkSubject(user.id)).toMatchObject({ notBefore: 1_700_000_000 })
+      expect(await store.checkSubject('someone-else')).toMatchObject({ notBefore: 0 })
+    })
+
+    test('deleteUser removes the user, their identities, session_key and sessions at once; the same identity then gets a new id', async () => {
+      const alice = await store.findOrCreateUser('weixin:alice', { nickName: 'Alice' })
+      const bob = await store.findOrCreateUser('weixin:bob', { nickName: 'Bob' })
+      await store.putSession(alice.id, 'weixin:wx1:alice', 'sk-alice', 60)
+      await store.putRefresh('al1', record(s, { userId: alice.id, family: 'fal1' }), 60)
+      await store.putRefresh('al2', record(s, { userId: alice.id, family: 'fal2' }), 60)
+      await store.putRefresh('bo1', record(s, { userId: bob.id, family: 'fbo' }), 60)
+
+      expect(await store.deleteUser(alice.id, 60)).toBe(true)
+      expect(await store.getUser(alice.id)).toBeNull()
+      expect(await store.getSession(alice.id)).toBeNull()
+      expect(await store.listSessions(alice.id, s.now())).toEqual([])
+      for (const family of ['fal1', 'fal2']) expect(await store.checkSubject(alice.id, family)).toMatchObject({ userExists: false, sessionEnded: true })
+      expect(await store.rotateRefresh('al1', 'al1b', successor(s), 60, s.now())).toMatchObject({ status: 'revoked' })
+      // Bob is untouched.
+      expect(await store.getUser(bob.id)).toEqual({ id: bob.id, fields: { nickName: 'Bob' } })
+      expect(await store.checkSubject(bob.id, 'fbo')).toMatchObject({ userExists: true, sessionEnded: false })
+      // Alice logging in again is a new account: a new id, none of the old data.
+      const again = await store.findOrCreateUser('weixin:alice', { nickName: '微信用户' })
+      expect(again.id).not.toBe(alice.id)
+      expect(again.fields).toEqual({ nickName: '微信用户' })
+      // Deleting twice: nothing left to delete.
+      expect(await store.deleteUser(alice.id, 60)).toBe(false)
+      // Ending the sessions of a user of your own (not in the store) still works.
+      await store.putRefresh('own1', record(s, { userId: 'own-user', family: 'fown' }), 60)
+      expect(await store.deleteUser('own-user', 60)).toBe(false)
+      expect(await store.checkSubject('own-user', 'fown')).toMatchObject({ sessionEnded: true })
+    })
+
+    test('deleteUser racing logins of the same identity from 2 instances: never a half-made account, never the old id', async () => {
+      const [a, b] = s.instances(2)
+      const first = await a.findOrCreateUser('weixin:race', { nickName: 'n' })
+      const results = await Promise.all([
+        b.deleteUser(first.id, 60),
+        ...Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).findOrCreateUser('weixin:race', { nickName: 'n' })),
+      ])
+      const ids = new Set((results.slice(1) as { id: string }[]).map((u) => u.id))
+      // Logins before the deletion saw the old id, those after it one new id; the identity ends on a user that exists.
+      const now = await a.findOrCreateUser('weixin:race', { nickName: 'n' })
+      expect(now.id).not.toBe(first.id)
+      expect(await a.getUser(now.id)).toEqual({ id: now.id, fields: { nickName: 'n' } })
+      expect(await a.getUser(first.id)).toBeNull()
+      for (const id of ids) if (id !== first.id) expect(id).toBe(now.id)
     })
   })
 
@@ -557,7 +644,7 @@ describe('redis store only', () => {
     const b = open(redis.url)
     const alice = await a.findOrCreateUser('weixin:alice', { nickName: 'Alice' })
     const before = await a.generation()
-    expect(await b.checkSubject(alice.id)).toEqual({ generation: before, userExists: true })
+    expect(await b.checkSubject(alice.id)).toMatchObject({ generation: before, userExists: true })
     await redis.flushAll()
     const after = await b.checkSubject(alice.id)
     expect(after.userExists).toBe(false)
@@ -660,14 +747,15 @@ describe('redis store only', () => {
     const user = await store.findOrCreateUser('weixin:o', { nickName: 'n' })
     await store.setAccessToken('wx', { token: 't', expiresAt: now + 7_200_000 })
     await store.setNotBefore('access', 1)
+    await store.setUserNotBefore('u', 1, 60)
     await store.generation()
 
     const raw = new Redis(redis.url)
     try {
       const keys = (await raw.keys('*')).sort()
       expect(keys.every((key) => key.startsWith('app-a:'))).toBe(true)
-      const withTtl = ['refresh:h1', 'refresh:h2', 'family-revoked:f1', 'jti-revoked:j1', 'session:o', 'session-owner:u', 'lock:l', 'hit:k']
-      const kept = ['identity:weixin:o', `user:${user.id}`, 'generation', 'access-token:wx', 'not-before:access']
+      const withTtl = ['refresh:h1', 'refresh:h2', 'family-revoked:f1', 'jti-revoked:j1', 'session:o', 'session-owner:u', 'lock:l', 'hit:k', 'user-sessions:u', 'user-not-before:u']
+      const kept = ['identity:weixin:o', `user:${user.id}`, `user-identities:${user.id}`, 'generation', 'access-token:wx', 'not-before:access']
       expect(keys).toEqual([...withTtl, ...kept].map((key) => `app-a:${key}`).sort())
       for (const key of withTtl) {
         const ttl = await raw.pttl(`app-a:${key}`)

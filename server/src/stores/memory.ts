@@ -27,7 +27,7 @@ import {
   checkString,
   toMs,
 } from './arguments'
-import type { RefreshRecord, RotateResult, Store, StoredUser } from './store'
+import type { RefreshRecord, RotateResult, Store, StoredSession, StoredUser } from './store'
 
 export interface MemoryStoreOptions {
   /** Clock for every expiry (ms since epoch). Default Date.now; tests pass a controllable one. */
@@ -123,12 +123,25 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   const identities = new Map<string, string>()
   /** user id → field → JSON text */
   const users = new Map<string, Map<string, string>>()
+  /** user id → family → session (pruned when read and swept) */
+  const sessions = new Map<string, Map<string, StoredSession>>()
+  /** user id → their own access not-before (epoch seconds) */
+  const userNotBefore = new ExpiringMap<number>(now)
   const generation = randomId()
   let closed = false
 
-  const expiring: ExpiringMap<unknown>[] = [refresh, revokedFamilies, revokedJtis, sessionKeys, sessionOwners, locks, counters]
+  const expiring: ExpiringMap<unknown>[] = [refresh, revokedFamilies, revokedJtis, sessionKeys, sessionOwners, locks, counters, userNotBefore]
+  /** The user's live sessions; drops the expired and revoked ones as it goes. */
+  const liveSessions = (userId: string, nowMs: number): Map<string, StoredSession> | undefined => {
+    const mine = sessions.get(userId)
+    if (!mine) return undefined
+    for (const [family, session] of mine) if (session.expiresAt <= nowMs || revokedFamilies.get(family)) mine.delete(family)
+    if (mine.size === 0) sessions.delete(userId)
+    return mine.size === 0 ? undefined : mine
+  }
   const sweep = () => {
     for (const map of expiring) map.sweep()
+    for (const userId of [...sessions.keys()]) liveSessions(userId, now())
   }
   const timer = setInterval(sweep, sweepIntervalMs)
   timer.unref()
@@ -143,6 +156,10 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     return { id, fields: out }
   }
 
+  /** A session's end: its latest token's expiry, capped by the session's absolute lifetime. */
+  const sessionEnd = (record: RefreshRecord, tokenExpiresAt: number): number =>
+    record.sessionExpiresAt === undefined ? tokenExpiresAt : Math.min(tokenExpiresAt, record.sessionExpiresAt)
+
   const refreshNotBeforeMs = () => (notBefore.refresh === undefined ? -Infinity : notBefore.refresh * 1000)
 
   const store: MemoryStore = {
@@ -153,10 +170,16 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       return generation
     },
 
-    async checkSubject(userId) {
+    async checkSubject(userId, family) {
       open('checkSubject')
       checkString('checkSubject', 'userId', userId)
-      return { generation, userExists: users.has(userId) }
+      if (family !== undefined) checkString('checkSubject', 'family', family)
+      return {
+        generation,
+        userExists: users.has(userId),
+        sessionEnded: family !== undefined && revokedFamilies.get(family) === true,
+        notBefore: userNotBefore.get(userId) ?? 0,
+      }
     },
 
     async putRefresh(tokenHash, record, ttlSeconds) {
@@ -165,6 +188,9 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       const r = checkRecord('putRefresh', 'record', record, true)
       checkPositive('putRefresh', 'ttlSeconds', ttlSeconds)
       refresh.set(tokenHash, { record: { ...r }, spent: false }, toMs(ttlSeconds))
+      let mine = sessions.get(r.userId)
+      if (!mine) sessions.set(r.userId, (mine = new Map()))
+      mine.set(r.family, { id: r.family, ...(r.platform ? { platform: r.platform } : {}), createdAt: r.issuedAt, lastUsedAt: r.issuedAt, expiresAt: sessionEnd(r, r.expiresAt) })
     },
 
     async rotateRefresh(oldHash, newHash, newRecord, ttlSeconds, nowMs): Promise<RotateResult> {
@@ -187,6 +213,11 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       }
       refresh.replace(oldHash, { record: entry.record, spent: true })
       refresh.set(newHash, { record: { ...record, issuedAt: next.issuedAt, expiresAt: next.expiresAt }, spent: false }, toMs(ttlSeconds))
+      const session = sessions.get(record.userId)?.get(record.family)
+      if (session) {
+        session.lastUsedAt = nowMs
+        session.expiresAt = sessionEnd(record, next.expiresAt)
+      }
       return { status: 'rotated', record }
     },
 
@@ -195,6 +226,22 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       checkString('revokeFamily', 'family', family)
       checkPositive('revokeFamily', 'ttlSeconds', ttlSeconds)
       revokedFamilies.set(family, true, toMs(ttlSeconds))
+    },
+
+    async listSessions(userId, nowMs) {
+      open('listSessions')
+      checkString('listSessions', 'userId', userId)
+      checkFinite('listSessions', 'nowMs', nowMs)
+      const mine = liveSessions(userId, nowMs)
+      return mine ? [...mine.values()].map((session) => ({ ...session })).sort((a, b) => a.createdAt - b.createdAt) : []
+    },
+
+    async setUserNotBefore(userId, epochSeconds, ttlSeconds) {
+      open('setUserNotBefore')
+      checkString('setUserNotBefore', 'userId', userId)
+      checkFinite('setUserNotBefore', 'epochSeconds', epochSeconds)
+      checkPositive('setUserNotBefore', 'ttlSeconds', ttlSeconds)
+      userNotBefore.set(userId, epochSeconds, toMs(ttlSeconds))
     },
 
     async revokeToken(jti, ttlSeconds) {
@@ -300,7 +347,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       checkString('findOrCreateUser', 'identityKey', identityKey)
       const fields = checkFields('findOrCreateUser', 'defaults', defaults)
       const existing = identities.get(identityKey)
-      if (existing !== undefined) return toStored(existing, users.get(existing) as Map<string, string>)
+      // An identity whose user was deleted starts a new account (a new id, never the old one).
+      if (existing !== undefined && users.has(existing)) return toStored(existing, users.get(existing) as Map<string, string>)
       let id = randomId()
       while (users.has(id)) id = randomId()
       const kept = new Map<string, string>()
@@ -330,6 +378,21 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       return toStored(id, fields)
     },
 
+    async deleteUser(id, ttlSeconds) {
+      open('deleteUser')
+      checkString('deleteUser', 'id', id)
+      checkPositive('deleteUser', 'ttlSeconds', ttlSeconds)
+      // From here to the end: no await, so nothing interleaves.
+      const existed = users.delete(id)
+      for (const [key, owner] of identities) if (owner === id) identities.delete(key)
+      const openid = sessionOwners.get(id)
+      if (openid !== undefined) sessionKeys.delete(openid)
+      sessionOwners.delete(id)
+      for (const family of sessions.get(id)?.keys() ?? []) revokedFamilies.set(family, true, toMs(ttlSeconds))
+      sessions.delete(id)
+      return existed
+    },
+
     async ping() {
       open('ping')
     },
@@ -342,10 +405,13 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       accessTokens.clear()
       identities.clear()
       users.clear()
+      sessions.clear()
     },
 
     size() {
-      return expiring.reduce((n, map) => n + map.size, 0) + accessTokens.size + identities.size + users.size
+      let listed = 0
+      for (const mine of sessions.values()) listed += mine.size
+      return expiring.reduce((n, map) => n + map.size, 0) + accessTokens.size + identities.size + users.size + listed
     },
 
     sweep,

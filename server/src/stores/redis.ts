@@ -41,6 +41,10 @@
  *   P hit:<key>               counter                                            PX = window, set by the first hit
  *   P identity:<identityKey>  user id                                            no TTL (users are kept)
  *   P user:<id>               hash  id, f:<field> → JSON value                   no TTL
+ *   P user-identities:<id>    set of the identity keys naming the user (deleteUser removes them)  no TTL
+ *   P user-sessions:<id>      hash  family → JSON { id, platform, createdAt, lastUsedAt, expiresAt }
+ *                                   TTL = the longest session's; entries past theirs or revoked are dropped when read
+ *   P user-not-before:<id>    epoch seconds: the user's access tokens issued before it are refused  TTL given
  *   P generation              the data's generation (random, SET NX once)        no TTL
  *
  * User ids are random (ids.ts), never INCR: a Redis that lost its data (no persistence, FLUSHALL,
@@ -62,7 +66,7 @@ import {
   checkString,
   toMs,
 } from './arguments'
-import type { RefreshRecord, RotateResult, Store, StoredUser } from './store'
+import type { RefreshRecord, RotateResult, Store, StoredSession, StoredUser } from './store'
 
 export interface RedisStoreOptions {
   /** Prepended to every key. Default `weapp-auth:`. */
@@ -92,7 +96,7 @@ const MAX_RECONNECT_DELAY_MS = 1000
 
 /**
  * KEYS: old refresh key, new refresh key, not-before:refresh.
- * ARGV: family-revoked key prefix, new issuedAt, new expiresAt, ttl ms, now ms.
+ * ARGV: family-revoked key prefix, new issuedAt, new expiresAt, ttl ms, now ms, user-sessions key prefix.
  * Returns { status, userId, family, issuedAt, expiresAt, sessionExpiresAt, platform } ('' for an
  * absent field; just { 'unknown' } when the token is unknown).
  */
@@ -117,12 +121,25 @@ redis.call('HSET', KEYS[2], 'userId', userId, 'family', family, 'issuedAt', ARGV
 if sessionEnd ~= '' then redis.call('HSET', KEYS[2], 'sessionExpiresAt', sessionEnd) end
 if platform ~= '' then redis.call('HSET', KEYS[2], 'platform', platform) end
 redis.call('PEXPIRE', KEYS[2], ARGV[4])
+local sessionsKey = ARGV[6] .. userId
+local listed = redis.call('HGET', sessionsKey, family)
+if listed then
+  local session = cjson.decode(listed)
+  local ends = tonumber(ARGV[3])
+  if sessionEnd ~= '' and tonumber(sessionEnd) < ends then ends = tonumber(sessionEnd) end
+  session.lastUsedAt = now
+  session.expiresAt = ends
+  redis.call('HSET', sessionsKey, family, cjson.encode(session))
+  local left = ends - now
+  if redis.call('PTTL', sessionsKey) < left then redis.call('PEXPIRE', sessionsKey, left) end
+end
 return answer('rotated')
 `
 
 /**
- * KEYS: refresh key. ARGV: userId, family, issuedAt, expiresAt, ttl ms, sessionExpiresAt ('' =
- * none), platform ('' = none). Replaces any old record.
+ * KEYS: refresh key, user-sessions key. ARGV: userId, family, issuedAt, expiresAt, ttl ms,
+ * sessionExpiresAt ('' = none), platform ('' = none), the session's JSON, its ms left. Replaces
+ * any old record, and lists the family among the user's sessions.
  */
 const PUT_REFRESH = `
 redis.call('DEL', KEYS[1])
@@ -130,7 +147,46 @@ redis.call('HSET', KEYS[1], 'userId', ARGV[1], 'family', ARGV[2], 'issuedAt', AR
 if ARGV[6] ~= '' then redis.call('HSET', KEYS[1], 'sessionExpiresAt', ARGV[6]) end
 if ARGV[7] ~= '' then redis.call('HSET', KEYS[1], 'platform', ARGV[7]) end
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
+redis.call('HSET', KEYS[2], ARGV[2], ARGV[8])
+if redis.call('PTTL', KEYS[2]) < tonumber(ARGV[9]) then redis.call('PEXPIRE', KEYS[2], ARGV[9]) end
 return 1
+`
+
+/** KEYS: user-sessions key. ARGV: family-revoked key prefix, now ms. Returns the live sessions' JSON, dropping the others. */
+const LIST_SESSIONS = `
+local out = {}
+local all = redis.call('HGETALL', KEYS[1])
+local now = tonumber(ARGV[2])
+for i = 1, #all, 2 do
+  local ok, session = pcall(cjson.decode, all[i + 1])
+  if not ok or type(session) ~= 'table' or tonumber(session.expiresAt) == nil or tonumber(session.expiresAt) <= now or redis.call('EXISTS', ARGV[1] .. all[i]) == 1 then
+    redis.call('HDEL', KEYS[1], all[i])
+  else
+    out[#out + 1] = all[i + 1]
+  end
+end
+return out
+`
+
+/**
+ * KEYS: user key, user-identities key, user-sessions key, session-owner key.
+ * ARGV: user id, family-revoked key prefix, revocation ttl ms, session key prefix.
+ * Returns 1 when the user existed in the default repository.
+ */
+const DELETE_USER = `
+local existed = redis.call('DEL', KEYS[1])
+for _, identityKey in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+  if redis.call('GET', identityKey) == ARGV[1] then redis.call('DEL', identityKey) end
+end
+redis.call('DEL', KEYS[2])
+local openid = redis.call('GET', KEYS[4])
+if openid then redis.call('DEL', ARGV[4] .. openid) end
+redis.call('DEL', KEYS[4])
+for _, family in ipairs(redis.call('HKEYS', KEYS[3])) do
+  redis.call('SET', ARGV[2] .. family, '1', 'PX', ARGV[3])
+end
+redis.call('DEL', KEYS[3])
+return existed
 `
 
 /** KEYS: session-owner:<userId>. ARGV: session key prefix. Deletes both keys. */
@@ -195,25 +251,33 @@ redis.call('SET', KEYS[1], ARGV[1], 'NX')
 return redis.call('GET', KEYS[1])
 `
 
-/** KEYS: generation, user key. ARGV: a fresh generation candidate. Returns { generation, 1 | 0 }. */
+/**
+ * KEYS: generation, user key, family-revoked key of the token's family, user-not-before key.
+ * ARGV: a fresh generation candidate, '1' when the token names a family.
+ * Returns { generation, user exists 1 | 0, session ended 1 | 0, the user's not-before or '' }.
+ */
 const CHECK_SUBJECT = `
 redis.call('SET', KEYS[1], ARGV[1], 'NX')
-return {redis.call('GET', KEYS[1]), redis.call('EXISTS', KEYS[2])}
+local ended = 0
+if ARGV[2] == '1' then ended = redis.call('EXISTS', KEYS[3]) end
+return {redis.call('GET', KEYS[1]), redis.call('EXISTS', KEYS[2]), ended, redis.call('GET', KEYS[4]) or ''}
 `
 
 /**
- * KEYS: identity key. ARGV: user key prefix, a fresh random id (used only if the identity is new),
- * then field, JSON pairs (the defaults). Returns { id, HGETALL of the user }.
+ * KEYS: identity key. ARGV: user key prefix, a fresh random id (used only if the identity is new,
+ * or its user was deleted: ids are never reused), user-identities key prefix, then field, JSON
+ * pairs (the defaults). Returns { id, HGETALL of the user }.
  */
 const FIND_OR_CREATE_USER = `
 local id = redis.call('GET', KEYS[1])
-if not id then
+if not id or redis.call('EXISTS', ARGV[1] .. id) == 0 then
   id = ARGV[2]
   local userKey = ARGV[1] .. id
   if redis.call('EXISTS', userKey) == 1 then return redis.error_reply('user id collision') end
   redis.call('HSET', userKey, 'id', id)
-  for i = 3, #ARGV, 2 do redis.call('HSET', userKey, 'f:' .. ARGV[i], ARGV[i + 1]) end
+  for i = 4, #ARGV, 2 do redis.call('HSET', userKey, 'f:' .. ARGV[i], ARGV[i + 1]) end
   redis.call('SET', KEYS[1], id)
+  redis.call('SADD', ARGV[3] .. id, KEYS[1])
 end
 return {id, redis.call('HGETALL', ARGV[1] .. id)}
 `
@@ -231,7 +295,7 @@ return redis.call('HGETALL', KEYS[1])
 type Arg = string | number
 interface ScriptedRedis {
   weappAuthRotateRefresh(k1: string, k2: string, k3: string, ...argv: Arg[]): Promise<string[]>
-  weappAuthPutRefresh(k1: string, ...argv: Arg[]): Promise<number>
+  weappAuthPutRefresh(k1: string, k2: string, ...argv: Arg[]): Promise<number>
   weappAuthDeleteSession(k1: string, sessionPrefix: string): Promise<number>
   weappAuthGetHits(k1: string): Promise<[number, number]>
   weappAuthReleaseLock(k1: string, owner: string): Promise<number>
@@ -241,13 +305,17 @@ interface ScriptedRedis {
   weappAuthGetSession(k1: string, sessionPrefix: string): Promise<[string, string] | null>
   weappAuthFindOrCreateUser(k1: string, ...argv: Arg[]): Promise<[string, string[]]>
   weappAuthGeneration(k1: string, candidate: string): Promise<string>
-  weappAuthCheckSubject(k1: string, k2: string, candidate: string): Promise<[string, number]>
+  weappAuthCheckSubject(k1: string, k2: string, k3: string, k4: string, candidate: string, hasFamily: string): Promise<[string, number, number, string]>
+  weappAuthListSessions(k1: string, ...argv: Arg[]): Promise<string[]>
+  weappAuthDeleteUser(k1: string, k2: string, k3: string, k4: string, ...argv: Arg[]): Promise<number>
   weappAuthUpdateUser(k1: string, ...argv: Arg[]): Promise<string[] | null>
 }
 
 const SCRIPTS: Record<keyof ScriptedRedis, { numberOfKeys: number; lua: string }> = {
   weappAuthRotateRefresh: { numberOfKeys: 3, lua: ROTATE_REFRESH },
-  weappAuthPutRefresh: { numberOfKeys: 1, lua: PUT_REFRESH },
+  weappAuthPutRefresh: { numberOfKeys: 2, lua: PUT_REFRESH },
+  weappAuthListSessions: { numberOfKeys: 1, lua: LIST_SESSIONS },
+  weappAuthDeleteUser: { numberOfKeys: 4, lua: DELETE_USER },
   weappAuthDeleteSession: { numberOfKeys: 1, lua: DELETE_SESSION },
   weappAuthGetHits: { numberOfKeys: 1, lua: GET_HITS },
   weappAuthReleaseLock: { numberOfKeys: 1, lua: RELEASE_LOCK },
@@ -257,7 +325,7 @@ const SCRIPTS: Record<keyof ScriptedRedis, { numberOfKeys: number; lua: string }
   weappAuthGetSession: { numberOfKeys: 1, lua: GET_SESSION },
   weappAuthFindOrCreateUser: { numberOfKeys: 1, lua: FIND_OR_CREATE_USER },
   weappAuthGeneration: { numberOfKeys: 1, lua: GENERATION },
-  weappAuthCheckSubject: { numberOfKeys: 2, lua: CHECK_SUBJECT },
+  weappAuthCheckSubject: { numberOfKeys: 4, lua: CHECK_SUBJECT },
   weappAuthUpdateUser: { numberOfKeys: 1, lua: UPDATE_USER },
 }
 
@@ -419,6 +487,11 @@ export function redisStore(urlOrClient: string | Redis, options: RedisStoreOptio
     identity: (key: string) => `${prefix}identity:${key}`,
     userPrefix: `${prefix}user:`,
     user: (id: string) => `${prefix}user:${id}`,
+    userIdentitiesPrefix: `${prefix}user-identities:`,
+    userIdentities: (id: string) => `${prefix}user-identities:${id}`,
+    userSessionsPrefix: `${prefix}user-sessions:`,
+    userSessions: (id: string) => `${prefix}user-sessions:${id}`,
+    userNotBefore: (id: string) => `${prefix}user-not-before:${id}`,
     generation: `${prefix}generation`,
   }
 
@@ -430,10 +503,13 @@ export function redisStore(urlOrClient: string | Redis, options: RedisStoreOptio
       return run('generation', () => scripted.weappAuthGeneration(k.generation, randomId()))
     },
 
-    async checkSubject(userId) {
+    async checkSubject(userId, family) {
       checkString('checkSubject', 'userId', userId)
-      const [generation, exists] = await run('checkSubject', () => scripted.weappAuthCheckSubject(k.generation, k.user(userId), randomId()))
-      return { generation: String(generation), userExists: Number(exists) === 1 }
+      if (family !== undefined) checkString('checkSubject', 'family', family)
+      const [generation, exists, ended, notBefore] = await run('checkSubject', () =>
+        scripted.weappAuthCheckSubject(k.generation, k.user(userId), k.family(family ?? ''), k.userNotBefore(userId), randomId(), family === undefined ? '0' : '1'),
+      )
+      return { generation: String(generation), userExists: Number(exists) === 1, sessionEnded: Number(ended) === 1, notBefore: notBefore === '' ? 0 : Number(notBefore) }
     },
 
     async persistence() {
@@ -455,9 +531,12 @@ export function redisStore(urlOrClient: string | Redis, options: RedisStoreOptio
       checkString('putRefresh', 'tokenHash', tokenHash)
       const r = checkRecord('putRefresh', 'record', record, true)
       checkPositive('putRefresh', 'ttlSeconds', ttlSeconds)
+      const ends = r.sessionExpiresAt === undefined ? r.expiresAt : Math.min(r.expiresAt, r.sessionExpiresAt)
+      const session: StoredSession = { id: r.family, ...(r.platform ? { platform: r.platform } : {}), createdAt: r.issuedAt, lastUsedAt: r.issuedAt, expiresAt: ends }
       await run('putRefresh', () =>
         scripted.weappAuthPutRefresh(
           k.refresh(tokenHash),
+          k.userSessions(r.userId),
           r.userId,
           r.family,
           String(r.issuedAt),
@@ -465,6 +544,8 @@ export function redisStore(urlOrClient: string | Redis, options: RedisStoreOptio
           toMs(ttlSeconds),
           r.sessionExpiresAt === undefined ? '' : String(r.sessionExpiresAt),
           r.platform ?? '',
+          JSON.stringify(session),
+          Math.max(1, Math.ceil(ends - Date.now())),
         ),
       )
     },
@@ -486,6 +567,7 @@ export function redisStore(urlOrClient: string | Redis, options: RedisStoreOptio
           String(next.expiresAt),
           toMs(ttlSeconds),
           String(nowMs),
+          k.userSessionsPrefix,
         ),
       )
       const status = reply[0]
@@ -498,6 +580,25 @@ export function redisStore(urlOrClient: string | Redis, options: RedisStoreOptio
       checkString('revokeFamily', 'family', family)
       checkPositive('revokeFamily', 'ttlSeconds', ttlSeconds)
       await run('revokeFamily', () => client.set(k.family(family), '1', 'PX', toMs(ttlSeconds)))
+    },
+
+    async listSessions(userId, nowMs) {
+      checkString('listSessions', 'userId', userId)
+      checkFinite('listSessions', 'nowMs', nowMs)
+      const reply = await run('listSessions', () => scripted.weappAuthListSessions(k.userSessions(userId), k.familyPrefix, String(nowMs)))
+      const sessions: StoredSession[] = []
+      for (const json of reply) {
+        const value = JSON.parse(json) as StoredSession
+        sessions.push({ id: String(value.id), ...(value.platform ? { platform: String(value.platform) } : {}), createdAt: Number(value.createdAt), lastUsedAt: Number(value.lastUsedAt), expiresAt: Number(value.expiresAt) })
+      }
+      return sessions.sort((a, b) => a.createdAt - b.createdAt)
+    },
+
+    async setUserNotBefore(userId, epochSeconds, ttlSeconds) {
+      checkString('setUserNotBefore', 'userId', userId)
+      checkFinite('setUserNotBefore', 'epochSeconds', epochSeconds)
+      checkPositive('setUserNotBefore', 'ttlSeconds', ttlSeconds)
+      await run('setUserNotBefore', () => client.set(k.userNotBefore(userId), String(epochSeconds), 'PX', toMs(ttlSeconds)))
     },
 
     async revokeToken(jti, ttlSeconds) {
@@ -582,7 +683,7 @@ export function redisStore(urlOrClient: string | Redis, options: RedisStoreOptio
 
     async findOrCreateUser(identityKey, defaults) {
       checkString('findOrCreateUser', 'identityKey', identityKey)
-      const argv: string[] = [k.userPrefix, randomId()]
+      const argv: string[] = [k.userPrefix, randomId(), k.userIdentitiesPrefix]
       for (const [field, json] of checkFields('findOrCreateUser', 'defaults', defaults)) if (json !== undefined) argv.push(field, json)
       const [id, flat] = await run('findOrCreateUser', () => scripted.weappAuthFindOrCreateUser(k.identity(identityKey), ...argv))
       return toUser(String(id), flat)
@@ -601,6 +702,15 @@ export function redisStore(urlOrClient: string | Redis, options: RedisStoreOptio
       for (const [field, json] of checkFields('updateUser', 'patch', patch)) argv.push(json === undefined ? 'd' : 's', field, json ?? '')
       const flat = await run('updateUser', () => scripted.weappAuthUpdateUser(k.user(id), ...argv))
       return flat ? toUser(id, flat) : null
+    },
+
+    async deleteUser(id, ttlSeconds) {
+      checkString('deleteUser', 'id', id)
+      checkPositive('deleteUser', 'ttlSeconds', ttlSeconds)
+      const existed = await run('deleteUser', () =>
+        scripted.weappAuthDeleteUser(k.user(id), k.userIdentities(id), k.userSessions(id), k.sessionOwner(id), id, k.familyPrefix, toMs(ttlSeconds), k.sessionPrefix),
+      )
+      return Number(existed) === 1
     },
 
     async ping() {

@@ -34,7 +34,9 @@
  *                          platform, spent, purge_at
  *   weapp_auth_kv          key → value, purge_at (NULL: kept): family-revoked:, jti-revoked:,
  *                          not-before:, session:, session-owner:, access-token:, lock:, hit:
- *                          (the same names as the Redis keys)
+ *                          (the same names as the Redis keys), user-not-before:<user id>, and
+ *                          user-session:<URI-encoded user id>:<family> → JSON of the session
+ *                          (listSessions reads the user's range of the primary key)
  *   weapp_auth_users       id → fields (JSON object), created_at
  *   weapp_auth_identities  identity key → user_id
  *
@@ -57,7 +59,7 @@ import {
   checkString,
   toMs,
 } from './arguments'
-import type { RefreshRecord, RotateResult, Store, StoredUser } from './store'
+import type { RefreshRecord, RotateResult, Store, StoredSession, StoredUser } from './store'
 
 export interface SqliteStoreOptions {
   /** Clock for every expiry (ms since epoch). Default Date.now; tests pass a controllable one. */
@@ -269,7 +271,11 @@ export function sqliteStore(file: string, options: SqliteStoreOptions = {}): Sql
     deleteKvIf: db.prepare('DELETE FROM weapp_auth_kv WHERE key = ? AND value = ?'),
     deleteKv: db.prepare('DELETE FROM weapp_auth_kv WHERE key = ?'),
     getIdentity: db.prepare('SELECT user_id FROM weapp_auth_identities WHERE key = ?'),
-    putIdentity: db.prepare('INSERT INTO weapp_auth_identities (key, user_id) VALUES (?, ?)'),
+    putIdentity: db.prepare('INSERT INTO weapp_auth_identities (key, user_id) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET user_id = excluded.user_id'),
+    deleteIdentities: db.prepare('DELETE FROM weapp_auth_identities WHERE user_id = ?'),
+    deleteUser: db.prepare('DELETE FROM weapp_auth_users WHERE id = ?'),
+    kvRange: db.prepare('SELECT key, value FROM weapp_auth_kv WHERE key >= ? AND key < ? AND (purge_at IS NULL OR purge_at > ?)'),
+    deleteKvRange: db.prepare('DELETE FROM weapp_auth_kv WHERE key >= ? AND key < ?'),
     getUser: db.prepare('SELECT fields FROM weapp_auth_users WHERE id = ?'),
     hasUser: db.prepare('SELECT 1 AS one FROM weapp_auth_users WHERE id = ?'),
     putUser: db.prepare('INSERT INTO weapp_auth_users (id, fields, created_at) VALUES (?, ?, ?)'),
@@ -314,6 +320,34 @@ export function sqliteStore(file: string, options: SqliteStoreOptions = {}): Sql
     return record
   }
 
+  /**
+   * The user's `user-session:` rows span [from, to): ';' sorts right after ':'. The id is
+   * URI-encoded, so it holds no ':' and one user's range never covers another's (ids of your own
+   * users may hold ':').
+   */
+  const sessionPrefix = (userId: string): string => `user-session:${encodeURIComponent(userId)}:`
+  const sessionRange = (userId: string): [string, string] => {
+    const from = sessionPrefix(userId)
+    return [from, from.slice(0, -1) + ';']
+  }
+  const sessionEnd = (record: RefreshRecord, tokenExpiresAt: number): number =>
+    record.sessionExpiresAt === undefined ? tokenExpiresAt : Math.min(tokenExpiresAt, record.sessionExpiresAt)
+  const putSessionRow = (userId: string, session: StoredSession): void => {
+    kvPut(sessionPrefix(userId) + session.id, JSON.stringify(session), Math.max(1, session.expiresAt - now()))
+  }
+  const sessionRows = (userId: string): StoredSession[] => {
+    const [from, to] = sessionRange(userId)
+    const out: StoredSession[] = []
+    for (const row of q.kvRange.all(from, to, now()) as { key: string; value: string }[]) {
+      try {
+        out.push(JSON.parse(row.value) as StoredSession)
+      } catch {
+        // a row written outside weapp-auth-server: not a session of ours
+      }
+    }
+    return out
+  }
+
   const refreshNotBeforeMs = (): number => {
     const raw = kvGet('not-before:refresh')
     return raw === undefined ? -Infinity : Number(raw) * 1000
@@ -342,9 +376,15 @@ export function sqliteStore(file: string, options: SqliteStoreOptions = {}): Sql
       return run('generation', false, () => generation)
     },
 
-    async checkSubject(userId) {
+    async checkSubject(userId, family) {
       checkString('checkSubject', 'userId', userId)
-      return run('checkSubject', false, () => ({ generation, userExists: q.hasUser.get(userId) !== undefined }))
+      if (family !== undefined) checkString('checkSubject', 'family', family)
+      return run('checkSubject', false, () => ({
+        generation,
+        userExists: q.hasUser.get(userId) !== undefined,
+        sessionEnded: family !== undefined && kvGet(`family-revoked:${family}`) !== undefined,
+        notBefore: Number(kvGet(`user-not-before:${userId}`) ?? 0),
+      }))
     },
 
     async putRefresh(tokenHash, record, ttlSeconds) {
@@ -353,6 +393,7 @@ export function sqliteStore(file: string, options: SqliteStoreOptions = {}): Sql
       checkPositive('putRefresh', 'ttlSeconds', ttlSeconds)
       run('putRefresh', true, () => {
         q.putRefresh.run(tokenHash, r.userId, r.family, r.issuedAt, r.expiresAt, r.sessionExpiresAt ?? null, r.platform ?? null, now() + toMs(ttlSeconds))
+        putSessionRow(r.userId, { id: r.family, ...(r.platform ? { platform: r.platform } : {}), createdAt: r.issuedAt, lastUsedAt: r.issuedAt, expiresAt: sessionEnd(r, r.expiresAt) })
       })
     },
 
@@ -375,6 +416,11 @@ export function sqliteStore(file: string, options: SqliteStoreOptions = {}): Sql
         }
         q.spend.run(oldHash)
         q.putRefresh.run(newHash, record.userId, record.family, next.issuedAt, next.expiresAt, record.sessionExpiresAt ?? null, record.platform ?? null, now() + toMs(ttlSeconds))
+        const listed = kvGet(sessionPrefix(record.userId) + record.family)
+        if (listed !== undefined) {
+          const session = JSON.parse(listed) as StoredSession
+          putSessionRow(record.userId, { ...session, lastUsedAt: nowMs, expiresAt: sessionEnd(record, next.expiresAt) })
+        }
         return { status: 'rotated', record }
       })
     },
@@ -383,6 +429,23 @@ export function sqliteStore(file: string, options: SqliteStoreOptions = {}): Sql
       checkString('revokeFamily', 'family', family)
       checkPositive('revokeFamily', 'ttlSeconds', ttlSeconds)
       run('revokeFamily', true, () => kvPut(`family-revoked:${family}`, '1', toMs(ttlSeconds)))
+    },
+
+    async listSessions(userId, nowMs) {
+      checkString('listSessions', 'userId', userId)
+      checkFinite('listSessions', 'nowMs', nowMs)
+      return run('listSessions', false, () =>
+        sessionRows(userId)
+          .filter((session) => session.expiresAt > nowMs && kvGet(`family-revoked:${session.id}`) === undefined)
+          .sort((a, b) => a.createdAt - b.createdAt),
+      )
+    },
+
+    async setUserNotBefore(userId, epochSeconds, ttlSeconds) {
+      checkString('setUserNotBefore', 'userId', userId)
+      checkFinite('setUserNotBefore', 'epochSeconds', epochSeconds)
+      checkPositive('setUserNotBefore', 'ttlSeconds', ttlSeconds)
+      run('setUserNotBefore', true, () => kvPut(`user-not-before:${userId}`, String(epochSeconds), toMs(ttlSeconds)))
     },
 
     async revokeToken(jti, ttlSeconds) {
@@ -506,12 +569,13 @@ export function sqliteStore(file: string, options: SqliteStoreOptions = {}): Sql
           const row = q.getUser.get(known.user_id) as { fields: string } | undefined
           if (row) return { id: known.user_id, fields: fieldsOf(known.user_id, row.fields) }
         }
+        // New, or its user was deleted: a new account with a new id (an id is never handed out twice).
         const initial: Record<string, unknown> = {}
         for (const [key, json] of fields) if (json !== undefined) initial[key] = JSON.parse(json)
-        let id = known?.user_id ?? randomId()
-        while (!known && q.hasUser.get(id) !== undefined) id = randomId()
+        let id = randomId()
+        while (q.hasUser.get(id) !== undefined || id === known?.user_id) id = randomId()
         q.putUser.run(id, JSON.stringify(initial), now())
-        if (!known) q.putIdentity.run(identityKey, id)
+        q.putIdentity.run(identityKey, id)
         return { id, fields: initial }
       })
     },
@@ -535,6 +599,21 @@ export function sqliteStore(file: string, options: SqliteStoreOptions = {}): Sql
         }
         q.setUserFields.run(JSON.stringify(fields), id)
         return { id, fields }
+      })
+    },
+
+    async deleteUser(id, ttlSeconds) {
+      checkString('deleteUser', 'id', id)
+      checkPositive('deleteUser', 'ttlSeconds', ttlSeconds)
+      return run('deleteUser', true, () => {
+        const existed = q.deleteUser.run(id).changes > 0
+        q.deleteIdentities.run(id)
+        const openid = kvGet(`session-owner:${id}`)
+        if (openid !== undefined) q.deleteKv.run(`session:${openid}`)
+        q.deleteKv.run(`session-owner:${id}`)
+        for (const session of sessionRows(id)) kvPut(`family-revoked:${session.id}`, '1', toMs(ttlSeconds))
+        q.deleteKvRange.run(...sessionRange(id))
+        return existed
       })
     },
 

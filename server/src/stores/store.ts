@@ -45,6 +45,30 @@ export type RotateResult =
   | { status: 'expired'; record: RefreshRecord }
   | { status: 'unknown' }
 
+/** One session as the store lists it: a refresh family (never a token). Times in ms since epoch. */
+export interface StoredSession {
+  /** The family id. */
+  id: string
+  /** The host it logged in from, when known. */
+  platform?: string
+  createdAt: number
+  /** The login, or the latest rotation. */
+  lastUsedAt: number
+  /** When its latest refresh token (or the session's absolute lifetime) runs out. */
+  expiresAt: number
+}
+
+/** What one authenticated request needs to know, in one round trip (see checkSubject). */
+export interface SubjectState {
+  generation: string
+  /** Whether the user exists in the default user repository. */
+  userExists: boolean
+  /** Whether the token's session (its refresh family) was ended: logged out, reused, or the account deleted. */
+  sessionEnded: boolean
+  /** The user's own access not-before (epoch seconds; 0 when none): tokens issued before it are refused. */
+  notBefore: number
+}
+
 export interface StoredUser {
   id: string
   fields: Record<string, unknown>
@@ -62,12 +86,18 @@ export interface Store {
   generation(): Promise<string>
   /**
    * One round trip for every authenticated request: the current generation (as `generation()`,
-   * written if missing) and whether user `userId` exists in the default user repository.
+   * written if missing), whether user `userId` exists in the default user repository, whether
+   * `family` (the token's session) was ended, and the user's own access not-before. Ending a
+   * session or deleting an account is thereby seen by every instance from the next request, at
+   * no extra round trip.
    */
-  checkSubject(userId: string): Promise<{ generation: string; userExists: boolean }>
+  checkSubject(userId: string, family?: string): Promise<SubjectState>
 
   // --- refresh families -------------------------------------------------------------------
-  /** Saves a refresh token (by hash). Its key lives `ttlSeconds`. */
+  /**
+   * Saves a refresh token (by hash), a new login: its key lives `ttlSeconds`, and its family is
+   * listed among the user's sessions (listSessions) until it expires or is revoked.
+   */
   putRefresh(tokenHash: string, record: RefreshRecord, ttlSeconds: number): Promise<void>
   /**
    * ATOMIC. Looks up `oldHash`, then exactly one of: unknown; expired; revoked (family revoked,
@@ -82,6 +112,13 @@ export interface Store {
   rotateRefresh(oldHash: string, newHash: string, newRecord: RefreshRecord, ttlSeconds: number, nowMs: number): Promise<RotateResult>
   /** Revokes a family for `ttlSeconds` (at least the refresh lifetime). */
   revokeFamily(family: string, ttlSeconds: number): Promise<void>
+  /** The user's sessions that are neither revoked nor expired at `nowMs`, oldest first. */
+  listSessions(userId: string, nowMs: number): Promise<StoredSession[]>
+  /**
+   * The user's own access not-before: their access tokens issued before `epochSeconds` stop
+   * working. Kept `ttlSeconds` (the access-token lifetime: older tokens have expired by then).
+   */
+  setUserNotBefore(userId: string, epochSeconds: number, ttlSeconds: number): Promise<void>
 
   // --- access-token revocation (used only when `revocation` is on) ---------------------------
   revokeToken(jti: string, ttlSeconds: number): Promise<void>
@@ -124,6 +161,14 @@ export interface Store {
   findOrCreateUser(identityKey: string, defaults: Record<string, unknown>): Promise<StoredUser>
   getUser(id: string): Promise<StoredUser | null>
   updateUser(id: string, patch: Record<string, unknown>): Promise<StoredUser | null>
+  /**
+   * ATOMIC. Deletes user `id` from the default repository (fields and every identity mapped to
+   * it), its session_key, and ends every session of the user (each family revoked for
+   * `ttlSeconds`, at least the refresh lifetime), whichever repository keeps the user. Answers
+   * whether the user was in the default repository. The same identity logging in later gets a
+   * new id: ids are never reused.
+   */
+  deleteUser(id: string, ttlSeconds: number): Promise<boolean>
 
   /** Round trip; rejects with StoreUnavailableError when down. */
   ping(): Promise<void>
