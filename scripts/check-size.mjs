@@ -46,7 +46,7 @@ const oneHost = (name, adapter, global, own) => ({
   without: others(own),
 })
 const checks = [
-  { name: 'core', what: "import { createAuth } from 'weapp-auth/core' (one-host app, WeChat)", budget: 9320, goal: 7000, entry: `${CORE}console.log(createAuth)`, without: others() },
+  { name: 'core', what: "import { createAuth } from 'weapp-auth/core' (one-host app, WeChat)", budget: 9380, goal: 7000, entry: `${CORE}console.log(createAuth)`, without: others() },
   oneHost('qq', 'qqPlatform', 'qq', 'qq'),
   oneHost('douyin', 'douyinPlatform', 'tt', 'douyin'),
   oneHost('alipay', 'alipayPlatform', 'my', 'alipay'),
@@ -60,14 +60,14 @@ const checks = [
   {
     name: 'open',
     what: "all of 'weapp-auth/open', on top of createAuth",
-    budget: 3250,
+    budget: 3290,
     goal: 3000,
     entry: `${CORE}import * as open from 'weapp-auth/open'\nconsole.log(createAuth, open)`,
     base: `${CORE}console.log(createAuth)`,
   },
-  { name: 'open-alone', what: "all of 'weapp-auth/open', without createAuth (scope/privacy only apps)", budget: 3750, goal: 3000, entry: "import * as open from 'weapp-auth/open'\nconsole.log(open)" },
-  { name: 'miniprogram', what: "miniprogram_dist/core.js + the shared.js it requires (require('weapp-auth/core'))", budget: 9400, goal: 8000, files: ['miniprogram_dist/core.js', 'miniprogram_dist/shared.js'] },
-  { name: 'miniprogram-detect', what: "miniprogram_dist/index.js + hosts.js + shared.js (require('weapp-auth'))", budget: 11500, files: ['miniprogram_dist/index.js', 'miniprogram_dist/hosts.js', 'miniprogram_dist/shared.js'] },
+  { name: 'open-alone', what: "all of 'weapp-auth/open', without createAuth (scope/privacy only apps)", budget: 3840, goal: 3000, entry: "import * as open from 'weapp-auth/open'\nconsole.log(open)" },
+  { name: 'miniprogram', what: "miniprogram_dist/core.js + the shared.js it requires (require('weapp-auth/core'))", budget: 9460, goal: 8000, files: ['miniprogram_dist/core.js', 'miniprogram_dist/shared.js'] },
+  { name: 'miniprogram-detect', what: "miniprogram_dist/index.js + hosts.js + shared.js (require('weapp-auth'))", budget: 11540, files: ['miniprogram_dist/index.js', 'miniprogram_dist/hosts.js', 'miniprogram_dist/shared.js'] },
 ]
 
 function parseBudgets(argv) {

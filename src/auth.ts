@@ -35,6 +35,13 @@ export interface Auth<U = unknown> {
   login(): Promise<Session<U>>
   /** Forgets the session (memory and storage); a login in flight is discarded. Emits `logout`. */
   logout(): void
+  /**
+   * Ends every session of the user on your server first (POST `url`, default `/api/auth/logout`,
+   * with `{ all: true }`: other phones and tablets too), then here as `logout()`. Rejects, and
+   * keeps the session, when the server could not be told (offline, say); an answer saying the
+   * session had already ended counts as done.
+   */
+  logout(options: { everywhere: true; url?: string }): Promise<void>
   /** The stored token, or null. Costs no storage call. */
   getToken(): string | null
   getSession(): Session<U> | null
@@ -109,7 +116,17 @@ export function createAuthOn<U = unknown>(options: AuthOptions<U>, choose: Platf
     checkAndLogin,
     // Starts synchronously when the record is loaded, so a request made right after login() waits for it.
     login: () => (store.loaded ? machine.login() : store.load().then(machine.login)),
-    logout: machine.logout,
+    logout: ((options?: { everywhere?: boolean; url?: string }) => {
+      if (!options || !options.everywhere) return machine.logout()
+      return request({ url: options.url || '/api/auth/logout', method: 'POST', data: { all: true }, retry: false }).then(
+        () => machine.logout(),
+        (err: { code?: string }) => {
+          // Refused as unauthorized: the session had already ended on the server.
+          if (err && err.code === 'UNAUTHORIZED') return machine.logout()
+          throw err
+        },
+      )
+    }) as Auth['logout'],
     getToken() {
       const s = store.get()
       return s ? s.token : null
