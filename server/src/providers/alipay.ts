@@ -57,10 +57,9 @@ export interface AlipayProviderOptions extends ProviderHttpOptions {
   aesKey?: string
 }
 
-const METHOD = 'alipay.system.oauth.token'
-const RESPONSE_KEY = 'alipay_system_oauth_token_response'
+const OAUTH_TOKEN = 'alipay.system.oauth.token'
 const BEIJING_OFFSET_MS = 8 * 3600 * 1000
-const INVALID_CODE_SUBCODES = new Set(['isv.code-invalid', 'isv.unmatched-app-id'])
+const INVALID_CODE_SUBCODES: ReadonlySet<string> = new Set(['isv.code-invalid', 'isv.unmatched-app-id'])
 
 /** `yyyy-MM-dd HH:mm:ss` in Beijing time (UTC+8, no daylight saving), as the gateway wants it. */
 export function alipayTimestamp(ms: number): string {
@@ -129,15 +128,11 @@ function loadPublicKey(value: unknown): KeyObject {
   }
 }
 
-function alipayCode(code: string, subCode: string): ErrorCode {
-  if (INVALID_CODE_SUBCODES.has(subCode)) return 'wechat_invalid_code'
+function alipayCode(code: string, subCode: string, invalidInput: ReadonlySet<string>): ErrorCode {
+  if (invalidInput.has(subCode)) return 'wechat_invalid_code'
   if (code === '20000') return 'wechat_busy'
   if (code === '40001' || code === '40002' || code === '40006' || subCode === 'isv.invalid-signature') return 'wechat_invalid_credential'
   return 'wechat_error'
-}
-
-function bad(message: string): UpstreamError {
-  return new UpstreamError('wechat_bad_response', METHOD, `Alipay ${METHOD} ${message}`)
 }
 
 function str(value: unknown): string {
@@ -163,34 +158,7 @@ export function alipayProvider(options: AlipayProviderOptions): SessionProvider 
     if (!aesKey) throw new ConfigError('alipayProvider: aesKey must be the base64 of a 16-byte AES key (接口内容加密方式 in the open platform console)')
   }
 
-  function signedParams(code: string): URLSearchParams {
-    const params: Record<string, string> = {
-      app_id: appId,
-      method: METHOD,
-      format: 'JSON',
-      charset: 'utf-8',
-      sign_type: 'RSA2',
-      timestamp: alipayTimestamp(now()),
-      version: '1.0',
-      grant_type: 'authorization_code',
-      code,
-    }
-    params.sign = createSign('RSA-SHA256').update(alipaySignContent(params), 'utf8').sign(privateKey, 'base64')
-    return new URLSearchParams(params)
-  }
-
-  function verified(text: string, span: { start: number; end: number }, sign: unknown): boolean {
-    if (typeof sign !== 'string' || sign === '') return false
-    return createVerify('RSA-SHA256').update(text.slice(span.start, span.end), 'utf8').verify(alipayPublicKey, sign, 'base64')
-  }
-
-  function failure(value: Record<string, unknown>): WechatApiError {
-    const code = str(value.code)
-    const subCode = str(value.sub_code)
-    const errcode = Number(code)
-    const errmsg = [subCode, str(value.sub_msg) || str(value.msg)].filter(Boolean).join(' ')
-    return new WechatApiError(METHOD, Number.isFinite(errcode) && code !== '' ? errcode : 0, errmsg, { host: 'Alipay', code: alipayCode(code, subCode) })
-  }
+  const call = alipayGateway({ appId, privateKey, alipayPublicKey, gateway, now, timeoutMs, fetch })
 
   return {
     platform: 'alipay',
@@ -202,52 +170,121 @@ export function alipayProvider(options: AlipayProviderOptions): SessionProvider 
     async code2Session(input): Promise<HostSession> {
       const code = input?.code
       if (typeof code !== 'string' || code === '') throw new BadRequestError('code_required', 'alipay: code (the authCode from my.getAuthCode) is required')
-      const { status, text } = await fetchUpstream(
-        fetch,
-        gateway,
-        {
-          method: 'POST',
-          headers: { 'content-type': 'application/x-www-form-urlencoded;charset=utf-8', accept: 'application/json' },
-          body: signedParams(code).toString(),
-        },
-        { api: METHOD, host: 'Alipay', timeoutMs },
-      )
-      let body: unknown
-      try {
-        body = JSON.parse(text)
-      } catch {
-        throw bad(`answered HTTP ${status} with something that is not JSON`)
-      }
-      if (body === null || typeof body !== 'object' || Array.isArray(body)) throw bad(`answered HTTP ${status} with JSON that is not an object`)
-      let members: ReturnType<typeof topLevelMemberSpans>
-      try {
-        members = topLevelMemberSpans(text)
-      } catch {
-        throw bad(`answered HTTP ${status} with JSON whose members cannot be located`)
-      }
-      const { spans, duplicated } = members
-      if (duplicated.size > 0) throw bad(`answered a body with duplicated members (${[...duplicated].join(', ')})`)
-      const sign = (body as Record<string, unknown>).sign
-      const errorSpan = spans.get('error_response')
-      const responseSpan = spans.get(RESPONSE_KEY)
-      if (!responseSpan) {
-        if (!errorSpan) throw bad(`answered HTTP ${status} without ${RESPONSE_KEY} or error_response`)
-        if (sign !== undefined && !verified(text, errorSpan, sign)) throw bad('answered an error_response whose signature does not verify with alipayPublicKey')
-        const value = JSON.parse(text.slice(errorSpan.start, errorSpan.end)) as unknown
-        if (value === null || typeof value !== 'object') throw bad('answered an error_response that is not an object')
-        throw failure(value as Record<string, unknown>)
-      }
-      if (!verified(text, responseSpan, sign)) {
-        throw bad(sign === undefined ? 'answered without a signature' : 'answered a signature that does not verify with alipayPublicKey (tampered, or the wrong alipayPublicKey)')
-      }
-      // The verified text itself is the source of truth.
-      const value = JSON.parse(text.slice(responseSpan.start, responseSpan.end)) as unknown
-      if (value === null || typeof value !== 'object' || Array.isArray(value)) throw bad(`answered a ${RESPONSE_KEY} that is not an object`)
-      const response = value as Record<string, unknown>
-      if (response.code !== undefined && str(response.code) !== '10000') throw failure(response)
+      const response = await call(OAUTH_TOKEN, { grant_type: 'authorization_code', code }, { invalidInputSubCodes: INVALID_CODE_SUBCODES })
       const openid = str(response.open_id) || str(response.user_id)
-      if (!openid) throw bad('answered without open_id or user_id')
+      if (!openid) throw badResponse(OAUTH_TOKEN, 'answered without open_id or user_id')
       return { openid }
     },
+  }
+}
+
+function badResponse(method: string, message: string): UpstreamError {
+  return new UpstreamError('wechat_bad_response', method, `Alipay ${method} ${message}`)
+}
+
+/** How one gateway method's failures read, beyond the gateway's common codes. */
+interface GatewayCallOptions {
+  /** sub_codes that mean the caller's input is bad (oauth.token's auth code): wechat_invalid_code (400). */
+  invalidInputSubCodes?: ReadonlySet<string>
+  /** A hint for the operator, added to the error's errmsg (and so its message) for this code / sub_code. */
+  hint?: (code: string, subCode: string) => string | undefined
+}
+
+/**
+ * One exchange with the Open API gateway, shared by every method this provider calls: the common
+ * parameters plus `business` (oauth.token's `grant_type`/`code`, or a `biz_content` JSON), signed
+ * RSA2 with the app's private key, POSTed form-encoded; the answer parsed, its members located in
+ * the exact text, `sign` verified over the `<method with _>_response` member (or a signed
+ * `error_response`), and a code other than 10000 turned into a WechatApiError. Answers the verified
+ * response object. Alipay keeps no access token for these calls: the signature is the credential.
+ */
+function alipayGateway(config: {
+  appId: string
+  privateKey: KeyObject
+  alipayPublicKey: KeyObject
+  gateway: string
+  now: () => number
+  timeoutMs: number
+  fetch: typeof fetch
+}): (method: string, business: Record<string, string>, options?: GatewayCallOptions) => Promise<Record<string, unknown>> {
+  const { appId, privateKey, alipayPublicKey, gateway, now, timeoutMs, fetch } = config
+
+  function signedParams(method: string, business: Record<string, string>): URLSearchParams {
+    const params: Record<string, string> = {
+      app_id: appId,
+      method,
+      format: 'JSON',
+      charset: 'utf-8',
+      sign_type: 'RSA2',
+      timestamp: alipayTimestamp(now()),
+      version: '1.0',
+      ...business,
+    }
+    params.sign = createSign('RSA-SHA256').update(alipaySignContent(params), 'utf8').sign(privateKey, 'base64')
+    return new URLSearchParams(params)
+  }
+
+  function verified(text: string, span: { start: number; end: number }, sign: unknown): boolean {
+    if (typeof sign !== 'string' || sign === '') return false
+    return createVerify('RSA-SHA256').update(text.slice(span.start, span.end), 'utf8').verify(alipayPublicKey, sign, 'base64')
+  }
+
+  function failure(method: string, value: Record<string, unknown>, options: GatewayCallOptions): WechatApiError {
+    const code = str(value.code)
+    const subCode = str(value.sub_code)
+    const errcode = Number(code)
+    const hint = options.hint?.(code, subCode)
+    const errmsg = [subCode, str(value.sub_msg) || str(value.msg), hint].filter(Boolean).join(' ')
+    const mapped = alipayCode(code, subCode, options.invalidInputSubCodes ?? new Set())
+    return new WechatApiError(method, Number.isFinite(errcode) && code !== '' ? errcode : 0, errmsg, { host: 'Alipay', code: mapped })
+  }
+
+  return async function call(method, business, options = {}) {
+    const responseKey = method.replace(/\./g, '_') + '_response'
+    const bad = (message: string) => badResponse(method, message)
+    const { status, text } = await fetchUpstream(
+      fetch,
+      gateway,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded;charset=utf-8', accept: 'application/json' },
+        body: signedParams(method, business).toString(),
+      },
+      { api: method, host: 'Alipay', timeoutMs },
+    )
+    let body: unknown
+    try {
+      body = JSON.parse(text)
+    } catch {
+      throw bad(`answered HTTP ${status} with something that is not JSON`)
+    }
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) throw bad(`answered HTTP ${status} with JSON that is not an object`)
+    let members: ReturnType<typeof topLevelMemberSpans>
+    try {
+      members = topLevelMemberSpans(text)
+    } catch {
+      throw bad(`answered HTTP ${status} with JSON whose members cannot be located`)
+    }
+    const { spans, duplicated } = members
+    if (duplicated.size > 0) throw bad(`answered a body with duplicated members (${[...duplicated].join(', ')})`)
+    const sign = (body as Record<string, unknown>).sign
+    const errorSpan = spans.get('error_response')
+    const responseSpan = spans.get(responseKey)
+    if (!responseSpan) {
+      if (!errorSpan) throw bad(`answered HTTP ${status} without ${responseKey} or error_response`)
+      if (sign !== undefined && !verified(text, errorSpan, sign)) throw bad('answered an error_response whose signature does not verify with alipayPublicKey')
+      const value = JSON.parse(text.slice(errorSpan.start, errorSpan.end)) as unknown
+      if (value === null || typeof value !== 'object') throw bad('answered an error_response that is not an object')
+      throw failure(method, value as Record<string, unknown>, options)
+    }
+    if (!verified(text, responseSpan, sign)) {
+      throw bad(sign === undefined ? 'answered without a signature' : 'answered a signature that does not verify with alipayPublicKey (tampered, or the wrong alipayPublicKey)')
+    }
+    // The verified text itself is the source of truth.
+    const value = JSON.parse(text.slice(responseSpan.start, responseSpan.end)) as unknown
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) throw bad(`answered a ${responseKey} that is not an object`)
+    const response = value as Record<string, unknown>
+    if (response.code !== undefined && str(response.code) !== '10000') throw failure(method, response, options)
+    return response
   }
 }
