@@ -29,11 +29,29 @@
  * request (40001, 40002, 40006 insufficient permissions) → wechat_invalid_credential (502: fix the
  * keys or the app id); others → wechat_error. An answer whose signature does not verify, or that
  * is unsigned when it claims success, is UpstreamError wechat_bad_response. An unsigned
- * `error_response` is believed: it can only make a login fail, never let one through.
+ * `error_response` is believed: it can only make a login fail (or a text check), never let one through.
+ *
+ * The text check (`checkText`, for nicknames: the 文本风险识别 ability) calls
+ * `alipay.security.risk.content.detect` through the same gateway, same signing and verification,
+ * with `biz_content` = `{"content":"<text>"}`, and reads `{ "alipay_security_risk_content_detect_response":
+ * { code: "10000", msg, action: "REJECTED" | "PASSED", keywords: […], unique_id }, "sign" }`:
+ * REJECTED (high risk, must not be published) → `{ suggest: 'risky', label: 0 }`, PASSED (low risk)
+ * → 'pass', traceId = unique_id; any other action, or none, is wechat_bad_response (never a silent
+ * pass). Alipay gives no label and no 'review'. No access token is involved: every call is signed with
+ * the app's private key, which is what WeChat's access_token is to msg_sec_check. An app that has
+ * not added the ability gets 40006 isv.insufficient-isv-permissions → wechat_invalid_credential (502)
+ * whose message tells the operator to add it. Sources: the cloud call wrapping this method,
+ * cloud.security.textRisk.detect (https://m.w3cschool.cn/aliminiapp/aliminiapp-ial73blo.html: the
+ * answer above, "使用该API前,请确认你的小程序应用已经添加 文本风险识别 功能"); REJECTED/PASSED as for
+ * image risk (https://m.w3cschool.cn/aliminiapp/aliminiapp-mbrg3bp9.html). UNVERIFIED: the Open API
+ * page of alipay.security.risk.content.detect (https://opendocs.alipay.com/apis/api_49/alipay.security.risk.content.detect)
+ * could not be read; the method name, the `biz_content` field `content` and the answer's fields match
+ * Alipay's own Java SDK (github.com/alipay/alipay-sdk-java-all: AlipaySecurityRiskContentDetectModel,
+ * AlipaySecurityRiskContentDetectResponse, "REJECTED表示拦截，PASSED表示放过"), not the API page.
  */
 import { createPrivateKey, createPublicKey, createSign, createVerify, type KeyObject } from 'node:crypto'
 import { BadRequestError, ConfigError, UpstreamError, WechatApiError, type ErrorCode } from '../errors'
-import type { HostSession, SessionProvider } from '../types'
+import type { HostSession, SessionProvider, TextCheckResult } from '../types'
 import { fetchUpstream } from './host-api'
 import { topLevelMemberSpans } from './json-value-span'
 import { alipayAesKey, decryptAlipayPhone } from './alipay-phone'
@@ -58,6 +76,10 @@ export interface AlipayProviderOptions extends ProviderHttpOptions {
 }
 
 const OAUTH_TOKEN = 'alipay.system.oauth.token'
+/** Text risk detection (文本风险识别). Method name and biz_content from Alipay's SDK, not its API page: see the header. */
+const CONTENT_DETECT = 'alipay.security.risk.content.detect'
+const CONTENT_PERMISSION_HINT =
+  '(this app lacks the 文本风险识别 (text risk detection) ability: add it to the app in the Alipay open platform console, then try again)'
 const BEIJING_OFFSET_MS = 8 * 3600 * 1000
 const INVALID_CODE_SUBCODES: ReadonlySet<string> = new Set(['isv.code-invalid', 'isv.unmatched-app-id'])
 
@@ -174,6 +196,24 @@ export function alipayProvider(options: AlipayProviderOptions): SessionProvider 
       const openid = str(response.open_id) || str(response.user_id)
       if (!openid) throw badResponse(OAUTH_TOKEN, 'answered without open_id or user_id')
       return { openid }
+    },
+    // No access token: the RSA2 signature of every call is the app's credential here.
+    async checkText(input): Promise<TextCheckResult> {
+      const text = input?.text
+      if (typeof text !== 'string' || text === '') throw new BadRequestError('bad_request', 'text must be a non-empty string')
+      const response = await call(
+        CONTENT_DETECT,
+        { biz_content: JSON.stringify({ content: text }) },
+        { hint: (code, subCode) => (code === '40006' || subCode === 'isv.insufficient-isv-permissions' ? CONTENT_PERMISSION_HINT : undefined) },
+      )
+      const action = response.action
+      let result: TextCheckResult
+      if (action === 'REJECTED') result = { suggest: 'risky', label: 0 }
+      else if (action === 'PASSED') result = { suggest: 'pass', label: 0 }
+      else throw badResponse(CONTENT_DETECT, `answered ${action === undefined ? 'without an action' : `the action ${JSON.stringify(action)}`}, neither REJECTED nor PASSED`)
+      const uniqueId = str(response.unique_id)
+      if (uniqueId) result.traceId = uniqueId
+      return result
     },
   }
 }
