@@ -29,11 +29,29 @@
  * request (40001, 40002, 40006 insufficient permissions) → wechat_invalid_credential (502: fix the
  * keys or the app id); others → wechat_error. An answer whose signature does not verify, or that
  * is unsigned when it claims success, is UpstreamError wechat_bad_response. An unsigned
- * `error_response` is believed: it can only make a login fail, never let one through.
+ * `error_response` is believed: it can only make a login fail (or a text check), never let one through.
+ *
+ * The text check (`checkText`, for nicknames: the 文本风险识别 ability) calls
+ * `alipay.security.risk.content.detect` through the same gateway, same signing and verification,
+ * with `biz_content` = `{"content":"<text>"}`, and reads `{ "alipay_security_risk_content_detect_response":
+ * { code: "10000", msg, action: "REJECTED" | "PASSED", keywords: […], unique_id }, "sign" }`:
+ * REJECTED (high risk, must not be published) → `{ suggest: 'risky', label: 0 }`, PASSED (low risk)
+ * → 'pass', traceId = unique_id; any other action, or none, is wechat_bad_response (never a silent
+ * pass). Alipay gives no label and no 'review'. No access token is involved: every call is signed with
+ * the app's private key, which is what WeChat's access_token is to msg_sec_check. An app that has
+ * not added the ability gets 40006 isv.insufficient-isv-permissions → wechat_invalid_credential (502)
+ * whose message tells the operator to add it. Sources: the cloud call wrapping this method,
+ * cloud.security.textRisk.detect (https://m.w3cschool.cn/aliminiapp/aliminiapp-ial73blo.html: the
+ * answer above, "使用该API前,请确认你的小程序应用已经添加 文本风险识别 功能"); REJECTED/PASSED as for
+ * image risk (https://m.w3cschool.cn/aliminiapp/aliminiapp-mbrg3bp9.html). UNVERIFIED: the Open API
+ * page of alipay.security.risk.content.detect (https://opendocs.alipay.com/apis/api_49/alipay.security.risk.content.detect)
+ * could not be read; the method name, the `biz_content` field `content` and the answer's fields match
+ * Alipay's own Java SDK (github.com/alipay/alipay-sdk-java-all: AlipaySecurityRiskContentDetectModel,
+ * AlipaySecurityRiskContentDetectResponse, "REJECTED表示拦截，PASSED表示放过"), not the API page.
  */
 import { createPrivateKey, createPublicKey, createSign, createVerify, type KeyObject } from 'node:crypto'
 import { BadRequestError, ConfigError, UpstreamError, WechatApiError, type ErrorCode } from '../errors'
-import type { HostSession, SessionProvider } from '../types'
+import type { HostSession, SessionProvider, TextCheckResult } from '../types'
 import { fetchUpstream } from './host-api'
 import { topLevelMemberSpans } from './json-value-span'
 import { alipayAesKey, decryptAlipayPhone } from './alipay-phone'
@@ -57,10 +75,13 @@ export interface AlipayProviderOptions extends ProviderHttpOptions {
   aesKey?: string
 }
 
-const METHOD = 'alipay.system.oauth.token'
-const RESPONSE_KEY = 'alipay_system_oauth_token_response'
+const OAUTH_TOKEN = 'alipay.system.oauth.token'
+/** Text risk detection (文本风险识别). Method name and biz_content from Alipay's SDK, not its API page: see the header. */
+const CONTENT_DETECT = 'alipay.security.risk.content.detect'
+const CONTENT_PERMISSION_HINT =
+  '(this app lacks the 文本风险识别 (text risk detection) ability: add it to the app in the Alipay open platform console, then try again)'
 const BEIJING_OFFSET_MS = 8 * 3600 * 1000
-const INVALID_CODE_SUBCODES = new Set(['isv.code-invalid', 'isv.unmatched-app-id'])
+const INVALID_CODE_SUBCODES: ReadonlySet<string> = new Set(['isv.code-invalid', 'isv.unmatched-app-id'])
 
 /** `yyyy-MM-dd HH:mm:ss` in Beijing time (UTC+8, no daylight saving), as the gateway wants it. */
 export function alipayTimestamp(ms: number): string {
@@ -129,15 +150,11 @@ function loadPublicKey(value: unknown): KeyObject {
   }
 }
 
-function alipayCode(code: string, subCode: string): ErrorCode {
-  if (INVALID_CODE_SUBCODES.has(subCode)) return 'wechat_invalid_code'
+function alipayCode(code: string, subCode: string, invalidInput: ReadonlySet<string>): ErrorCode {
+  if (invalidInput.has(subCode)) return 'wechat_invalid_code'
   if (code === '20000') return 'wechat_busy'
   if (code === '40001' || code === '40002' || code === '40006' || subCode === 'isv.invalid-signature') return 'wechat_invalid_credential'
   return 'wechat_error'
-}
-
-function bad(message: string): UpstreamError {
-  return new UpstreamError('wechat_bad_response', METHOD, `Alipay ${METHOD} ${message}`)
 }
 
 function str(value: unknown): string {
@@ -163,34 +180,7 @@ export function alipayProvider(options: AlipayProviderOptions): SessionProvider 
     if (!aesKey) throw new ConfigError('alipayProvider: aesKey must be the base64 of a 16-byte AES key (接口内容加密方式 in the open platform console)')
   }
 
-  function signedParams(code: string): URLSearchParams {
-    const params: Record<string, string> = {
-      app_id: appId,
-      method: METHOD,
-      format: 'JSON',
-      charset: 'utf-8',
-      sign_type: 'RSA2',
-      timestamp: alipayTimestamp(now()),
-      version: '1.0',
-      grant_type: 'authorization_code',
-      code,
-    }
-    params.sign = createSign('RSA-SHA256').update(alipaySignContent(params), 'utf8').sign(privateKey, 'base64')
-    return new URLSearchParams(params)
-  }
-
-  function verified(text: string, span: { start: number; end: number }, sign: unknown): boolean {
-    if (typeof sign !== 'string' || sign === '') return false
-    return createVerify('RSA-SHA256').update(text.slice(span.start, span.end), 'utf8').verify(alipayPublicKey, sign, 'base64')
-  }
-
-  function failure(value: Record<string, unknown>): WechatApiError {
-    const code = str(value.code)
-    const subCode = str(value.sub_code)
-    const errcode = Number(code)
-    const errmsg = [subCode, str(value.sub_msg) || str(value.msg)].filter(Boolean).join(' ')
-    return new WechatApiError(METHOD, Number.isFinite(errcode) && code !== '' ? errcode : 0, errmsg, { host: 'Alipay', code: alipayCode(code, subCode) })
-  }
+  const call = alipayGateway({ appId, privateKey, alipayPublicKey, gateway, now, timeoutMs, fetch })
 
   return {
     platform: 'alipay',
@@ -202,52 +192,139 @@ export function alipayProvider(options: AlipayProviderOptions): SessionProvider 
     async code2Session(input): Promise<HostSession> {
       const code = input?.code
       if (typeof code !== 'string' || code === '') throw new BadRequestError('code_required', 'alipay: code (the authCode from my.getAuthCode) is required')
-      const { status, text } = await fetchUpstream(
-        fetch,
-        gateway,
-        {
-          method: 'POST',
-          headers: { 'content-type': 'application/x-www-form-urlencoded;charset=utf-8', accept: 'application/json' },
-          body: signedParams(code).toString(),
-        },
-        { api: METHOD, host: 'Alipay', timeoutMs },
-      )
-      let body: unknown
-      try {
-        body = JSON.parse(text)
-      } catch {
-        throw bad(`answered HTTP ${status} with something that is not JSON`)
-      }
-      if (body === null || typeof body !== 'object' || Array.isArray(body)) throw bad(`answered HTTP ${status} with JSON that is not an object`)
-      let members: ReturnType<typeof topLevelMemberSpans>
-      try {
-        members = topLevelMemberSpans(text)
-      } catch {
-        throw bad(`answered HTTP ${status} with JSON whose members cannot be located`)
-      }
-      const { spans, duplicated } = members
-      if (duplicated.size > 0) throw bad(`answered a body with duplicated members (${[...duplicated].join(', ')})`)
-      const sign = (body as Record<string, unknown>).sign
-      const errorSpan = spans.get('error_response')
-      const responseSpan = spans.get(RESPONSE_KEY)
-      if (!responseSpan) {
-        if (!errorSpan) throw bad(`answered HTTP ${status} without ${RESPONSE_KEY} or error_response`)
-        if (sign !== undefined && !verified(text, errorSpan, sign)) throw bad('answered an error_response whose signature does not verify with alipayPublicKey')
-        const value = JSON.parse(text.slice(errorSpan.start, errorSpan.end)) as unknown
-        if (value === null || typeof value !== 'object') throw bad('answered an error_response that is not an object')
-        throw failure(value as Record<string, unknown>)
-      }
-      if (!verified(text, responseSpan, sign)) {
-        throw bad(sign === undefined ? 'answered without a signature' : 'answered a signature that does not verify with alipayPublicKey (tampered, or the wrong alipayPublicKey)')
-      }
-      // The verified text itself is the source of truth.
-      const value = JSON.parse(text.slice(responseSpan.start, responseSpan.end)) as unknown
-      if (value === null || typeof value !== 'object' || Array.isArray(value)) throw bad(`answered a ${RESPONSE_KEY} that is not an object`)
-      const response = value as Record<string, unknown>
-      if (response.code !== undefined && str(response.code) !== '10000') throw failure(response)
+      const response = await call(OAUTH_TOKEN, { grant_type: 'authorization_code', code }, { invalidInputSubCodes: INVALID_CODE_SUBCODES })
       const openid = str(response.open_id) || str(response.user_id)
-      if (!openid) throw bad('answered without open_id or user_id')
+      if (!openid) throw badResponse(OAUTH_TOKEN, 'answered without open_id or user_id')
       return { openid }
     },
+    // No access token: the RSA2 signature of every call is the app's credential here.
+    async checkText(input): Promise<TextCheckResult> {
+      const text = input?.text
+      if (typeof text !== 'string' || text === '') throw new BadRequestError('bad_request', 'text must be a non-empty string')
+      const response = await call(
+        CONTENT_DETECT,
+        { biz_content: JSON.stringify({ content: text }) },
+        { hint: (code, subCode) => (code === '40006' || subCode === 'isv.insufficient-isv-permissions' ? CONTENT_PERMISSION_HINT : undefined) },
+      )
+      const action = response.action
+      let result: TextCheckResult
+      if (action === 'REJECTED') result = { suggest: 'risky', label: 0 }
+      else if (action === 'PASSED') result = { suggest: 'pass', label: 0 }
+      else throw badResponse(CONTENT_DETECT, `answered ${action === undefined ? 'without an action' : `the action ${JSON.stringify(action)}`}, neither REJECTED nor PASSED`)
+      const uniqueId = str(response.unique_id)
+      if (uniqueId) result.traceId = uniqueId
+      return result
+    },
+  }
+}
+
+function badResponse(method: string, message: string): UpstreamError {
+  return new UpstreamError('wechat_bad_response', method, `Alipay ${method} ${message}`)
+}
+
+/** How one gateway method's failures read, beyond the gateway's common codes. */
+interface GatewayCallOptions {
+  /** sub_codes that mean the caller's input is bad (oauth.token's auth code): wechat_invalid_code (400). */
+  invalidInputSubCodes?: ReadonlySet<string>
+  /** A hint for the operator, added to the error's errmsg (and so its message) for this code / sub_code. */
+  hint?: (code: string, subCode: string) => string | undefined
+}
+
+/**
+ * One exchange with the Open API gateway, shared by every method this provider calls: the common
+ * parameters plus `business` (oauth.token's `grant_type`/`code`, or a `biz_content` JSON), signed
+ * RSA2 with the app's private key, POSTed form-encoded; the answer parsed, its members located in
+ * the exact text, `sign` verified over the `<method with _>_response` member (or a signed
+ * `error_response`), and a code other than 10000 turned into a WechatApiError. Answers the verified
+ * response object. Alipay keeps no access token for these calls: the signature is the credential.
+ */
+function alipayGateway(config: {
+  appId: string
+  privateKey: KeyObject
+  alipayPublicKey: KeyObject
+  gateway: string
+  now: () => number
+  timeoutMs: number
+  fetch: typeof fetch
+}): (method: string, business: Record<string, string>, options?: GatewayCallOptions) => Promise<Record<string, unknown>> {
+  const { appId, privateKey, alipayPublicKey, gateway, now, timeoutMs, fetch } = config
+
+  function signedParams(method: string, business: Record<string, string>): URLSearchParams {
+    const params: Record<string, string> = {
+      app_id: appId,
+      method,
+      format: 'JSON',
+      charset: 'utf-8',
+      sign_type: 'RSA2',
+      timestamp: alipayTimestamp(now()),
+      version: '1.0',
+      ...business,
+    }
+    params.sign = createSign('RSA-SHA256').update(alipaySignContent(params), 'utf8').sign(privateKey, 'base64')
+    return new URLSearchParams(params)
+  }
+
+  function verified(text: string, span: { start: number; end: number }, sign: unknown): boolean {
+    if (typeof sign !== 'string' || sign === '') return false
+    return createVerify('RSA-SHA256').update(text.slice(span.start, span.end), 'utf8').verify(alipayPublicKey, sign, 'base64')
+  }
+
+  function failure(method: string, value: Record<string, unknown>, options: GatewayCallOptions): WechatApiError {
+    const code = str(value.code)
+    const subCode = str(value.sub_code)
+    const errcode = Number(code)
+    const hint = options.hint?.(code, subCode)
+    const errmsg = [subCode, str(value.sub_msg) || str(value.msg), hint].filter(Boolean).join(' ')
+    const mapped = alipayCode(code, subCode, options.invalidInputSubCodes ?? new Set())
+    return new WechatApiError(method, Number.isFinite(errcode) && code !== '' ? errcode : 0, errmsg, { host: 'Alipay', code: mapped })
+  }
+
+  return async function call(method, business, options = {}) {
+    const responseKey = method.replace(/\./g, '_') + '_response'
+    const bad = (message: string) => badResponse(method, message)
+    const { status, text } = await fetchUpstream(
+      fetch,
+      gateway,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded;charset=utf-8', accept: 'application/json' },
+        body: signedParams(method, business).toString(),
+      },
+      { api: method, host: 'Alipay', timeoutMs },
+    )
+    let body: unknown
+    try {
+      body = JSON.parse(text)
+    } catch {
+      throw bad(`answered HTTP ${status} with something that is not JSON`)
+    }
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) throw bad(`answered HTTP ${status} with JSON that is not an object`)
+    let members: ReturnType<typeof topLevelMemberSpans>
+    try {
+      members = topLevelMemberSpans(text)
+    } catch {
+      throw bad(`answered HTTP ${status} with JSON whose members cannot be located`)
+    }
+    const { spans, duplicated } = members
+    if (duplicated.size > 0) throw bad(`answered a body with duplicated members (${[...duplicated].join(', ')})`)
+    const sign = (body as Record<string, unknown>).sign
+    const errorSpan = spans.get('error_response')
+    const responseSpan = spans.get(responseKey)
+    if (!responseSpan) {
+      if (!errorSpan) throw bad(`answered HTTP ${status} without ${responseKey} or error_response`)
+      if (sign !== undefined && !verified(text, errorSpan, sign)) throw bad('answered an error_response whose signature does not verify with alipayPublicKey')
+      const value = JSON.parse(text.slice(errorSpan.start, errorSpan.end)) as unknown
+      if (value === null || typeof value !== 'object') throw bad('answered an error_response that is not an object')
+      throw failure(method, value as Record<string, unknown>, options)
+    }
+    if (!verified(text, responseSpan, sign)) {
+      throw bad(sign === undefined ? 'answered without a signature' : 'answered a signature that does not verify with alipayPublicKey (tampered, or the wrong alipayPublicKey)')
+    }
+    // The verified text itself is the source of truth.
+    const value = JSON.parse(text.slice(responseSpan.start, responseSpan.end)) as unknown
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) throw bad(`answered a ${responseKey} that is not an object`)
+    const response = value as Record<string, unknown>
+    if (response.code !== undefined && str(response.code) !== '10000') throw failure(method, response, options)
+    return response
   }
 }

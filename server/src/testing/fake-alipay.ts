@@ -1,7 +1,9 @@
 /**
  * A fake Alipay open platform gateway over real HTTP: point `alipayProvider({ gateway: fake.gateway })`
- * at it. It serves `alipay.system.oauth.token` on `/gateway.do` (parameters from the query string
- * and/or a form-encoded POST body) and keeps the gateway's rules, in its order:
+ * at it. It serves two methods on `/gateway.do` (parameters from the query string and/or a
+ * form-encoded POST body), told apart by `method`: `alipay.system.oauth.token` (API
+ * 'oauth_token', which also answers every request naming no method it knows) and
+ * `alipay.security.risk.content.detect` (API 'content_detect'). Both keep the gateway's rules, in its order:
  *
  * - Common parameters: `method`, `app_id`, `sign`, `sign_type`, `timestamp`, `version` missing →
  *   40001 isv.missing-*; an unknown method → 40002 isv.invalid-method; an unknown app_id → 40002
@@ -11,11 +13,21 @@
  *   we read); charset other than utf-8 → isv.invalid-charset.
  * - The request signature: every non-empty parameter except `sign`, sorted, `k=v&…`, checked
  *   SHA256withRSA with the app's public key; a mismatch → 40002 isv.invalid-signature.
- * - `grant_type` other than authorization_code → 40002 isv.grant-type-invalid; a missing,
- *   unknown, used or expired `code` → 40002 isv.code-invalid (an auth code works once).
+ * - oauth.token: `grant_type` other than authorization_code → 40002 isv.grant-type-invalid; a
+ *   missing, unknown, used or expired `code` → 40002 isv.code-invalid (an auth code works once).
+ * - content.detect (text risk detection, 文本风险识别): `biz_content` must be JSON with a non-empty
+ *   string `content`, else 40002 isv.invalid-parameter (the fake's choice: Alipay's code for it is
+ *   not documented where we read). A text containing one of `riskyWords` (default `['违规',
+ *   'risky-word']`) answers `{"code":"10000","msg":"Success","action":"REJECTED","keywords":[the
+ *   words found],"unique_id":"…"}`, any other `action: "PASSED"` with `keywords: []`. Shapes from
+ *   the cloud call wrapping this method, https://m.w3cschool.cn/aliminiapp/aliminiapp-ial73blo.html,
+ *   and Alipay's Java SDK (github.com/alipay/alipay-sdk-java-all, AlipaySecurityRiskContentDetectResponse:
+ *   REJECTED 拦截, PASSED 放过); the Open API page itself was not read. An app without the 文本风险识别
+ *   ability is played with `fail('content_detect', 'isv.insufficient-isv-permissions')` (40006).
  *
  * Answers are signed with Alipay's private key over the exact text of the member's value:
- * `{"alipay_system_oauth_token_response":{…},"sign":"…"}` or `{"error_response":{"code","msg",
+ * `{"alipay_system_oauth_token_response":{…},"sign":"…"}` (content.detect:
+ * `alipay_security_risk_content_detect_response`) or `{"error_response":{"code","msg",
  * "sub_code","sub_msg"},"sign":"…"}` (unsigned when the app is unknown: there is no key to sign for it).
  * Sources: https://opendocs.alipay.com/open/02xtla (mirror read:
  * https://www.apifox.cn/apidoc/docs-site/3618910/doc-3309658), error codes
@@ -32,16 +44,18 @@
  * and sources). `{ refused: true }` encrypts Alipay's 40003 isv.invalid-auth-relations instead.
  *
  * Test controls: `mintCode(id)` (the user's open_id, or user_id with `identity: 'user_id'`),
- * `phoneResponse(mobile, { refused? })`, `fail('oauth_token', subCode)`, `tamper()` (the next answers
- * carry a signature that does not match their text), `delay`, `html`, `stop`/`start`, `calls`;
+ * `phoneResponse(mobile, { refused? })`, `fail(api, subCode)` for 'oauth_token' or 'content_detect',
+ * `tamper()` (the next answers carry a signature that does not match their text: a REJECTED verdict
+ * turned into PASSED, an id or sub_code changed), `delay`, `html`, `stop`/`start`, `calls` (per API);
  * `acceptAnyCode` adopts any well-formed auth code it has not seen (single use from then on). Over
  * HTTP: `POST /__fake/codes {openid}` → `{code}`, `POST /__fake/phone-response {phoneNumber, refused?}` → `{response}`.
  */
 import { createCipheriv, createHash, createPrivateKey, createPublicKey, createSign, createVerify, generateKeyPairSync, KeyObject, randomBytes } from 'node:crypto'
-import { startFakeHost, type FakeHostControls, type HostAnswer, type HostFaultOptions } from './fake-host'
+import { startFakeHost, type FakeHostControls, type HostAnswer, type HostFaultOptions, type HostRequest } from './fake-host'
 import { accountOfAnyCode, singleUseCodes } from './single-use-codes'
 
-export type FakeAlipayApi = 'oauth_token'
+/** 'oauth_token': alipay.system.oauth.token (and any method the gateway does not know); 'content_detect': alipay.security.risk.content.detect. */
+export type FakeAlipayApi = 'oauth_token' | 'content_detect'
 
 export interface FakeAlipayOptions {
   /** Default '2021000000000001'. */
@@ -62,6 +76,8 @@ export interface FakeAlipayOptions {
   aesKey?: string
   /** Adopt any well-formed auth code not minted here (for the example's end-to-end run). Default false. */
   acceptAnyCode?: boolean
+  /** Texts containing any of these are REJECTED by content.detect. Default ['违规', 'risky-word']. */
+  riskyWords?: string[]
 }
 
 export interface FakeAlipay extends FakeHostControls<FakeAlipayApi, string> {
@@ -95,6 +111,8 @@ const MESSAGES: Record<string, string> = {
   'isv.invalid-signature': '无效签名',
   'isv.grant-type-invalid': 'grant_type参数不正确',
   'isv.code-invalid': '授权码code无效',
+  'isv.invalid-parameter': '参数无效',
+  'isv.insufficient-isv-permissions': 'ISV权限不足，建议在开发者中心检查对应功能是否已经添加',
   'isp.unknow-error': '服务暂不可用',
   'aop.unknow-error': '服务暂不可用',
 }
@@ -102,8 +120,20 @@ const MESSAGES: Record<string, string> = {
 function gatewayCode(subCode: string): { code: string; msg: string } {
   if (subCode === 'isp.unknow-error' || subCode === 'aop.unknow-error') return { code: '20000', msg: 'Service Currently Unavailable' }
   if (subCode.startsWith('isv.missing-')) return { code: '40001', msg: 'Missing Required Arguments' }
+  if (subCode.startsWith('isv.insufficient-')) return { code: '40006', msg: 'Insufficient Permissions' }
   if (subCode.startsWith('isv.')) return { code: '40002', msg: 'Invalid Arguments' }
   return { code: '40004', msg: 'Business Failed' }
+}
+
+const METHODS: Record<FakeAlipayApi, string> = { oauth_token: 'alipay.system.oauth.token', content_detect: 'alipay.security.risk.content.detect' }
+
+/** The request's parameters: the query string, then a form-encoded POST body over it. */
+function gatewayParams(request: HostRequest): URLSearchParams {
+  const params = new URLSearchParams(request.query)
+  if (request.method === 'POST' && request.contentType.startsWith('application/x-www-form-urlencoded')) {
+    for (const [k, v] of new URLSearchParams(request.body)) params.set(k, v)
+  }
+  return params
 }
 
 const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$/
@@ -133,6 +163,8 @@ export async function createFakeAlipay(options: FakeAlipayOptions): Promise<Fake
       }
     : undefined
   const codes = singleUseCodes<string>({ ttlMs, now, adopt })
+  const riskyWords = options.riskyWords ?? ['违规', 'risky-word']
+  if (!Array.isArray(riskyWords) || riskyWords.some((w) => typeof w !== 'string' || w === '')) throw new TypeError('createFakeAlipay: riskyWords must be non-empty strings')
   let tampered: { remaining: number | null } | null = null
 
   function mintCode(id: string): string {
@@ -148,8 +180,10 @@ export async function createFakeAlipay(options: FakeAlipayOptions): Promise<Fake
     let sent = valueText
     if (tampered) {
       if (tampered.remaining !== null && --tampered.remaining <= 0) tampered = null
-      // The signature of the original text, over a text someone changed on the way.
-      sent = valueText.replace(/"(open_id|user_id|sub_code)": ?"([^"]*)"/, (_m, k: string, v: string) => `"${k}":"${v}x"`)
+      // The signature of the original text, over a text someone changed on the way: a refusal
+      // turned into a pass, else an id or sub_code changed.
+      sent = valueText.replace(/"action": ?"REJECTED"/, '"action":"PASSED"')
+      if (sent === valueText) sent = valueText.replace(/"(open_id|user_id|sub_code|action)": ?"([^"]*)"/, (_m, k: string, v: string) => `"${k}":"${v}x"`)
       if (sent === valueText) signature = signature.slice(0, -4) + (signature.endsWith('AAA=') ? 'BBB=' : 'AAA=')
     }
     const text = pretty ? `{\n  "${key}": ${sent},\n  "sign": "${signature}"\n}` : `{"${key}":${sent},"sign":"${signature}"}`
@@ -171,12 +205,13 @@ export async function createFakeAlipay(options: FakeAlipayOptions): Promise<Fake
     return ms - BEIJING_OFFSET_MS
   }
 
-  function oauthToken(p: URLSearchParams): HostAnswer {
+  /** The gateway's checks every method shares (common parameters, the request signature), or null when they pass. */
+  function gatewayRefusal(p: URLSearchParams, method: string): HostAnswer | null {
     const get = (k: string) => p.get(k) ?? ''
     if (!get('method')) return errorResponse('isv.missing-method', false)
     if (!get('app_id')) return errorResponse('isv.missing-app-id', false)
     if (get('app_id') !== appId) return errorResponse('isv.invalid-app-id', false)
-    if (get('method') !== 'alipay.system.oauth.token') return errorResponse('isv.invalid-method')
+    if (get('method') !== method) return errorResponse('isv.invalid-method')
     if (!get('sign')) return errorResponse('isv.missing-signature')
     if (!get('sign_type')) return errorResponse('isv.missing-signature-type')
     if (get('sign_type') !== 'RSA2') return errorResponse('isv.invalid-signature-type')
@@ -197,6 +232,13 @@ export async function createFakeAlipay(options: FakeAlipayOptions): Promise<Fake
       ok = false
     }
     if (!ok) return errorResponse('isv.invalid-signature')
+    return null
+  }
+
+  function oauthToken(p: URLSearchParams): HostAnswer {
+    const get = (k: string) => p.get(k) ?? ''
+    const refused = gatewayRefusal(p, METHODS.oauth_token)
+    if (refused) return refused
     if (get('grant_type') !== 'authorization_code') return errorResponse('isv.grant-type-invalid')
     const redeemed = codes.redeem(get('code'))
     if (!redeemed.ok) return errorResponse('isv.code-invalid')
@@ -217,6 +259,24 @@ export async function createFakeAlipay(options: FakeAlipayOptions): Promise<Fake
     )
   }
 
+  function contentDetect(p: URLSearchParams): HostAnswer {
+    const refused = gatewayRefusal(p, METHODS.content_detect)
+    if (refused) return refused
+    let content: unknown
+    try {
+      content = (JSON.parse(p.get('biz_content') ?? '') as { content?: unknown } | null)?.content
+    } catch {
+      content = undefined
+    }
+    if (typeof content !== 'string' || content === '') return errorResponse('isv.invalid-parameter')
+    const keywords = riskyWords.filter((w) => content.includes(w))
+    return signed(
+      'alipay_security_risk_content_detect_response',
+      { code: '10000', msg: 'Success', action: keywords.length > 0 ? 'REJECTED' : 'PASSED', keywords, unique_id: randomBytes(15).toString('hex') },
+      true,
+    )
+  }
+
   function phoneResponse(mobile: string, opts: { refused?: boolean } = {}): string {
     if (typeof mobile !== 'string' || !/^[0-9]{5,20}$/.test(mobile)) throw new TypeError('phoneResponse: mobile must be 5–20 digits')
     const plain = opts.refused
@@ -231,20 +291,14 @@ export async function createFakeAlipay(options: FakeAlipayOptions): Promise<Fake
 
   const host = await startFakeHost<FakeAlipayApi, string>({
     name: 'createFakeAlipay',
-    apis: ['oauth_token'],
+    apis: ['oauth_token', 'content_detect'],
     port: options.port,
-    route: (path) => (path === '/gateway.do' ? 'oauth_token' : undefined),
+    route: (path, request) => (path !== '/gateway.do' ? undefined : gatewayParams(request).get('method') === METHODS.content_detect ? 'content_detect' : 'oauth_token'),
     checkFailure(subCode): asserts subCode is string {
       if (typeof subCode !== 'string' || !/^[a-z]+\.[a-z0-9.-]+$/i.test(subCode)) throw new TypeError("createFakeAlipay.fail: a sub_code like 'isv.code-invalid' or 'isp.unknow-error'")
     },
     failure: (_api, subCode) => errorResponse(subCode),
-    answer(_api, request) {
-      const params = new URLSearchParams(request.query)
-      if (request.method === 'POST' && request.contentType.startsWith('application/x-www-form-urlencoded')) {
-        for (const [k, v] of new URLSearchParams(request.body)) params.set(k, v)
-      }
-      return oauthToken(params)
-    },
+    answer: (api, request) => (api === 'content_detect' ? contentDetect(gatewayParams(request)) : oauthToken(gatewayParams(request))),
     mintFromControl: (body) => ({ code: mintCode(body.openid as string) }),
     controls: {
       'phone-response': (body) => ({ response: phoneResponse(body.phoneNumber as string, { refused: body.refused === true }) }),

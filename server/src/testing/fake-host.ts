@@ -1,6 +1,7 @@
 /**
  * The HTTP plumbing the fakes of other hosts (fake-qq.ts, fake-douyin.ts, fake-alipay.ts) share:
- * a node:http server on 127.0.0.1, routes by path, per-API call counts, scripted faults (answer with
+ * a node:http server on 127.0.0.1, routes by path (and, for a gateway serving many methods on one
+ * path like Alipay's, by the request's parameters), per-API call counts, scripted faults (answer with
  * one of the host's own error codes, hold the answer, answer a gateway's HTML page), `stop()` /
  * `start()` on the same port, and controls for other processes (`GET /__fake/stats`,
  * `POST /__fake/codes`, and each fake's own `POST /__fake/<name>`). Each host's rules and error shapes live in its own fake.
@@ -68,8 +69,8 @@ export interface FakeHostSetup<Api extends string, Failure> {
   name: string
   apis: readonly Api[]
   port?: number
-  /** Which API a request is, or undefined (404). */
-  route(path: string): Api | undefined
+  /** Which API a request is, or undefined (404). `request` (its body read) lets one path serve several APIs. */
+  route(path: string, request: HostRequest): Api | undefined
   /** The host's answer to a request for `api`. May throw HttpAnswer to answer something else. */
   answer(api: Api, request: HostRequest): HostAnswer
   /** The host's own error answer for a scripted `fail(api, failure)`. */
@@ -141,18 +142,20 @@ export async function startFakeHost<Api extends string, Failure>(setup: FakeHost
     })
   }
 
-  async function serveApi(req: IncomingMessage, res: ServerResponse, api: Api, url: URL): Promise<void> {
-    calls[api]++
+  async function serveApi(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     let clientGone = false
     res.once('close', () => {
       clientGone = !res.writableEnded
     })
     const body = await readBody(req)
+    const request: HostRequest = { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, body: body ?? '', contentType: String(req.headers['content-type'] ?? '') }
+    const api = setup.route(url.pathname, request)
+    if (api === undefined) return send(res, { status: 404, json: { error: 'not_found', message: `no such API: ${req.method} ${url.pathname}` } })
+    calls[api]++
     if (body === null) return send(res, { status: 413, json: { error: 'payload_too_large' } })
     const slow = take(delayFaults, api)
     if (slow) await sleep(slow.ms)
     if (clientGone || res.destroyed) return // nobody is waiting: dropped unprocessed
-    const request: HostRequest = { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, body, contentType: String(req.headers['content-type'] ?? '') }
     const fault = take(answerFaults, api)
     if (fault?.kind === 'html') return send(res, { status: 502, text: HTML_PAGE, contentType: 'text/html' })
     if (fault?.kind === 'fail') return send(res, setup.failure(api, fault.failure as Failure, request))
@@ -182,8 +185,7 @@ export async function startFakeHost<Api extends string, Failure>(setup: FakeHost
 
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1')
-    const api = setup.route(url.pathname)
-    const work = api !== undefined ? serveApi(req, res, api, url) : url.pathname.startsWith('/__fake/') ? serveControl(req, res, url.pathname) : Promise.resolve(send(res, { status: 404, json: { error: 'not_found', message: `no such API: ${req.method} ${url.pathname}` } }))
+    const work = url.pathname.startsWith('/__fake/') ? serveControl(req, res, url.pathname) : serveApi(req, res, url)
     work.catch((err: unknown) => send(res, { status: 500, json: { error: 'internal_error', message: String((err as Error)?.message ?? err) } }))
   })
   server.on('clientError', (_err, socket) => socket.destroy())
