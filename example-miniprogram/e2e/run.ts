@@ -63,18 +63,21 @@ interface HostFacts {
   loginCall: string
   /** What step 4 sends to the server. */
   phone: string
+  /** The fake host API's call that checks a nickname on the server. */
+  checkApi: string
 }
 const ENCRYPTED_PHONE = 'the getPhoneNumber encryptedData/iv go to the server, which decrypts them with the session_key'
 const HOSTS: Record<ExamplePlatform, HostFacts> = {
-  weixin: { name: 'WeChat', nickname: '微信用户', loginApi: 'jscode2session', loginCall: 'wx.login', phone: 'the getPhoneNumber code goes to the server' },
-  qq: { name: 'QQ', nickname: 'QQ用户', loginApi: 'jscode2session', loginCall: 'qq.login', phone: ENCRYPTED_PHONE },
-  douyin: { name: 'Douyin', nickname: '抖音用户', loginApi: 'jscode2session', loginCall: 'tt.login', phone: ENCRYPTED_PHONE },
+  weixin: { name: 'WeChat', nickname: '微信用户', loginApi: 'jscode2session', loginCall: 'wx.login', phone: 'the getPhoneNumber code goes to the server', checkApi: 'msg_sec_check' },
+  qq: { name: 'QQ', nickname: 'QQ用户', loginApi: 'jscode2session', loginCall: 'qq.login', phone: ENCRYPTED_PHONE, checkApi: 'MsgSecCheck' },
+  douyin: { name: 'Douyin', nickname: '抖音用户', loginApi: 'jscode2session', loginCall: 'tt.login', phone: ENCRYPTED_PHONE, checkApi: 'antidirt' },
   alipay: {
     name: 'Alipay',
     nickname: '支付宝用户',
     loginApi: 'oauth_token',
     loginCall: "my.getAuthCode({ scopes: 'auth_base' })",
     phone: "my.getPhoneNumber's signed, encrypted response goes to the server, which verifies and decrypts it",
+    checkApi: 'content_detect',
   },
 }
 const facts = HOSTS[platform]
@@ -260,6 +263,8 @@ async function main() {
   await waitFor('nickname saved', () => /已保存|失败|不能/.test(profile.data.status) && profile.data.status)
   const me = await auth.get('/api/user/me')
   check(me.nickName === '小明', `nickname saved and trimmed: "${me.nickName}"`)
+  const checked = platform === 'weixin' ? ((await (await fetch(started.wechatUrl + '/__fake/stats')).json()) as Record<string, number>) : await hostStats()
+  check(checked[facts.checkApi] >= 1, `${hostName}'s own content check read the nickname on the server (${facts.checkApi}: ${checked[facts.checkApi]})`)
 
   console.log(bold('\n4. Phone number: ' + facts.phone))
   const phone = page('phone')
@@ -314,6 +319,24 @@ async function main() {
   await waitFor('home shows logged out', () => home.querySelector('#state').dom.textContent === '未登录')
   check(!auth.isLoggedIn() && home.querySelector('#state').dom.textContent === '未登录', 'home shows logged out')
   check(!('weapp-auth' in fake.storageSnapshot()), 'the session record is gone from storage')
+
+  console.log(bold('\n7. Log out everywhere, then delete the account (the server is told first)'))
+  const first = await auth.login()
+  const second = await auth.login().then(() => auth.logout()).then(() => auth.login())
+  const sessions = (await auth.get('/api/auth/sessions')) as { sessions: Array<{ current: boolean }> }
+  check(sessions.sessions.length >= 2 && sessions.sessions.filter((x) => x.current).length === 1, `GET /api/auth/sessions lists ${sessions.sessions.length} sessions, the current one marked, no token`)
+  const refusedAfter = async (token: string) => (await fetch(url + '/api/user/me', { headers: { authorization: 'Bearer ' + token } })).status
+  await auth.logout({ everywhere: true })
+  check(!auth.isLoggedIn(), 'auth.logout({ everywhere: true }) logged out here')
+  check((await refusedAfter(first.token)) === 401 && (await refusedAfter(second.token)) === 401, "every earlier session's token is refused by the server at once (401)")
+  const kept = (await auth.login()).user as { id: string }
+  const { deleteAccount } = require('weapp-auth/open') as typeof import('weapp-auth/open')
+  const doomed = auth.getToken() as string
+  await deleteAccount(auth)
+  check(!auth.isLoggedIn() && (await refusedAfter(doomed)) === 401, 'deleteAccount(auth): DELETE /api/user/me → 204, logged out, the token refused')
+  const fresh = (await auth.login()).user as { id: string; nickName?: string }
+  check(fresh.id !== kept.id && fresh.nickName === facts.nickname, `logging in again starts a new account (a new id, the nickname back to "${fresh.nickName}")`)
+  auth.logout()
 
   const s = await stats()
   const calls = (await (await fetch(started.wechatUrl + '/__fake/stats')).json()) as Record<string, number>
