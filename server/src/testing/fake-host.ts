@@ -6,7 +6,7 @@
  * `POST /__fake/codes`, and each fake's own `POST /__fake/<name>`). Each host's rules and error shapes live in its own fake.
  */
 import { createListener } from './listener'
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 
 export interface HostRequest {
   method: string
@@ -15,6 +15,8 @@ export interface HostRequest {
   /** The raw body (utf-8). */
   body: string
   contentType: string
+  /** The request headers, names in lower case (Douyin's open APIs take their token in one). */
+  headers: IncomingHttpHeaders
 }
 
 /** What a route answers: JSON (serialised here) or exact text (Alipay signs its body's text). */
@@ -152,7 +154,7 @@ export async function startFakeHost<Api extends string, Failure>(setup: FakeHost
     const slow = take(delayFaults, api)
     if (slow) await sleep(slow.ms)
     if (clientGone || res.destroyed) return // nobody is waiting: dropped unprocessed
-    const request: HostRequest = { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, body, contentType: String(req.headers['content-type'] ?? '') }
+    const request: HostRequest = { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, body, contentType: String(req.headers['content-type'] ?? ''), headers: req.headers }
     const fault = take(answerFaults, api)
     if (fault?.kind === 'html') return send(res, { status: 502, text: HTML_PAGE, contentType: 'text/html' })
     if (fault?.kind === 'fail') return send(res, setup.failure(api, fault.failure as Failure, request))
