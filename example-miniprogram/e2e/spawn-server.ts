@@ -140,6 +140,8 @@ export async function spawnServer(env: Record<string, string> = {}, options: Spa
       const hostArgs = kit === 'dist' ? [path.join(serverDist, 'testing', 'fake-host-main.js')] : ['--import', 'tsx', path.join(REPO, 'server', 'src', 'testing', 'fake-host-main.ts')]
       host = await startProcess(`the fake ${platform} API`, hostArgs, { PORT: '0', FAKE_HOST: platform, ...setup.fake, ...tsx }, new RegExp(`fake ${platform}: (http:\\/\\/127\\.0\\.0\\.1:\\d+)`))
       common = { ...common, ...setup.server, [setup.urlVar]: platform === 'alipay' ? host.url + '/gateway.do' : host.url }
+      // Douyin's open platform (client_token, which the nickname's text check needs) is on the same fake.
+      if (platform === 'douyin') common.DOUYIN_OPEN_API_BASE = host.url
     }
     server =
       kind === 'bin'

@@ -4,6 +4,8 @@
  *
  * Bodies, as the SDK posts what each host hands out (docs/platforms.md, "Client: open abilities"):
  * - WeChat: `{ code }` (getPhoneNumber button, base library 2.21.2+), or the older `{ encryptedData, iv }`;
+ * - Douyin: `{ code, platform: 'douyin' }` (getPhoneNumber button, base library 3.51.0+, exchanged
+ *   by Douyin's server API: providers/douyin.ts), or the older `{ encryptedData, iv, platform }`;
  * - QQ / Douyin: `{ encryptedData, iv, platform }` from the getPhoneNumber button, AES-128-CBC with the
  *   user's session_key (Douyin: https://developer.open-douyin.com/docs/resource/zh-CN/mini-game/develop/api/open-capacity/user-information/info/sensitive-data-process,
  *   the button: https://programbbs.com/tutorial/microapp/microapp-jidl3652.html; QQ: as WeChat,
@@ -52,7 +54,11 @@ export function phoneCredentialFrom(body: Record<string, unknown>): PhoneCredent
   if (!credential.code) {
     throw new BadRequestError(
       'code_required',
-      platform === 'weixin' ? 'code is required: the code from the getPhoneNumber button event' : `encryptedData and iv are required on ${platform}: both from the getPhoneNumber button event`,
+      platform === 'weixin'
+        ? 'code is required: the code from the getPhoneNumber button event'
+        : platform === 'douyin'
+          ? 'code (base library 3.51.0+) or encryptedData and iv are required on douyin: from the getPhoneNumber button event'
+          : `encryptedData and iv are required on ${platform}: both from the getPhoneNumber button event`,
     )
   }
   return credential

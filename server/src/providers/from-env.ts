@@ -5,6 +5,9 @@
  *
  *   QQ_APPID, QQ_SECRET, QQ_API_BASE?                 → qqProvider
  *   DOUYIN_APPID, DOUYIN_SECRET, DOUYIN_API_BASE?     → douyinProvider
+ *     DOUYIN_OPEN_API_BASE? (client_token, phone codes; default https://open.douyin.com),
+ *     DOUYIN_PRIVATE_KEY? (the application private key, PEM / base64 / file: needed only to read
+ *     getPhoneNumber codes), DOUYIN_RSA_PADDING? ('pkcs1', the default, or 'oaep')
  *   ALIPAY_APP_ID, ALIPAY_PRIVATE_KEY, ALIPAY_PUBLIC_KEY, ALIPAY_GATEWAY?, ALIPAY_AES_KEY?  → alipayProvider
  *     (each RSA key a PEM, its bare base64 body, or the path of a file holding either; the AES key,
  *     base64 of 16 bytes, is needed only to read phone numbers)
@@ -61,8 +64,17 @@ export function providersFromEnv(env: Env, options: { timeoutMs?: number } = {})
     providers.qq = build('QQ_*', () => qqProvider({ appid: set(env, 'QQ_APPID') as string, secret: set(env, 'QQ_SECRET') as string, apiBase: set(env, 'QQ_API_BASE'), timeoutMs }))
   }
   if (group(env, ['DOUYIN_APPID', 'DOUYIN_SECRET'])) {
+    const privateKey = set(env, 'DOUYIN_PRIVATE_KEY') === undefined ? undefined : keyText(env, 'DOUYIN_PRIVATE_KEY')
     providers.douyin = build('DOUYIN_*', () =>
-      douyinProvider({ appid: set(env, 'DOUYIN_APPID') as string, secret: set(env, 'DOUYIN_SECRET') as string, apiBase: set(env, 'DOUYIN_API_BASE'), timeoutMs }),
+      douyinProvider({
+        appid: set(env, 'DOUYIN_APPID') as string,
+        secret: set(env, 'DOUYIN_SECRET') as string,
+        apiBase: set(env, 'DOUYIN_API_BASE'),
+        openApiBase: set(env, 'DOUYIN_OPEN_API_BASE'),
+        privateKey,
+        rsaPadding: set(env, 'DOUYIN_RSA_PADDING') as 'pkcs1' | 'oaep' | undefined,
+        timeoutMs,
+      }),
     )
   }
   if (group(env, ['ALIPAY_APP_ID', 'ALIPAY_PRIVATE_KEY', 'ALIPAY_PUBLIC_KEY'])) {

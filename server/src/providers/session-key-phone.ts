@@ -5,8 +5,8 @@
  * watermark must be this host's AppID (Douyin's decryption rules:
  * https://developer.open-douyin.com/docs/resource/zh-CN/mini-game/develop/api/open-capacity/user-information/info/sensitive-data-process;
  * WeChat's, which QQ follows: https://developers.weixin.qq.com/miniprogram/dev/framework/open-ability/signature.html).
- * Douyin's newer button code (base library 3.51.0+, exchanged server-side) is not read here: such a
- * body is refused with a message saying so.
+ * Douyin's newer button code (base library 3.51.0+) is exchanged by Douyin's server API instead
+ * (providers/douyin.ts); QQ's button hands out no code, so a body without encryptedData is refused.
  */
 import { AuthServerError, BadRequestError } from '../errors'
 import { openSessionData } from '../decrypt'

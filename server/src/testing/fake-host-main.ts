@@ -7,13 +7,15 @@
  * Environment: FAKE_HOST (qq | douyin | alipay), PORT (default 0 = a free port),
  * FAKE_ACCEPT_ANY_CODE=1 (adopt any well-formed login code, single use), and the host's own:
  * - qq: QQ_APPID, QQ_SECRET (defaults: the fake's);
- * - douyin: DOUYIN_APPID, DOUYIN_SECRET (defaults: the fake's);
+ * - douyin: DOUYIN_APPID, DOUYIN_SECRET (defaults: the fake's), DOUYIN_APP_PUBLIC_KEY (the application
+ *   public key, PEM, phone codes' numbers are encrypted with; optional: without it the fake makes a
+ *   pair of its own, and the server cannot read its phone codes);
  * - alipay: ALIPAY_APP_ID, ALIPAY_APP_PUBLIC_KEY (the app's public key, PEM: requests must verify with
  *   it; required), FAKE_ALIPAY_PRIVATE_KEY (Alipay's private key, PEM, required: the server is given its
  *   public key), ALIPAY_AES_KEY (base64 of 16 bytes; phone numbers are encrypted with it).
  * Prints exactly one line, `fake <host>: http://127.0.0.1:<port>`, once it listens; SIGTERM or SIGINT
  * closes it and exits 0. Other processes drive it over HTTP under /__fake/… (codes, stats,
- * encrypt-phone on QQ and Douyin, phone-response on Alipay).
+ * encrypt-phone on QQ and Douyin, phone-codes and invalidate-tokens on Douyin, phone-response on Alipay).
  */
 import { createFakeAlipay } from './fake-alipay'
 import { createFakeDouyin } from './fake-douyin'
@@ -44,7 +46,7 @@ async function main(): Promise<void> {
     if (host === 'qq') {
       fake = await createFakeQq({ port, appid: env('QQ_APPID'), secret: env('QQ_SECRET'), acceptAnyCode })
     } else if (host === 'douyin') {
-      fake = await createFakeDouyin({ port, appid: env('DOUYIN_APPID'), secret: env('DOUYIN_SECRET'), acceptAnyCode })
+      fake = await createFakeDouyin({ port, appid: env('DOUYIN_APPID'), secret: env('DOUYIN_SECRET'), appPublicKey: env('DOUYIN_APP_PUBLIC_KEY'), acceptAnyCode })
     } else {
       const appPublicKey = env('ALIPAY_APP_PUBLIC_KEY')
       const alipayPrivateKey = env('FAKE_ALIPAY_PRIVATE_KEY')

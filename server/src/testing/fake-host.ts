@@ -7,7 +7,7 @@
  * `POST /__fake/codes`, and each fake's own `POST /__fake/<name>`). Each host's rules and error shapes live in its own fake.
  */
 import { createListener } from './listener'
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 
 export interface HostRequest {
   method: string
@@ -16,6 +16,8 @@ export interface HostRequest {
   /** The raw body (utf-8). */
   body: string
   contentType: string
+  /** The request headers, names in lower case (Douyin's open APIs take their token in one). */
+  headers: IncomingHttpHeaders
 }
 
 /** What a route answers: JSON (serialised here) or exact text (Alipay signs its body's text). */
@@ -148,7 +150,7 @@ export async function startFakeHost<Api extends string, Failure>(setup: FakeHost
       clientGone = !res.writableEnded
     })
     const body = await readBody(req)
-    const request: HostRequest = { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, body: body ?? '', contentType: String(req.headers['content-type'] ?? '') }
+    const request: HostRequest = { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, body: body ?? '', contentType: String(req.headers['content-type'] ?? ''), headers: req.headers }
     const api = setup.route(url.pathname, request)
     if (api === undefined) return send(res, { status: 404, json: { error: 'not_found', message: `no such API: ${req.method} ${url.pathname}` } })
     calls[api]++

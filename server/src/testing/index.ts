@@ -4,7 +4,7 @@ export type { FakeWechat, FakeWechatApi, FakeWechatCalls, FakeWechatOptions, Fau
 /** Fakes of the other hosts' code exchanges (issue 12), over HTTP like the WeChat one. */
 export { createFakeQq } from './fake-qq'
 export type { FakeQq, FakeQqApi, FakeQqOptions } from './fake-qq'
-export { createFakeDouyin } from './fake-douyin'
+export { createFakeDouyin, FAKE_DOUYIN_APIS } from './fake-douyin'
 export type { FakeDouyin, FakeDouyinApi, FakeDouyinOptions } from './fake-douyin'
 export { createFakeAlipay } from './fake-alipay'
 export type { FakeAlipay, FakeAlipayApi, FakeAlipayOptions } from './fake-alipay'
