@@ -63,7 +63,9 @@ const pemOf = (pair: ReturnType<typeof generateKeyPairSync>) => ({
 function hostSetup(platform: Exclude<ExamplePlatform, 'weixin'>): { fake: Record<string, string>; server: Record<string, string>; urlVar: string } {
   if (platform === 'douyin') {
     const ids = { DOUYIN_APPID: 'ttexample00000001', DOUYIN_SECRET: 'example-douyin-secret-for-the-fake' }
-    return { fake: { ...ids, FAKE_ACCEPT_ANY_CODE: '1' }, server: ids, urlVar: 'DOUYIN_API_BASE' }
+    // The application key pair of the console's 开发配置: Douyin encrypts phone numbers to its public key.
+    const app = pemOf(generateKeyPairSync('rsa', { modulusLength: 2048 }))
+    return { fake: { ...ids, DOUYIN_APP_PUBLIC_KEY: app.publicKey, FAKE_ACCEPT_ANY_CODE: '1' }, server: { ...ids, DOUYIN_PRIVATE_KEY: app.privateKey }, urlVar: 'DOUYIN_API_BASE' }
   }
   if (platform === 'qq') {
     const ids = { QQ_APPID: '1110000001', QQ_SECRET: 'example-qq-secret-for-the-fake' }

@@ -161,6 +161,16 @@ test('deleting the account: 204, every token refused on every instance, onUserDe
   expect((await me(1, heidi.token)).status).toBe(200)
 })
 
+test("a DELETE with `content-type: application/json` and no body (Alipay's my.request sends that) is no body, not a 400; a broken JSON body is still 400 invalid_json", async () => {
+  const user = await login('judy-alipay-style', 0)
+  const broken = await fetch(bases[1] + '/api/user/profile', { method: 'POST', headers: { authorization: 'Bearer ' + user.token, 'content-type': 'application/json' }, body: '{"nickName":' })
+  expect(broken.status).toBe(400)
+  expect(((await broken.json()) as { error: string }).error).toBe('invalid_json')
+  const res = await fetch(bases[1] + '/api/user/me', { method: 'DELETE', headers: { authorization: 'Bearer ' + user.token, 'content-type': 'application/json' } })
+  expect(res.status).toBe(204)
+  expect((await me(2, user.token)).status).toBe(401)
+})
+
 test('a login racing the deletion of the same user leaves no usable half-made account', async () => {
   const first = await login('ivan', 0)
   const results = await Promise.allSettled([

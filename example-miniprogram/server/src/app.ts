@@ -128,6 +128,13 @@ export function buildServer(options: ServerOptions = {}): ExampleServer {
   })
 
   const app = Fastify({ logger: options.logger ?? false, bodyLimit: 64 * 1024 })
+  // Alipay's my.request sends `content-type: application/json` with an empty body on a DELETE: no body, not a 400.
+  const parseJson = app.getDefaultJsonParser('error', 'error')
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (String(body).trim() === '') return done(null, undefined)
+    parseJson(request, String(body), done)
+  })
   app.setErrorHandler(weappAuthErrorHandler) // { error, message } for every failure, never a stack
   app.setNotFoundHandler((_req, reply) => reply.code(404).send({ error: 'not_found' }))
   app.register(multipart, { limits: { fileSize: maxUpload, files: 1, fields: 10 } })
