@@ -85,7 +85,7 @@ export function createAuthServer<U extends PublicUser = PublicUser>(options: Aut
   const ownsStore = o.store === undefined
   const rawStore = o.store ?? memoryStore()
   const store = guardStore(rawStore)
-  const users: UserRepository<U> = o.users ?? (storeUsers(store) as unknown as UserRepository<U>)
+  const users: UserRepository<U> = o.users ?? (storeUsers(store, { onIdentityConflict: o.onIdentityConflict }) as unknown as UserRepository<U>)
   /** Users kept in this store (the default, or storeUsers(store) spread): a token whose user is gone is refused. */
   const usersInStore = o.users === undefined || (o.users as { [USERS_IN_STORE]?: Store })[USERS_IN_STORE] === rawStore
   const { now } = o

@@ -38,6 +38,7 @@ export interface ResolvedOptions<U extends PublicUser> {
   decryptFailureLimit: { max: number; windowSeconds: number }
   onEvent?: (event: AuthServerEvent) => void
   onUserDeleted?: (userId: string) => void | Promise<void>
+  onIdentityConflict?: (conflict: { platform: HostPlatform; kept: string; other: string }) => void | Promise<void>
   now: () => number
   fetch: typeof fetch
 }
@@ -64,6 +65,7 @@ const OPTION_KEYS: readonly (keyof AuthServerOptions)[] = [
   'decryptFailureLimit',
   'onEvent',
   'onUserDeleted',
+  'onIdentityConflict',
   'now',
   'fetch',
 ]
@@ -184,7 +186,7 @@ export function resolveOptions<U extends PublicUser>(options: AuthServerOptions<
   for (const name of ['revocation', 'legacyPhone'] as const) {
     if (options[name] !== undefined && typeof options[name] !== 'boolean') throw new ConfigError(`createAuthServer: ${name} must be true or false`)
   }
-  for (const name of ['onEvent', 'onUserDeleted', 'now', 'fetch'] as const) {
+  for (const name of ['onEvent', 'onUserDeleted', 'onIdentityConflict', 'now', 'fetch'] as const) {
     if (options[name] !== undefined && typeof options[name] !== 'function') throw new ConfigError(`createAuthServer: ${name} must be a function`)
   }
   const fetchImpl = options.fetch ?? globalThis.fetch
@@ -247,6 +249,7 @@ export function resolveOptions<U extends PublicUser>(options: AuthServerOptions<
     decryptFailureLimit,
     onEvent: options.onEvent,
     onUserDeleted: options.onUserDeleted,
+    onIdentityConflict: options.onIdentityConflict,
     now: options.now ?? Date.now,
     fetch: fetchImpl,
   }

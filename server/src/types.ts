@@ -156,6 +156,11 @@ export interface AuthServerOptions<U extends PublicUser = PublicUser> {
    * the app's own data of this user here. `deleteUser` waits for it, and rejects if it rejects.
    */
   onUserDeleted?: (userId: string) => void | Promise<void>
+  /**
+   * With the default users: a login whose openid and unionid name two different accounts. Nothing
+   * is merged or moved (the login answers the openid's account); merge here if your app wants to.
+   */
+  onIdentityConflict?: (conflict: { platform: HostPlatform; kept: string; other: string }) => void | Promise<void>
   /** Clock, for tests. Default Date.now. */
   now?: () => number
   /** fetch, for tests. Default the global fetch. */

@@ -42,11 +42,44 @@ function toUser(stored: StoredUser): StoreUser {
   return { ...stored.fields, id: stored.id }
 }
 
-export function storeUsers(store: Store): StoreUserRepository {
+/** Two accounts that turn out to be one person (they share a unionid): see `onIdentityConflict`. */
+export interface IdentityConflict {
+  platform: HostPlatform
+  /** The account this login answered: the one the openid already named. */
+  kept: string
+  /** The account the unionid already named. Nothing was moved or merged. */
+  other: string
+}
+
+export interface StoreUsersOptions {
+  /**
+   * Called when a login's openid and unionid name two different accounts (both existed before the
+   * app was bound to the open platform, say). Neither is merged or moved: the login answers the
+   * account its openid names, and the unionid stays with the other. Merge them here if your app
+   * wants to (a listener's error is ignored: it never fails a login).
+   */
+  onIdentityConflict?: (conflict: IdentityConflict) => void | Promise<void>
+}
+
+/**
+ * Users kept in the store. An identity is `<platform>:<openid>`; when a host answers a unionid,
+ * `<platform>-union:<unionid>` joins it, so the same person in two apps of one open-platform
+ * account is one user. unionids are linked within a host only (QQ's are their own space).
+ */
+export function storeUsers(store: Store, options: StoreUsersOptions = {}): StoreUserRepository {
   return {
     [USERS_IN_STORE]: store,
-    async findOrCreate({ openid, platform }) {
-      return toUser(await store.findOrCreateUser(`${platform}:${openid}`, { ...DEFAULT_USER_FIELDS, platform }))
+    async findOrCreate({ openid, unionid, platform }) {
+      const linkKey = typeof unionid === 'string' && unionid !== '' ? `${platform}-union:${unionid}` : undefined
+      const stored = await store.findOrCreateUser(`${platform}:${openid}`, { ...DEFAULT_USER_FIELDS, platform }, linkKey)
+      if (stored.conflict !== undefined && options.onIdentityConflict) {
+        try {
+          await options.onIdentityConflict({ platform, kept: stored.id, other: stored.conflict })
+        } catch {
+          // the app's listener must not fail a login
+        }
+      }
+      return toUser({ id: stored.id, fields: stored.fields })
     },
     async findById(id) {
       const stored = await store.getUser(id)

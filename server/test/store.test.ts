@@ -463,6 +463,50 @@ describe.each(kinds)('$name store', (kind) => {
     })
   })
 
+  describe('identities joined by a link key (unionid)', () => {
+    test('the same person from a second app is one user; an account made before the unionid keeps its id and gains the link', async () => {
+      const first = await store.findOrCreateUser('weixin:openid-app1', { nickName: 'A' }, 'weixin-union:U1')
+      const second = await store.findOrCreateUser('weixin:openid-app2', { nickName: 'B' }, 'weixin-union:U1')
+      expect(second).toEqual({ id: first.id, fields: { nickName: 'A' } })
+      // Without the unionid afterwards, the second app's openid still names the same user.
+      expect((await store.findOrCreateUser('weixin:openid-app2', {})).id).toBe(first.id)
+
+      const early = await store.findOrCreateUser('weixin:openid-early', { nickName: 'E' })
+      const bound = await store.findOrCreateUser('weixin:openid-early', {}, 'weixin-union:U2')
+      expect(bound).toEqual({ id: early.id, fields: { nickName: 'E' } })
+      expect((await store.findOrCreateUser('weixin:openid-other-app', {}, 'weixin-union:U2')).id).toBe(early.id)
+    })
+
+    test('two existing accounts sharing one unionid are never merged: the openid\'s account is answered and the other named', async () => {
+      const a = await store.findOrCreateUser('weixin:oa', { nickName: 'A' })
+      const b = await store.findOrCreateUser('weixin:ob', { nickName: 'B' })
+      expect((await store.findOrCreateUser('weixin:oa', {}, 'weixin-union:U3')).id).toBe(a.id)
+      const clash = await store.findOrCreateUser('weixin:ob', {}, 'weixin-union:U3')
+      expect(clash).toEqual({ id: b.id, fields: { nickName: 'B' }, conflict: a.id })
+      // Nothing moved: the unionid still names A, ob still names B.
+      expect((await store.findOrCreateUser('weixin:new-app', {}, 'weixin-union:U3')).id).toBe(a.id)
+      expect((await store.findOrCreateUser('weixin:ob', {})).id).toBe(b.id)
+    })
+
+    test('racing first logins of one person from two apps on 2 instances agree on one user', async () => {
+      const [x, y] = s.instances(2)
+      const users = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => (i % 2 ? x : y).findOrCreateUser(`weixin:race-app${i % 2}`, { nickName: 'n' }, 'weixin-union:URACE')),
+      )
+      expect(new Set(users.map((u) => u.id)).size).toBe(1)
+      expect(users.every((u) => u.conflict === undefined)).toBe(true)
+    })
+
+    test('deleting the user frees the link too: the person comes back as a new user from either app', async () => {
+      const u = await store.findOrCreateUser('weixin:del-app1', {}, 'weixin-union:UD')
+      await store.findOrCreateUser('weixin:del-app2', {}, 'weixin-union:UD')
+      expect(await store.deleteUser(u.id, 60)).toBe(true)
+      const back = await store.findOrCreateUser('weixin:del-app2', {}, 'weixin-union:UD')
+      expect(back.id).not.toBe(u.id)
+      expect((await store.findOrCreateUser('weixin:del-app1', {}, 'weixin-union:UD')).id).toBe(back.id)
+    })
+  })
+
   describe('sessions and account deletion', () => {
     test('each login is listed as a session until it expires or is revoked; a rotation updates its last use; users never see each other\'s', async () => {
       const t0 = s.now()

@@ -342,18 +342,31 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       return count === undefined ? { count: 0, resetMs: 0 } : { count, resetMs: counters.ttl(key) as number }
     },
 
-    async findOrCreateUser(identityKey, defaults) {
+    async findOrCreateUser(identityKey, defaults, linkKey) {
       open('findOrCreateUser')
       checkString('findOrCreateUser', 'identityKey', identityKey)
+      if (linkKey !== undefined) checkString('findOrCreateUser', 'linkKey', linkKey)
       const fields = checkFields('findOrCreateUser', 'defaults', defaults)
-      const existing = identities.get(identityKey)
-      // An identity whose user was deleted starts a new account (a new id, never the old one).
-      if (existing !== undefined && users.has(existing)) return toStored(existing, users.get(existing) as Map<string, string>)
+      // An identity whose user was deleted counts as new (a new id, never the old one).
+      const live = (key: string | undefined): string | undefined => {
+        const id = key === undefined ? undefined : identities.get(key)
+        return id !== undefined && users.has(id) ? id : undefined
+      }
+      const mine = live(identityKey)
+      const linked = live(linkKey)
+      if (mine !== undefined && linked !== undefined && mine !== linked) return { ...toStored(mine, users.get(mine) as Map<string, string>), conflict: linked }
+      const existing = mine ?? linked
+      if (existing !== undefined) {
+        identities.set(identityKey, existing)
+        if (linkKey !== undefined) identities.set(linkKey, existing)
+        return toStored(existing, users.get(existing) as Map<string, string>)
+      }
       let id = randomId()
       while (users.has(id)) id = randomId()
       const kept = new Map<string, string>()
       for (const [key, json] of fields) if (json !== undefined) kept.set(key, json)
       identities.set(identityKey, id)
+      if (linkKey !== undefined) identities.set(linkKey, id)
       users.set(id, kept)
       return toStored(id, kept)
     },

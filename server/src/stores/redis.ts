@@ -264,22 +264,37 @@ return {redis.call('GET', KEYS[1]), redis.call('EXISTS', KEYS[2]), ended, redis.
 `
 
 /**
- * KEYS: identity key. ARGV: user key prefix, a fresh random id (used only if the identity is new,
- * or its user was deleted: ids are never reused), user-identities key prefix, then field, JSON
- * pairs (the defaults). Returns { id, HGETALL of the user }.
+ * KEYS: identity key, link key (the identity key again when there is none). ARGV: user key
+ * prefix, a fresh random id (used only if neither key names a user: ids are never reused),
+ * user-identities key prefix, then field, JSON pairs (the defaults).
+ * Returns { id, HGETALL of the user, the other user's id when the keys name two users, else '' }.
  */
 const FIND_OR_CREATE_USER = `
-local id = redis.call('GET', KEYS[1])
-if not id or redis.call('EXISTS', ARGV[1] .. id) == 0 then
+local function live(key)
+  local id = redis.call('GET', key)
+  if id and redis.call('EXISTS', ARGV[1] .. id) == 1 then return id end
+  return false
+end
+local mine, linked = live(KEYS[1]), live(KEYS[2])
+if mine and linked and mine ~= linked then
+  return {mine, redis.call('HGETALL', ARGV[1] .. mine), linked}
+end
+local id = mine or linked
+if not id then
   id = ARGV[2]
   local userKey = ARGV[1] .. id
   if redis.call('EXISTS', userKey) == 1 then return redis.error_reply('user id collision') end
   redis.call('HSET', userKey, 'id', id)
   for i = 4, #ARGV, 2 do redis.call('HSET', userKey, 'f:' .. ARGV[i], ARGV[i + 1]) end
-  redis.call('SET', KEYS[1], id)
-  redis.call('SADD', ARGV[3] .. id, KEYS[1])
 end
-return {id, redis.call('HGETALL', ARGV[1] .. id)}
+for _, key in ipairs(KEYS) do
+  if redis.call('GET', key) ~= id then
+    redis.call('SET', key, id)
+    redis.call('SADD', ARGV[3] .. id, key)
+  end
+end
+redis.call('SADD', ARGV[3] .. id, KEYS[1])
+return {id, redis.call('HGETALL', ARGV[1] .. id), ''}
 `
 
 /** KEYS: user key. ARGV: triples of op ('s' set / 'd' delete), field, JSON. Returns HGETALL, or nil when no such user. */
@@ -303,7 +318,7 @@ interface ScriptedRedis {
   weappAuthIsRevoked(k1: string, k2: string, k3: string, iat: number): Promise<number>
   weappAuthPutSession(k1: string, k2: string, ...argv: Arg[]): Promise<number>
   weappAuthGetSession(k1: string, sessionPrefix: string): Promise<[string, string] | null>
-  weappAuthFindOrCreateUser(k1: string, ...argv: Arg[]): Promise<[string, string[]]>
+  weappAuthFindOrCreateUser(k1: string, k2: string, ...argv: Arg[]): Promise<[string, string[], string]>
   weappAuthGeneration(k1: string, candidate: string): Promise<string>
   weappAuthCheckSubject(k1: string, k2: string, k3: string, k4: string, candidate: string, hasFamily: string): Promise<[string, number, number, string]>
   weappAuthListSessions(k1: string, ...argv: Arg[]): Promise<string[]>
@@ -323,7 +338,7 @@ const SCRIPTS: Record<keyof ScriptedRedis, { numberOfKeys: number; lua: string }
   weappAuthIsRevoked: { numberOfKeys: 3, lua: IS_REVOKED },
   weappAuthPutSession: { numberOfKeys: 2, lua: PUT_SESSION },
   weappAuthGetSession: { numberOfKeys: 1, lua: GET_SESSION },
-  weappAuthFindOrCreateUser: { numberOfKeys: 1, lua: FIND_OR_CREATE_USER },
+  weappAuthFindOrCreateUser: { numberOfKeys: 2, lua: FIND_OR_CREATE_USER },
   weappAuthGeneration: { numberOfKeys: 1, lua: GENERATION },
   weappAuthCheckSubject: { numberOfKeys: 4, lua: CHECK_SUBJECT },
   weappAuthUpdateUser: { numberOfKeys: 1, lua: UPDATE_USER },
@@ -681,12 +696,17 @@ export function redisStore(urlOrClient: string | Redis, options: RedisStoreOptio
       return { count: Number(count), resetMs: Math.max(0, Number(resetMs)) }
     },
 
-    async findOrCreateUser(identityKey, defaults) {
+    async findOrCreateUser(identityKey, defaults, linkKey) {
       checkString('findOrCreateUser', 'identityKey', identityKey)
+      if (linkKey !== undefined) checkString('findOrCreateUser', 'linkKey', linkKey)
       const argv: string[] = [k.userPrefix, randomId(), k.userIdentitiesPrefix]
       for (const [field, json] of checkFields('findOrCreateUser', 'defaults', defaults)) if (json !== undefined) argv.push(field, json)
-      const [id, flat] = await run('findOrCreateUser', () => scripted.weappAuthFindOrCreateUser(k.identity(identityKey), ...argv))
-      return toUser(String(id), flat)
+      const [id, flat, conflict] = await run('findOrCreateUser', () =>
+        scripted.weappAuthFindOrCreateUser(k.identity(identityKey), k.identity(linkKey ?? identityKey), ...argv),
+      )
+      const user: StoredUser & { conflict?: string } = toUser(String(id), flat)
+      if (conflict) user.conflict = String(conflict)
+      return user
     },
 
     async getUser(id) {

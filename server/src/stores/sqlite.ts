@@ -560,22 +560,35 @@ export function sqliteStore(file: string, options: SqliteStoreOptions = {}): Sql
       })
     },
 
-    async findOrCreateUser(identityKey, defaults) {
+    async findOrCreateUser(identityKey, defaults, linkKey) {
       checkString('findOrCreateUser', 'identityKey', identityKey)
+      if (linkKey !== undefined) checkString('findOrCreateUser', 'linkKey', linkKey)
       const fields = checkFields('findOrCreateUser', 'defaults', defaults)
-      return run('findOrCreateUser', true, (): StoredUser => {
-        const known = q.getIdentity.get(identityKey) as { user_id: string } | undefined
-        if (known) {
-          const row = q.getUser.get(known.user_id) as { fields: string } | undefined
-          if (row) return { id: known.user_id, fields: fieldsOf(known.user_id, row.fields) }
+      return run('findOrCreateUser', true, (): StoredUser & { conflict?: string } => {
+        // An identity whose user was deleted counts as new: a new account with a new id.
+        const live = (key: string | undefined): { id: string; fields: string } | undefined => {
+          if (key === undefined) return undefined
+          const known = q.getIdentity.get(key) as { user_id: string } | undefined
+          const row = known && (q.getUser.get(known.user_id) as { fields: string } | undefined)
+          return known && row ? { id: known.user_id, fields: row.fields } : undefined
         }
-        // New, or its user was deleted: a new account with a new id (an id is never handed out twice).
+        const mine = live(identityKey)
+        const linked = live(linkKey)
+        if (mine && linked && mine.id !== linked.id) return { id: mine.id, fields: fieldsOf(mine.id, mine.fields), conflict: linked.id }
+        const existing = mine ?? linked
+        if (existing) {
+          q.putIdentity.run(identityKey, existing.id)
+          if (linkKey !== undefined) q.putIdentity.run(linkKey, existing.id)
+          return { id: existing.id, fields: fieldsOf(existing.id, existing.fields) }
+        }
         const initial: Record<string, unknown> = {}
         for (const [key, json] of fields) if (json !== undefined) initial[key] = JSON.parse(json)
+        const stale = (q.getIdentity.get(identityKey) as { user_id: string } | undefined)?.user_id
         let id = randomId()
-        while (q.hasUser.get(id) !== undefined || id === known?.user_id) id = randomId()
+        while (q.hasUser.get(id) !== undefined || id === stale) id = randomId()
         q.putUser.run(id, JSON.stringify(initial), now())
         q.putIdentity.run(identityKey, id)
+        if (linkKey !== undefined) q.putIdentity.run(linkKey, id)
         return { id, fields: initial }
       })
     },

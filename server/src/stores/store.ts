@@ -157,8 +157,14 @@ export interface Store {
   /**
    * ATOMIC: the same `identityKey` always yields the same id, even when two processes race. A new
    * user gets a random id (22 base64url characters), never a counter.
+   *
+   * `linkKey` (a unionid's key) joins identities: a user found by either key gets the other mapped
+   * to them too (the same person in a second app of one open-platform account, or a user whose app
+   * was bound to the open platform after they signed up). When the two keys already name two
+   * different users, nothing is merged or moved: the user of `identityKey` is answered, and
+   * `conflict` names the other.
    */
-  findOrCreateUser(identityKey: string, defaults: Record<string, unknown>): Promise<StoredUser>
+  findOrCreateUser(identityKey: string, defaults: Record<string, unknown>, linkKey?: string): Promise<StoredUser & { conflict?: string }>
   getUser(id: string): Promise<StoredUser | null>
   updateUser(id: string, patch: Record<string, unknown>): Promise<StoredUser | null>
   /**
