@@ -11,6 +11,8 @@
  *   host the session logged in from (WeChat's msg_sec_check, QQ's, Douyin's, Alipay's), because
  *   the client's check can be bypassed: `risky` → 422 content_risky, and nothing is saved.
  *   `avatarUrl` must be https (http too in development);
+ * - with `avatars`: `POST /api/upload/avatar` (Bearer, multipart `file`) → `{ url }`, and
+ *   `GET /uploads/:name` (avatars.ts);
  * - `GET  /healthz` → 200 `{ ok: true, store }`, or 503 when the store is down;
  * - with `devEndpoints`: `POST /api/dev/expire-tokens[?refresh=1]`, `GET /api/dev/stats`.
  *
@@ -22,10 +24,13 @@ import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions
 import { weappAuthDevEndpoints } from './dev-endpoints'
 import { AuthServerError, BadRequestError, toHttpBody } from './errors'
 import { maskPhoneNumber, sendError, weappAuth, weappAuthErrorHandler, type AuthenticatedUser } from './fastify'
+import type { Avatars } from './avatars'
 import type { AuthServer, HostPlatform, PublicUser } from './types'
 
 export interface AppOptions {
   auth: AuthServer
+  /** `POST /api/upload/avatar` and `GET /uploads/:name` (createAvatars), when given. */
+  avatars?: Avatars
   /** http avatar URLs allowed; dev endpoints possible. */
   development?: boolean
   /** Mount POST /api/dev/expire-tokens and GET /api/dev/stats (give the core `revocation: true`). */
@@ -129,6 +134,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
     },
   })
   if (options.devEndpoints) app.register(weappAuthDevEndpoints, { auth })
+  const { avatars } = options
+  if (avatars) app.register(async (scope) => avatars.register(scope))
 
   app.after(() => {
     app.get('/api/user/me', { preHandler: app.authenticate }, async (request) => {

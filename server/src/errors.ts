@@ -17,6 +17,7 @@ export const ERROR_STATUS = {
   watermark_mismatch: 400,
   signature_invalid: 400,
   payload_too_large: 413,
+  unsupported_media_type: 415,
   // 401: the caller's credentials are missing or no longer good
   unauthorized: 401,
   invalid_token: 401,
@@ -54,6 +55,7 @@ export const ERROR_STATUS = {
   wechat_timeout: 504,
   // the store (Redis) is down: fail fast, nothing half-written
   store_unavailable: 503,
+  not_configured: 503,
   // a platform the server has no provider for
   unsupported_platform: 400,
   not_found: 404,
