@@ -19,6 +19,7 @@
 import { createFakeWx, type FakeWx, type FakeWxOptions } from './fake-wx'
 import { asHost, hostObject } from './fake-host'
 import { createFakeTt } from './fake-tt'
+import { checked } from './settings'
 
 const ASYNC = ['login', 'checkSession', 'request', 'uploadFile', 'getStorage', 'setStorage', 'removeStorage', 'getSetting', 'authorize', 'openSetting', 'showModal']
 const SYNC = ['getStorageSync', 'setStorageSync', 'removeStorageSync', 'canIUse', 'getAccountInfoSync', 'getAppBaseInfo']
@@ -72,6 +73,7 @@ export function createFakeUni(options: FakeWxOptions & { uniPlatform?: string; a
     },
   }
   for (const n of ASYNC) own[n] = (o: any) => promised(api, n, o, false)
+  if (options.alipayHttpErrors !== undefined) checked('options.alipayHttpErrors', ['fail-with-response', 'fail-bare', 'success'], options.alipayHttpErrors)
   const httpErrors = options.alipayHttpErrors || 'fail-with-response'
   if (options.uniPlatform === 'mp-alipay' && httpErrors !== 'success') {
     // my.request's error 19 for a non-2xx status, as uni's protocol hands it to `fail`.

@@ -37,7 +37,7 @@ export const REFRESH = '/api/auth/refresh'
 export const KEY = 'weapp-auth'
 
 /** The engine controls every host fake shares (scripted login, handler, latency, storage, counters). */
-export type Engine = Omit<FakeWx, 'calls'> & { calls: Record<string, number> }
+export type Engine = FakeWx
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type HostObject = Record<string, any>
