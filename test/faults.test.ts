@@ -144,7 +144,7 @@ const rows: Row[] = [
   // ── isolation ────────────────────────────────────────────────────────────────────────────────────────────────────────────────────
   { fault: "two instances, different storageKeys",    start: 'logged-in',
     act: async (c) => {
-      const other = createAuth({ baseURL: BASE, login: { url: '/api/auth/login' }, platform: c.fake.wx as never, storageKey: 'second' })
+      const other = createAuth({ baseURL: BASE, login: { url: '/api/auth/login' }, platform: c.fake.wx, storageKey: 'second' })
       expect(other.getToken()).toBeNull()
       const mine = await other.login()
       expect(c.auth.getToken()).toBe(c.old)
@@ -162,12 +162,12 @@ async function runRow(row: Row) {
   let old: string | null = null
   if (row.start === 'logged-in') {
     // A previous launch stored a session.
-    const before = createAuth({ baseURL: BASE, login: { url: '/api/auth/login' }, platform: fake.wx as never })
+    const before = createAuth({ baseURL: BASE, login: { url: '/api/auth/login' }, platform: fake.wx })
     old = (await before.login()).token
   }
   const given = (row.given && row.given(fake, server)) || {}
   const auth = createAuth(
-    Object.assign({ baseURL: BASE, login: { url: '/api/auth/login' }, platform: given.platform || (fake.wx as never) }, given.options || {}) as AuthOptions,
+    Object.assign({ baseURL: BASE, login: { url: '/api/auth/login' }, platform: given.platform || (fake.wx) }, given.options || {}) as AuthOptions,
   )
   const events: Error[] = []
   auth.on('error', (e) => events.push(e))
@@ -231,7 +231,7 @@ describe('after a failed row the SDK recovers', () => {
     const fake = createFakeWx()
     const server = createFakeAuthServer(fake)
     fake.setHandler(() => ({ networkError: 'net::ERR_INTERNET_DISCONNECTED' }))
-    const auth = createAuth({ baseURL: BASE, login: { url: '/api/auth/login' }, platform: fake.wx as never })
+    const auth = createAuth({ baseURL: BASE, login: { url: '/api/auth/login' }, platform: fake.wx })
     auth.on('error', () => undefined)
     await expect(auth.login()).rejects.toBeInstanceOf(NetworkError)
     fake.setHandler(server.handler)
@@ -243,7 +243,7 @@ describe('after a failed row the SDK recovers', () => {
     const fake = createFakeWx({ latency: 20 })
     const server = createFakeAuthServer(fake)
     fake.setHandler(server.handler)
-    const auth = createAuth({ baseURL: BASE, login: { url: '/api/auth/login' }, platform: fake.wx as never })
+    const auth = createAuth({ baseURL: BASE, login: { url: '/api/auth/login' }, platform: fake.wx })
     const first = auth.login()
     await sleep(5)
     auth.logout()

@@ -169,7 +169,7 @@ describe('token handling', () => {
 
   test('the token goes only to baseURL and trustedOrigins; auth:false sends none and never logs in', async () => {
     const fake = createFakeWx({ handler: (r) => (r.path === '/api/auth/login' ? { data: { token: 'T0K3N' } } : { data: { ok: true } }) })
-    const auth = createAuth({ baseURL: BASE, login: { url: '/api/auth/login' }, platform: fake.wx as never, trustedOrigins: ['https://files.example.com'] })
+    const auth = createAuth({ baseURL: BASE, login: { url: '/api/auth/login' }, platform: fake.wx, trustedOrigins: ['https://files.example.com'] })
     await auth.get('https://cdn.other.com/a.json')
     expect(fake.calls.login).toBe(0) // untrusted origin: no token needed, no login
     await auth.get('/public', { auth: false })
@@ -206,7 +206,7 @@ describe('token handling', () => {
     const auth = createAuth({
       baseURL: BASE,
       login: { url: '/login' },
-      platform: fake.wx as never,
+      platform: fake.wx,
       isUnauthorized: (res) => (res.data as { code?: number }).code === 40101,
     })
     await auth.login()

@@ -182,7 +182,8 @@ declare const realWx: WechatMiniprogram.Wx
 expectTypeOf(realWx).toMatchTypeOf<Platform>()
 const fromRealWx: Platform = realWx
 void fromRealWx
-// The fake's wx is loosely typed (tests pass `fake.wx as never`); it has every method Platform requires.
+// The fake's wx is a Platform (its calls loosely typed for tests): `platform: fake.wx` needs no cast.
+expectTypeOf(createFakeWx().wx).toMatchTypeOf<Platform>()
 expectTypeOf(createFakeWx().wx).toHaveProperty('login')
 // @ts-expect-error a platform needs at least login, request and the sync storage calls
 const notAPlatform: Platform = { login() {}, request() {} }

@@ -17,6 +17,8 @@
  * - every request and upload is timed: its `timeout`, else `networkTimeout` (60 000 ms, as wx).
  */
 
+import type { Platform } from '../platform'
+import type { FakeHostObject } from './fake-host'
 import { createFakeOpenAbilities, type FakeOpenAbilities } from './fake-open-abilities'
 import { checked, switches } from './settings'
 
@@ -147,8 +149,11 @@ function failWith(o: Callbacks, errMsg: string, errno?: number): void {
 }
 
 export interface FakeWx extends FakeOpenAbilities {
-  /** The object to pass as `platform` (or to set as `global.wx` before miniprogram-simulate). */
-  wx: Record<string, any>
+  /**
+   * The object to pass as `platform` (or to set as `global.wx` before miniprogram-simulate): a
+   * `Platform`, with every call loosely typed for tests (the ones `missing` names are absent).
+   */
+  readonly wx: FakeHostObject<Platform>
   /**
    * How wx.login, wx.checkSession and storage behave. Each field checks what it is assigned (a
    * TypeError names the field and the values it takes); assigning an object sets the fields given
@@ -377,7 +382,7 @@ export function createFakeWx(options: FakeWxOptions = {}): FakeWx {
   const open = createFakeOpenAbilities()
   Object.assign(api, open.api)
 
-  const wx: Record<string, any> = {}
+  const wx = {} as FakeHostObject<Platform>
   for (const name of Object.keys(api)) {
     if (missing.indexOf(name) >= 0) continue
     const fn = api[name]
