@@ -89,7 +89,7 @@ describe('a burst of 401s', () => {
     server.loginStatus = 503
     const results = await Promise.allSettled(Array.from({ length: 30 }, (_, i) => auth.get('/api/items', { data: { i } })))
     expect(results.map((r) => r.status)).toEqual(Array(30).fill('rejected'))
-    for (const r of results) expect((r as PromiseRejectedResult).reason).toMatchObject({ code: 'LOGIN_REJECTED', status: 503 })
+    for (const r of results) expect((r as PromiseRejectedResult).reason).toMatchObject({ code: 'LOGIN_REJECTED', statusCode: 503 })
     expect(fake.calls.login).toBe(2) // the initial login and one failed re-login
     expect(errors.filter((e) => (e as AuthError).code === 'LOGIN_REJECTED')).toHaveLength(1)
     expect(auth.getToken()).toBeNull() // the refused token was dropped
