@@ -118,11 +118,12 @@ export function createLoginFlow(cfg: ResolvedConfig, store: TokenStore, limiter:
     const secrets = held ? sent.concat(held.token, held.refreshToken) : sent
     const status = res.statusCode
     if (status < 200 || status >= 300) {
+      // 404 or 405 ((404 | 1) == (405 | 1) == 405): no such route, or not with that method: the URL is wrong.
       const body = res.data as { errcode?: unknown; errmsg?: unknown } | undefined
       const wx = body && typeof body === 'object' && body.errcode !== undefined ? body : undefined
       throw new AuthError(
         'LOGIN_REJECTED',
-        `${where} answered HTTP ${status}${wx ? ` (errcode ${String(wx.errcode)}${wx.errmsg ? ': ' + scrub(String(wx.errmsg), secrets) : ''})` : ''}. ${status >= 500 ? 'Try again later.' : 'See `data`.'}`,
+        `${where} answered HTTP ${status}${wx ? ` (errcode ${String(wx.errcode)}${wx.errmsg ? ': ' + scrub(String(wx.errmsg), secrets) : ''})` : ''}. ${status >= 500 ? 'Try again later.' : (status | 1) == 405 ? `Check ${what}.url.` : 'See `data`.'}`,
         { statusCode: status, data: redact(res.data, 0, secrets), errno: wx && typeof wx.errcode === 'number' ? wx.errcode : undefined },
       )
     }

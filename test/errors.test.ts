@@ -88,3 +88,33 @@ test('every field of every error is one of the documented names', async () => {
   }
   void BASE
 })
+
+describe('a 404 or 405 says which setting holds the URL (shown without its query string or user info)', () => {
+  const serve = (status: number) => () => ({ statusCode: status, data: { error: 'no such route' } })
+
+  test.each([404, 405])('login.url: HTTP %i', async (status) => {
+    const { fake, auth } = setup({ auth: { baseURL: 'https://app:s3cret@api.example.com', login: { url: '/api/login?key=K3Y' } } })
+    fake.setHandler(serve(status))
+    const err = await failure(auth.login())
+    expect(err).toMatchObject({ code: 'LOGIN_REJECTED', statusCode: status })
+    expect(err!.message).toBe(`The login endpoint https://api.example.com/api/login answered HTTP ${status}. Check login.url.`)
+  })
+
+  test('refresh.url: HTTP 404 (the failed refresh is an error event; a login follows)', async () => {
+    const { fake, server, auth, errors } = setup({ auth: { refresh: { url: '/api/auth/refreshh?v=2' } } })
+    await auth.login()
+    const handler = server.handler
+    fake.setHandler((req) => (req.path === '/api/auth/refreshh' ? serve(404)() : handler(req)))
+    server.expireTokens()
+    await auth.get('/api/user/me')
+    expect(errors.map((e) => e.message)).toEqual([`The refresh endpoint ${BASE}/api/auth/refreshh answered HTTP 404. Check refresh.url.`])
+  })
+
+  test('other statuses keep their advice', async () => {
+    const { fake, auth } = setup()
+    fake.setHandler(serve(403))
+    expect((await failure(auth.login()))!.message).toMatch(/answered HTTP 403\. See `data`\.$/)
+    fake.setHandler(serve(502))
+    expect((await failure(auth.login()))!.message).toMatch(/answered HTTP 502\. Try again later\.$/)
+  })
+})
