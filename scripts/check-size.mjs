@@ -27,7 +27,12 @@ const gzip = (bytes) => zlib.gzipSync(bytes, { level: 9 }).length
  * expiry judged on the server's clock, one login per launch, sane lifetimes, your API's error bodies
  * redacted: +337 B on the core;
  * nicknames counted as graphemes with nothing-visible names refused: +276 B on open), and for
- * uni-app on Alipay reading the status of my.request's error 19 (+139 B on detect). issue 11's
+ * uni-app on Alipay reading the status of my.request's error 19 (+139 B on detect), and for
+ * `statusCode` on every error with `status` kept as a deprecated getter (+17 B on open alone:
+ * 3,740 → 3,757 B; +11 B on the core, within its budget), and for errors that say what to do
+ * (a 404/405 from login.url, refresh.url or an open helper's endpoint names the setting to
+ * check, and URLs in messages lose their user info as well as their query: +46 B on the core,
+ * 9,313 → 9,359 B; +56 B on open, 3,216 → 3,272 B; +80 B on open alone, 3,757 → 3,837 B). issue 11's
  * goals (7,000 / 3,000 / 3,000 / 8,000) are not reached. The other hosts' checks are ratchets just above their size.
  * `goal`: what issue 11 asked for (for `core`, the app for one host: `weapp-auth` itself now also
  * detects the host, which `detect` measures), printed with the gap. `base`: measure what the entry adds on top of another one. `without`: markers of other hosts'
@@ -46,7 +51,7 @@ const oneHost = (name, adapter, global, own) => ({
   without: others(own),
 })
 const checks = [
-  { name: 'core', what: "import { createAuth } from 'weapp-auth/core' (one-host app, WeChat)", budget: 9380, goal: 7000, entry: `${CORE}console.log(createAuth)`, without: others() },
+  { name: 'core', what: "import { createAuth } from 'weapp-auth/core' (one-host app, WeChat)", budget: 9440, goal: 7000, entry: `${CORE}console.log(createAuth)`, without: others() },
   oneHost('qq', 'qqPlatform', 'qq', 'qq'),
   oneHost('douyin', 'douyinPlatform', 'tt', 'douyin'),
   oneHost('alipay', 'alipayPlatform', 'my', 'alipay'),
@@ -60,14 +65,14 @@ const checks = [
   {
     name: 'open',
     what: "all of 'weapp-auth/open', on top of createAuth",
-    budget: 3290,
+    budget: 3345,
     goal: 3000,
     entry: `${CORE}import * as open from 'weapp-auth/open'\nconsole.log(createAuth, open)`,
     base: `${CORE}console.log(createAuth)`,
   },
-  { name: 'open-alone', what: "all of 'weapp-auth/open', without createAuth (scope/privacy only apps)", budget: 3840, goal: 3000, entry: "import * as open from 'weapp-auth/open'\nconsole.log(open)" },
-  { name: 'miniprogram', what: "miniprogram_dist/core.js + the shared.js it requires (require('weapp-auth/core'))", budget: 9460, goal: 8000, files: ['miniprogram_dist/core.js', 'miniprogram_dist/shared.js'] },
-  { name: 'miniprogram-detect', what: "miniprogram_dist/index.js + hosts.js + shared.js (require('weapp-auth'))", budget: 11540, files: ['miniprogram_dist/index.js', 'miniprogram_dist/hosts.js', 'miniprogram_dist/shared.js'] },
+  { name: 'open-alone', what: "all of 'weapp-auth/open', without createAuth (scope/privacy only apps)", budget: 3945, goal: 3000, entry: "import * as open from 'weapp-auth/open'\nconsole.log(open)" },
+  { name: 'miniprogram', what: "miniprogram_dist/core.js + the shared.js it requires (require('weapp-auth/core'))", budget: 9530, goal: 8000, files: ['miniprogram_dist/core.js', 'miniprogram_dist/shared.js'] },
+  { name: 'miniprogram-detect', what: "miniprogram_dist/index.js + hosts.js + shared.js (require('weapp-auth'))", budget: 11610, files: ['miniprogram_dist/index.js', 'miniprogram_dist/hosts.js', 'miniprogram_dist/shared.js'] },
 ]
 
 function parseBudgets(argv) {

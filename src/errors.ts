@@ -9,7 +9,7 @@
 export type AuthErrorCode =
   /** `wx.login` failed or did not call back (the message carries its errMsg). */
   | 'WX_LOGIN_FAILED'
-  /** The login or refresh endpoint answered with a non-2xx status. `status`/`data` tell why. */
+  /** The login or refresh endpoint answered with a non-2xx status. `statusCode`/`data` tell why. */
   | 'LOGIN_REJECTED'
   /** The login or refresh endpoint answered 2xx, but the body had no usable token. */
   | 'BAD_LOGIN_RESPONSE'
@@ -66,8 +66,11 @@ export class WeappAuthError extends Error {
 /** Login, session and authorization failures. Branch on `code`. */
 export class AuthError extends WeappAuthError {
   declare readonly code: AuthErrorCode
-  /** HTTP status of the login/refresh answer, for `LOGIN_REJECTED`. */
-  declare readonly status?: number
+  /**
+   * HTTP status of the answer, named as on `HttpError`: the login/refresh endpoint's for
+   * `LOGIN_REJECTED` and `BAD_LOGIN_RESPONSE`, 401 for `UNAUTHORIZED`.
+   */
+  declare readonly statusCode?: number
   /** Body of the login/refresh answer (tokens redacted), for `LOGIN_REJECTED`/`BAD_LOGIN_RESPONSE`. */
   declare readonly data?: unknown
   /** WeChat `errMsg`/`errno` or the server's `errcode`, when there was one. */
@@ -76,9 +79,13 @@ export class AuthError extends WeappAuthError {
   constructor(
     code: AuthErrorCode,
     message: string,
-    extras?: ErrorExtras & { status?: number; data?: unknown; errMsg?: string; errno?: number },
+    extras?: ErrorExtras & { statusCode?: number; data?: unknown; errMsg?: string; errno?: number },
   ) {
     super(code, message, extras, 'AuthError')
+  }
+  /** @deprecated Read `statusCode`, the name every error with an HTTP status uses. `status` is kept through 0.x. */
+  get status(): number | undefined {
+    return this.statusCode
   }
 }
 

@@ -118,22 +118,23 @@ export function createLoginFlow(cfg: ResolvedConfig, store: TokenStore, limiter:
     const secrets = held ? sent.concat(held.token, held.refreshToken) : sent
     const status = res.statusCode
     if (status < 200 || status >= 300) {
+      // 404 or 405 ((404 | 1) == (405 | 1) == 405): no such route, or not with that method: the URL is wrong.
       const body = res.data as { errcode?: unknown; errmsg?: unknown } | undefined
       const wx = body && typeof body === 'object' && body.errcode !== undefined ? body : undefined
       throw new AuthError(
         'LOGIN_REJECTED',
-        `${where} answered HTTP ${status}${wx ? ` (errcode ${String(wx.errcode)}${wx.errmsg ? ': ' + scrub(String(wx.errmsg), secrets) : ''})` : ''}. ${status >= 500 ? 'Try again later.' : 'See `data`.'}`,
-        { status, data: redact(res.data, 0, secrets), errno: wx && typeof wx.errcode === 'number' ? wx.errcode : undefined },
+        `${where} answered HTTP ${status}${wx ? ` (errcode ${String(wx.errcode)}${wx.errmsg ? ': ' + scrub(String(wx.errmsg), secrets) : ''})` : ''}. ${status >= 500 ? 'Try again later.' : (status | 1) == 405 ? `Check ${what}.url.` : 'See `data`.'}`,
+        { statusCode: status, data: redact(res.data, 0, secrets), errno: wx && typeof wx.errcode === 'number' ? wx.errcode : undefined },
       )
     }
     if (res.notJson) {
-      throw new AuthError('BAD_LOGIN_RESPONSE', `${where} answered ${status} with a body that is not JSON: ${scrub(snippet(res.data), secrets)}`, { status })
+      throw new AuthError('BAD_LOGIN_RESPONSE', `${where} answered ${status} with a body that is not JSON: ${scrub(snippet(res.data), secrets)}`, { statusCode: status })
     }
     let input: unknown
     try {
       input = (parse || defaultParse)(res.data)
     } catch (err) {
-      throw new AuthError('BAD_LOGIN_RESPONSE', `${what}.parse threw: ${(err as Error) && (err as Error).message}`, { cause: err, status })
+      throw new AuthError('BAD_LOGIN_RESPONSE', `${what}.parse threw: ${(err as Error) && (err as Error).message}`, { cause: err, statusCode: status })
     }
     // The server's clock, from its Date header: an absolute expiry is judged on it.
     const header = res.header || {}
@@ -148,7 +149,7 @@ export function createLoginFlow(cfg: ResolvedConfig, store: TokenStore, limiter:
       throw new AuthError(
         'BAD_LOGIN_RESPONSE',
         `${where} answered ${status} without a token (looked for token, access_token or data.token). Return { token } or pass ${what}.parse.`,
-        { status, data: redact(res.data, 0, secrets) },
+        { statusCode: status, data: redact(res.data, 0, secrets) },
       )
     }
     return session

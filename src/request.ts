@@ -106,7 +106,7 @@ export function createRequester(cfg: ResolvedConfig, machine: SessionMachine, li
             throw new AuthError(
               'UNAUTHORIZED',
               `${where()} answered HTTP ${status}, unauthorized${lastToken !== null ? ' after a fresh login: the server refuses its own tokens' : ''}.`,
-              { status },
+              { statusCode: status },
             )
           }
           if (cfg.debug) debug(`${where()} → ${status}: renewing`)

@@ -72,7 +72,11 @@ export function isLoopback(origin: Origin): boolean {
   return /^((.*\.)?localhost|\[::1\]|127(\.\d{1,3}){3})$/.test(origin.hostname)
 }
 
-/** Removes everything after the path, so logs and errors never carry query-string secrets. */
+/**
+ * Removes everything after the path and any user info (`user:password@`), so logs and errors
+ * never carry a URL's secrets. User info that a backslash precedes is left: that URL is shown as
+ * the host would read it (and gets no token).
+ */
 export function stripQuery(url: string): string {
-  return /^[^?#]*/.exec(url)![0]
+  return /^[^?#]*/.exec(url)![0].replace(/^([\w+.-]+:\/\/)(?:[^/\\@]*@)+/, '$1')
 }

@@ -34,7 +34,7 @@ test('with an adapter it runs on that host, even when a global wx exists', async
   const fake = createFakeMy()
   const server = createFakeAuthServer(fake)
   fake.setHandler(server.handler)
-  const auth = createAuth({ baseURL: BASE, login: { url: '/api/auth/login' }, platform: alipayPlatform(fake.my as never) })
+  const auth = createAuth({ baseURL: BASE, login: { url: '/api/auth/login' }, platform: alipayPlatform(fake.my) })
   await auth.login()
   expect(auth.platform.host).toBe('alipay')
   expect(fake.calls.getAuthCode).toBe(1)

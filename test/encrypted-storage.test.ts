@@ -18,7 +18,7 @@ function world(wxOptions: Parameters<typeof createFakeWx>[0] = {}) {
   fake.setHandler(server.handler)
   const errors: Error[] = []
   const launch = (extra: Partial<AuthOptions> = {}): Auth => {
-    const auth = createAuth(Object.assign({ baseURL: BASE, login: { url: '/api/auth/login' }, platform: fake.wx as never, storage: encryptedStorage() }, extra) as AuthOptions)
+    const auth = createAuth(Object.assign({ baseURL: BASE, login: { url: '/api/auth/login' }, platform: fake.wx, storage: encryptedStorage() }, extra) as AuthOptions)
     auth.on('error', (e) => errors.push(e))
     return auth
   }

@@ -82,14 +82,14 @@ const rows: Row[] = [
                                                                                                                                                            settles: rejects(NetworkError, 'NETWORK_ERROR'),  stored: 'none', events: ['NETWORK_ERROR'] },
   { fault: 'login request: timeout',                  start: 'logged-out', given: () => ({ options: { login: { url: '/api/auth/login', timeout: 40 } } }),
     act: (c) => { c.fake.setHandler(() => ({ hang: true })); return launch(c) },                                                                           settles: rejects(TimeoutError, 'TIMEOUT'),        stored: 'none', events: ['TIMEOUT'] },
-  { fault: 'login endpoint: HTTP 500',                start: 'logged-out', act: (c) => { c.server.loginStatus = 500; return launch(c) },                      settles: rejects(AuthError, 'LOGIN_REJECTED', { status: 500 }), stored: 'none', events: ['LOGIN_REJECTED'] },
+  { fault: 'login endpoint: HTTP 500',                start: 'logged-out', act: (c) => { c.server.loginStatus = 500; return launch(c) },                      settles: rejects(AuthError, 'LOGIN_REJECTED', { statusCode: 500 }), stored: 'none', events: ['LOGIN_REJECTED'] },
   { fault: 'login endpoint: 400 + WeChat errcode',    start: 'logged-out', act: (c) => { c.fake.setHandler(() => ({ statusCode: 400, data: { errcode: 40163, errmsg: 'code been used' } })); return launch(c) },
-                                                                                                                                                           settles: rejects(AuthError, 'LOGIN_REJECTED', { status: 400, errno: 40163 }), stored: 'none', events: ['LOGIN_REJECTED'] },
+                                                                                                                                                           settles: rejects(AuthError, 'LOGIN_REJECTED', { statusCode: 400, errno: 40163 }), stored: 'none', events: ['LOGIN_REJECTED'] },
   { fault: 'login endpoint: HTML body',               start: 'logged-out', act: (c) => { c.fake.setHandler(() => ({ data: '<html><h1>502 Bad Gateway</h1></html>' })); return launch(c) },
                                                                                                                                                            settles: rejects(AuthError, 'BAD_LOGIN_RESPONSE'), stored: 'none', events: ['BAD_LOGIN_RESPONSE'] },
   { fault: 'login endpoint: JSON without a token',    start: 'logged-out', act: (c) => { c.fake.setHandler(() => ({ data: { code: 0, data: { user: { id: 1 } } } })); return launch(c) },
                                                                                                                                                            settles: rejects(AuthError, 'BAD_LOGIN_RESPONSE'), stored: 'none', events: ['BAD_LOGIN_RESPONSE'] },
-  { fault: 're-login after a 401 fails (HTTP 503)',   start: 'logged-in',  act: (c) => { c.server.loginStatus = 503; return expiredBurst(c) },               settles: rejects(AuthError, 'LOGIN_REJECTED', { status: 503 }), stored: 'none', events: ['LOGIN_REJECTED'] },
+  { fault: 're-login after a 401 fails (HTTP 503)',   start: 'logged-in',  act: (c) => { c.server.loginStatus = 503; return expiredBurst(c) },               settles: rejects(AuthError, 'LOGIN_REJECTED', { statusCode: 503 }), stored: 'none', events: ['LOGIN_REJECTED'] },
   // ── refresh ──────────────────────────────────────────────────────────────────────────────────────────────────────────────────────
   { fault: 'refresh endpoint: HTTP 500 → full login', start: 'logged-in',  given: () => ({ options: withRefresh }),
     act: (c) => { c.server.refreshStatus = 500; return expiredBurst(c) },                                                                                  settles: ok,                                      stored: 'new',  events: ['LOGIN_REJECTED'] },
@@ -97,7 +97,7 @@ const rows: Row[] = [
     act: (c) => { const h = c.server.handler; c.fake.setHandler((r) => (r.path === '/api/auth/refresh' ? { networkError: 'net::ERR_TIMED_OUT' } : h(r))); return expiredBurst(c) },
                                                                                                                                                            settles: ok,                                      stored: 'new',  events: ['NETWORK_ERROR'] },
   { fault: 'refresh and the fallback login both fail', start: 'logged-in', given: () => ({ options: withRefresh }),
-    act: (c) => { c.server.refreshStatus = 401; c.server.loginStatus = 500; return expiredBurst(c) },                                                      settles: rejects(AuthError, 'LOGIN_REJECTED', { status: 500 }), stored: 'none', events: ['LOGIN_REJECTED', 'LOGIN_REJECTED'] },
+    act: (c) => { c.server.refreshStatus = 401; c.server.loginStatus = 500; return expiredBurst(c) },                                                      settles: rejects(AuthError, 'LOGIN_REJECTED', { statusCode: 500 }), stored: 'none', events: ['LOGIN_REJECTED', 'LOGIN_REJECTED'] },
   // ── wx.checkSession ──────────────────────────────────────────────────────────────────────────────────────────────────────────────
   { fault: 'wx.checkSession fails → new login',       start: 'logged-in',  act: (c) => { c.fake.behavior.checkSession = false; return launch(c) },           settles: ok,                                      stored: 'new',  events: [] },
   { fault: 'wx.checkSession fails and login fails',   start: 'logged-in',  act: (c) => { c.fake.behavior.checkSession = false; c.fake.behavior.login = 'fail'; return [c.auth.checkAndLogin()] },
@@ -144,7 +144,7 @@ const rows: Row[] = [
   // ── isolation ────────────────────────────────────────────────────────────────────────────────────────────────────────────────────
   { fault: "two instances, different storageKeys",    start: 'logged-in',
     act: async (c) => {
-      const other = createAuth({ baseURL: BASE, login: { url: '/api/auth/login' }, platform: c.fake.wx as never, storageKey: 'second' })
+      const other = createAuth({ baseURL: BASE, login: { url: '/api/auth/login' }, platform: c.fake.wx, storageKey: 'second' })
       expect(other.getToken()).toBeNull()
       const mine = await other.login()
       expect(c.auth.getToken()).toBe(c.old)
@@ -162,12 +162,12 @@ async function runRow(row: Row) {
   let old: string | null = null
   if (row.start === 'logged-in') {
     // A previous launch stored a session.
-    const before = createAuth({ baseURL: BASE, login: { url: '/api/auth/login' }, platform: fake.wx as never })
+    const before = createAuth({ baseURL: BASE, login: { url: '/api/auth/login' }, platform: fake.wx })
     old = (await before.login()).token
   }
   const given = (row.given && row.given(fake, server)) || {}
   const auth = createAuth(
-    Object.assign({ baseURL: BASE, login: { url: '/api/auth/login' }, platform: given.platform || (fake.wx as never) }, given.options || {}) as AuthOptions,
+    Object.assign({ baseURL: BASE, login: { url: '/api/auth/login' }, platform: given.platform || (fake.wx) }, given.options || {}) as AuthOptions,
   )
   const events: Error[] = []
   auth.on('error', (e) => events.push(e))
@@ -231,7 +231,7 @@ describe('after a failed row the SDK recovers', () => {
     const fake = createFakeWx()
     const server = createFakeAuthServer(fake)
     fake.setHandler(() => ({ networkError: 'net::ERR_INTERNET_DISCONNECTED' }))
-    const auth = createAuth({ baseURL: BASE, login: { url: '/api/auth/login' }, platform: fake.wx as never })
+    const auth = createAuth({ baseURL: BASE, login: { url: '/api/auth/login' }, platform: fake.wx })
     auth.on('error', () => undefined)
     await expect(auth.login()).rejects.toBeInstanceOf(NetworkError)
     fake.setHandler(server.handler)
@@ -243,7 +243,7 @@ describe('after a failed row the SDK recovers', () => {
     const fake = createFakeWx({ latency: 20 })
     const server = createFakeAuthServer(fake)
     fake.setHandler(server.handler)
-    const auth = createAuth({ baseURL: BASE, login: { url: '/api/auth/login' }, platform: fake.wx as never })
+    const auth = createAuth({ baseURL: BASE, login: { url: '/api/auth/login' }, platform: fake.wx })
     const first = auth.login()
     await sleep(5)
     auth.logout()

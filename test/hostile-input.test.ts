@@ -15,7 +15,7 @@ const authOf = (r: FakeRequest) => r.header.Authorization
 function world(extra: Partial<AuthOptions> = {}) {
   const fake = createFakeWx({ handler: (r) => (r.path === '/api/auth/login' ? { data: { token: TOKEN } } : { data: { ok: true } }) })
   const auth = createAuth(
-    Object.assign({ baseURL: BASE, login: { url: '/api/auth/login' }, platform: fake.wx as never, trustedOrigins: ['https://cdn.example.com'] }, extra) as AuthOptions,
+    Object.assign({ baseURL: BASE, login: { url: '/api/auth/login' }, platform: fake.wx, trustedOrigins: ['https://cdn.example.com'] }, extra) as AuthOptions,
   )
   return { fake, auth }
 }
@@ -148,7 +148,7 @@ describe('expiryFromToken: jwtExpiry — a JWT is only an expiry hint', () => {
   test.each(cases)('%s: login works, no throw', async (_n, make, expected, loggedIn) => {
     const token = make()
     const fake = createFakeWx({ handler: (r) => (r.path === '/login' ? { data: { token } } : { data: { ok: 1 } }) })
-    const auth = createAuth({ baseURL: BASE, login: { url: '/login' }, platform: fake.wx as never, expiryMargin: 0, expiryFromToken: jwtExpiry })
+    const auth = createAuth({ baseURL: BASE, login: { url: '/login' }, platform: fake.wx, expiryMargin: 0, expiryFromToken: jwtExpiry })
     const t0 = Date.now()
     const s = await auth.login()
     expect(Date.now() - t0).toBeLessThan(1000)
@@ -158,7 +158,7 @@ describe('expiryFromToken: jwtExpiry — a JWT is only an expiry hint', () => {
     else expect(Math.abs((s.expiresAt as number) - exp)).toBeLessThanOrEqual(1000)
     expect(auth.isLoggedIn()).toBe(loggedIn)
     // the same token as a stored record (the next launch) is read without throwing either
-    const again = createAuth({ baseURL: BASE, login: { url: '/login' }, platform: fake.wx as never, expiryMargin: 0, expiryFromToken: jwtExpiry })
+    const again = createAuth({ baseURL: BASE, login: { url: '/login' }, platform: fake.wx, expiryMargin: 0, expiryFromToken: jwtExpiry })
     expect(again.getToken()).toBe(token)
     // a request works: an expired hint means one fresh login first, otherwise the token is sent
     await expect(auth.get('/x')).resolves.toEqual({ ok: 1 })
@@ -182,7 +182,7 @@ describe('secrets never appear in errors, error events or debug lines', () => {
     const events: Error[] = []
     const rejections: unknown[] = []
     server.route('GET', '/api/items', () => ({ data: {} }))
-    const auth = createAuth({ baseURL: BASE, login: { url: '/api/auth/login' }, refresh: { url: '/api/auth/refresh' }, platform: fake.wx as never, debug: (l) => lines.push(l) })
+    const auth = createAuth({ baseURL: BASE, login: { url: '/api/auth/login' }, refresh: { url: '/api/auth/refresh' }, platform: fake.wx, debug: (l) => lines.push(l) })
     auth.on('error', (e) => events.push(e))
     fake.setHandler(server.handler)
     const s = await auth.login()
@@ -205,7 +205,7 @@ describe('secrets never appear in errors, error events or debug lines', () => {
     // 2. the next launch: stored session, refresh answers HTML echoing the secrets, login answers 500
     secrets.push(s2.token, s2.refreshToken)
     fake.wx.setStorageSync('weapp-auth', { v: 1, ...s2, expiresAt: Date.now() - 1000 })
-    const next = createAuth({ baseURL: BASE, login: { url: '/api/auth/login' }, refresh: { url: '/api/auth/refresh' }, platform: fake.wx as never, debug: (l) => lines.push(l) })
+    const next = createAuth({ baseURL: BASE, login: { url: '/api/auth/login' }, refresh: { url: '/api/auth/refresh' }, platform: fake.wx, debug: (l) => lines.push(l) })
     next.on('error', (e) => events.push(e))
     rejections.push(await next.checkAndLogin().catch((e) => e))
     // 3. a request refused as unauthorized twice
@@ -226,7 +226,7 @@ describe('secrets never appear in errors, error events or debug lines', () => {
     fake.wx.setStorageSync = () => {
       throw new Error('setStorageSync:fail exceed storage max size 10MB')
     }
-    const auth = createAuth({ baseURL: BASE, login: { url: '/l' }, platform: fake.wx as never })
+    const auth = createAuth({ baseURL: BASE, login: { url: '/l' }, platform: fake.wx })
     const events: Error[] = []
     auth.on('error', (e) => events.push(e))
     await auth.login()
@@ -237,14 +237,14 @@ describe('secrets never appear in errors, error events or debug lines', () => {
 
 describe('legacyToken(key): the seed stored wx.setStorageSync("token", token)', () => {
   const launch = (fake: FakeWx, extra: Partial<AuthOptions> = {}): Auth =>
-    createAuth(Object.assign({ baseURL: BASE, login: { url: '/api/auth/login' }, platform: fake.wx as never, migrate: legacyToken('token') }, extra) as AuthOptions)
+    createAuth(Object.assign({ baseURL: BASE, login: { url: '/api/auth/login' }, platform: fake.wx, migrate: legacyToken('token') }, extra) as AuthOptions)
 
   test('an old plain token is moved into the record once and the old key removed', async () => {
     const fake = createFakeWx()
     const server = createFakeAuthServer(fake)
     fake.setHandler(server.handler)
     // a token the server still accepts, stored by the seed
-    await createAuth({ baseURL: BASE, login: { url: '/api/auth/login' }, platform: fake.wx as never, storageKey: 'tmp' }).login()
+    await createAuth({ baseURL: BASE, login: { url: '/api/auth/login' }, platform: fake.wx, storageKey: 'tmp' }).login()
     const legacy = server.validTokens()[0]
     fake.wx.removeStorageSync('tmp')
     fake.wx.setStorageSync('token', legacy)
@@ -314,7 +314,7 @@ describe('options replaced in issue 11 name their replacement', () => {
     ['legacyTokenKey', 'token', /legacyTokenKey; it is now migrate: legacyToken\('token'\), imported from 'weapp-auth\/storage'/],
   ])('%s → CONFIG naming the import', (name, value, message) => {
     const fake = createFakeWx()
-    expect(() => createAuth({ baseURL: BASE, login: { url: '/l' }, platform: fake.wx as never, [name]: value } as never)).toThrow(
+    expect(() => createAuth({ baseURL: BASE, login: { url: '/l' }, platform: fake.wx, [name]: value } as never)).toThrow(
       expect.objectContaining({ code: 'CONFIG', message: expect.stringMatching(message) }),
     )
   })

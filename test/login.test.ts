@@ -43,7 +43,7 @@ describe('login()', () => {
       }),
     })
     const warn = jest.spyOn(console, 'warn').mockImplementation(() => {})
-    const auth = createAuth({ baseURL: BASE, login: { url: '/login' }, platform: fake.wx as never })
+    const auth = createAuth({ baseURL: BASE, login: { url: '/login' }, platform: fake.wx })
     const s = await auth.login()
     const stored = JSON.stringify(fake.storageSnapshot())
     expect(stored).toContain('t-1')
@@ -57,7 +57,7 @@ describe('login()', () => {
 
   test('accepts access_token / expires_in / data envelope variants and a custom parse', async () => {
     const fake = createFakeWx({ handler: () => ({ data: { code: 0, data: { access_token: 'A', expires_in: 120, refresh_token: 'R' } } }) })
-    const auth = createAuth({ baseURL: BASE, login: { url: '/login' }, platform: fake.wx as never })
+    const auth = createAuth({ baseURL: BASE, login: { url: '/login' }, platform: fake.wx })
     const before = Date.now()
     const s = await auth.login()
     expect(s.token).toBe('A')
@@ -69,7 +69,7 @@ describe('login()', () => {
     const auth2 = createAuth({
       baseURL: BASE,
       login: { url: '/login', parse: (d) => ({ token: (d as { result: { jwt: string } }).result.jwt, expiresIn: 60 }) },
-      platform: fake2.wx as never,
+      platform: fake2.wx,
     })
     expect((await auth2.login()).token).toBe('J')
   })
@@ -164,7 +164,7 @@ describe('checkAndLogin()', () => {
     const { auth, fake } = setup()
     const first = await auth.checkAndLogin()
     fake.resetCounters()
-    const again = createAuth({ baseURL: BASE, login: { url: '/api/auth/login' }, platform: fake.wx as never })
+    const again = createAuth({ baseURL: BASE, login: { url: '/api/auth/login' }, platform: fake.wx })
     expect((await again.checkAndLogin()).token).toBe(first.token)
     for (let i = 0; i < 5; i++) again.getToken()
     expect(fake.requests).toHaveLength(0)
@@ -177,7 +177,7 @@ describe('checkAndLogin()', () => {
     const fresh = jwt({ sub: '1', exp: Math.floor(Date.now() / 1000) + 3600 })
     fake.wx.setStorageSync('weapp-auth', { v: 1, token: expired })
     fake.setHandler(() => ({ data: { token: fresh } }))
-    const auth = createAuth({ baseURL: BASE, login: { url: '/login' }, platform: fake.wx as never, expiryFromToken: jwtExpiry })
+    const auth = createAuth({ baseURL: BASE, login: { url: '/login' }, platform: fake.wx, expiryFromToken: jwtExpiry })
     expect(auth.isLoggedIn()).toBe(false) // no expiresAt stored: the JWT's exp tells
     const s = await auth.checkAndLogin()
     expect(fake.calls.login).toBe(1)
@@ -189,7 +189,7 @@ describe('checkAndLogin()', () => {
     const fake = createFakeWx()
     const expired = jwt({ sub: '1', exp: Math.floor(Date.now() / 1000) - 10 })
     fake.wx.setStorageSync('weapp-auth', { v: 1, token: expired })
-    const auth = createAuth({ baseURL: BASE, login: { url: '/login' }, platform: fake.wx as never })
+    const auth = createAuth({ baseURL: BASE, login: { url: '/login' }, platform: fake.wx })
     expect(auth.isLoggedIn()).toBe(true)
     expect(auth.getSession()).toEqual({ token: expired })
     fake.setHandler((r) => (r.path === '/login' ? { data: { token: 'opaque-2' } } : r.header.Authorization === 'Bearer opaque-2' ? { data: { ok: 1 } } : { statusCode: 401, data: {} }))
@@ -257,7 +257,7 @@ describe('checkAndLogin()', () => {
 
 describe('configuration', () => {
   const fake = createFakeWx()
-  const platform = fake.wx as never
+  const platform = fake.wx
   test.each([
     ['http baseURL on a public host', { baseURL: 'http://api.example.com', login: { url: '/l' } }, /plain http/],
     ['http login URL on a public host', { baseURL: BASE, login: { url: 'http://evil.example.com/l' } }, /login\.url .*plain http/],

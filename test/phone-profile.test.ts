@@ -2,9 +2,9 @@
  * Issue 5 (moved to `weapp-auth/open` in issue 11): phone number, avatar and nickname helpers
  * against the fake wx and server, called as standalone functions that take the instance.
  */
-import { AuthError } from 'weapp-auth'
+import { AuthError, HttpError, type Auth } from 'weapp-auth'
 import { bindPhoneNumber, normalizeNickname, updateProfile, uploadAvatar } from 'weapp-auth/open'
-import { avatarEvent, phoneEvent } from 'weapp-auth/testing'
+import { avatarEvent, phoneEvent, type FakeWx } from 'weapp-auth/testing'
 import { setup } from './helpers/setup'
 
 function withProfileRoutes() {
@@ -142,5 +142,29 @@ describe('nickname and updateProfile', () => {
     await expect(updateProfile(auth, { nickName: '  ' })).rejects.toMatchObject({ code: 'INVALID_INPUT' })
     await expect(updateProfile(auth, {})).rejects.toMatchObject({ code: 'INVALID_INPUT' })
     expect(fake.calls.request).toBe(0)
+  })
+})
+
+describe('a 404 or 405 from a helper\'s endpoint names the option that sets its URL', () => {
+  test.each([
+    ['bindPhoneNumber', 404, (auth: Auth) => bindPhoneNumber(auth, phoneEvent.ok('C'), { url: '/api/phone?v=1' }), 'POST https://api.example.com/api/phone'],
+    ['updateProfile', 405, (auth: Auth) => updateProfile(auth, { nickName: 'Ann' }), 'POST https://api.example.com/api/user/profile'],
+    ['uploadAvatar', 404, (auth: Auth, fake: FakeWx) => uploadAvatar(auth, avatarEvent(fake)), 'POST https://api.example.com/api/upload/avatar'],
+  ] as const)('%s: HTTP %i', async (helper, status, run, request) => {
+    const { fake, server, auth } = setup()
+    const handler = server.handler
+    fake.setHandler((req) => (req.path === '/api/auth/login' ? handler(req) : { statusCode: status, data: {} }))
+    const err = await run(auth, fake).then(() => undefined, (e: Error) => e)
+    expect(err).toBeInstanceOf(HttpError)
+    expect(err).toMatchObject({ statusCode: status })
+    expect(err!.message).toBe(`${request} answered HTTP ${status}. Check ${helper}'s url option.`)
+  })
+
+  test('other statuses are left as they are', async () => {
+    const { fake, server, auth } = setup()
+    const handler = server.handler
+    fake.setHandler((req) => (req.path === '/api/auth/login' ? handler(req) : { statusCode: 500, data: {} }))
+    const err = await updateProfile(auth, { nickName: 'Ann' }).then(() => undefined, (e: Error) => e)
+    expect(err!.message).toBe('POST https://api.example.com/api/user/profile answered HTTP 500.')
   })
 })

@@ -52,7 +52,7 @@ describe('the token reaches only hosts a WHATWG parser would call trusted', () =
   function world(): { fake: FakeWx; auth: Auth; file: string } {
     const fake = createFakeWx({ handler: (r) => (r.path === LOGIN ? { data: { token: TOKEN } } : { data: { ok: true } }) })
     const file = fake.addTempFile('PNG', 'png')
-    const auth = createAuth({ baseURL: BASE, login: { url: LOGIN }, platform: fake.wx as never, trustedOrigins: ['https://cdn.example.com'] } as AuthOptions)
+    const auth = createAuth({ baseURL: BASE, login: { url: LOGIN }, platform: fake.wx, trustedOrigins: ['https://cdn.example.com'] } as AuthOptions)
     return { fake, auth, file }
   }
 
@@ -125,7 +125,7 @@ describe('codes and refresh tokens are secrets everywhere', () => {
     })
     const debug: string[] = []
     const events: unknown[] = []
-    const auth = createAuth({ baseURL: BASE, login: { url: LOGIN }, platform: fake.wx as never, debug: (line) => debug.push(line) })
+    const auth = createAuth({ baseURL: BASE, login: { url: LOGIN }, platform: fake.wx, debug: (line) => debug.push(line) })
     auth.on('error', (e) => events.push(e))
     const err = (await auth.login().catch((e: unknown) => e)) as Error & { data?: unknown }
     expect(err).toBeInstanceOf(Error)
@@ -148,7 +148,7 @@ describe('codes and refresh tokens are secrets everywhere', () => {
       },
     })
     const events: Error[] = []
-    const auth = createAuth({ baseURL: BASE, login: { url: LOGIN }, refresh: { url: '/api/auth/refresh' }, platform: fake.wx as never })
+    const auth = createAuth({ baseURL: BASE, login: { url: LOGIN }, refresh: { url: '/api/auth/refresh' }, platform: fake.wx })
     auth.on('error', (e) => events.push(e))
     await auth.login()
     await auth.get('/x').catch(() => undefined)
@@ -165,7 +165,7 @@ test('your API echoing the token in an error answer: HttpError.data carries it r
         ? { data: { token: TOKEN, refreshToken: 'refresh-secret-9999' } }
         : { statusCode: 403, data: { error: 'forbidden', detail: `token ${TOKEN} may not do this`, echo: { token: TOKEN, session_key: 'sk-1234' } } },
   })
-  const auth = createAuth({ baseURL: BASE, login: { url: LOGIN }, platform: fake.wx as never })
+  const auth = createAuth({ baseURL: BASE, login: { url: LOGIN }, platform: fake.wx })
   const err = (await auth.get('/admin').catch((e: unknown) => e)) as Error & { data?: unknown; statusCode?: number }
   expect(err.statusCode).toBe(403)
   expect(JSON.stringify([err.message, err.data])).not.toMatch(new RegExp(`${TOKEN}|sk-1234`))
@@ -177,7 +177,7 @@ describe('every host call has a time limit', () => {
     const fake = createFakeWx({ handler: (r) => (r.path === LOGIN ? { data: { token: TOKEN } } : { data: { ok: 1 } }) })
     fake.behavior.storageRead = 'hang'
     const errors: Array<{ code?: string }> = []
-    const auth = createAuth({ baseURL: BASE, login: { url: LOGIN, timeout: 1000 }, timeout: 1000, platform: fake.wx as never, storage: encryptedStorage() })
+    const auth = createAuth({ baseURL: BASE, login: { url: LOGIN, timeout: 1000 }, timeout: 1000, platform: fake.wx, storage: encryptedStorage() })
     auth.on('error', (e) => errors.push(e as { code?: string }))
     const started = Date.now()
     const [launched, got, loggedIn] = await Promise.all([auth.checkAndLogin(), auth.get<{ ok: number }>('/x'), auth.login()])
@@ -193,7 +193,7 @@ describe('every host call has a time limit', () => {
 test('encrypted-storage writes that never answer: the session lives in memory, one STORAGE_FAILED per write, and writes resume when storage does', async () => {
   const fake = createFakeWx({ handler: (r) => (r.path === LOGIN ? { data: { token: 'tok-' + r.url.length + '-' + Math.random() } } : { data: { ok: 1 } }) })
   const errors: Array<{ code?: string }> = []
-  const auth = createAuth({ baseURL: BASE, login: { url: LOGIN, timeout: 300 }, platform: fake.wx as never, storage: encryptedStorage() })
+  const auth = createAuth({ baseURL: BASE, login: { url: LOGIN, timeout: 300 }, platform: fake.wx, storage: encryptedStorage() })
   auth.on('error', (e) => errors.push(e as { code?: string }))
   await auth.checkAndLogin()
   fake.behavior.storageWrite = 'hang'
@@ -207,7 +207,7 @@ test('encrypted-storage writes that never answer: the session lives in memory, o
   auth.logout()
   const third = await auth.login()
   await new Promise((r) => setTimeout(r, 50))
-  const next = createAuth({ baseURL: BASE, login: { url: LOGIN }, platform: fake.wx as never, storage: encryptedStorage() })
+  const next = createAuth({ baseURL: BASE, login: { url: LOGIN }, platform: fake.wx, storage: encryptedStorage() })
   await next.checkAndLogin()
   expect(next.getToken()).toBe(third.token)
   expect(fake.calls.login).toBe(3)
@@ -255,7 +255,7 @@ describe('a device clock that is off cannot cause a login storm', () => {
         async (skew, expiry, sendDate) => {
           const fake = serverWith(expiry, sendDate)
           Date.now = () => realNow() + skew
-          const auth = createAuth({ baseURL: BASE, login: { url: LOGIN }, platform: fake.wx as never, expiryFromToken: jwtExpiry })
+          const auth = createAuth({ baseURL: BASE, login: { url: LOGIN }, platform: fake.wx, expiryFromToken: jwtExpiry })
           await auth.checkAndLogin()
           for (let i = 0; i < 5; i++) await expect(auth.get('/x')).resolves.toEqual({ ok: 1 })
           // A burst after them: still no login.
@@ -271,7 +271,7 @@ describe('a device clock that is off cannot cause a login storm', () => {
   test('with a Date header, the expiry is judged on the server clock: on a device 50 minutes ahead, the token is stored with an hour left on the device’s own clock', async () => {
     const fake = serverWith('expiresAt', true)
     Date.now = () => realNow() + 50 * 60 * 1000
-    const auth = createAuth({ baseURL: BASE, login: { url: LOGIN }, platform: fake.wx as never, expiryMargin: 0 })
+    const auth = createAuth({ baseURL: BASE, login: { url: LOGIN }, platform: fake.wx, expiryMargin: 0 })
     const s = await auth.login()
     // Stored on the device's clock: an hour from the device's now.
     expect(Math.abs((s.expiresAt as number) - (Date.now() + HOUR))).toBeLessThan(2000)
@@ -280,10 +280,10 @@ describe('a device clock that is off cannot cause a login storm', () => {
   test('a JWT that looked expired on arrival stays "expiry unknown" at the next launch: two launches, one login', async () => {
     const fake = serverWith('jwt', false)
     Date.now = () => realNow() + 2 * HOUR
-    const first = createAuth({ baseURL: BASE, login: { url: LOGIN }, platform: fake.wx as never, expiryFromToken: jwtExpiry })
+    const first = createAuth({ baseURL: BASE, login: { url: LOGIN }, platform: fake.wx, expiryFromToken: jwtExpiry })
     await first.checkAndLogin()
     await first.get('/x')
-    const second = createAuth({ baseURL: BASE, login: { url: LOGIN }, platform: fake.wx as never, expiryFromToken: jwtExpiry })
+    const second = createAuth({ baseURL: BASE, login: { url: LOGIN }, platform: fake.wx, expiryFromToken: jwtExpiry })
     await second.checkAndLogin()
     await second.get('/x')
     expect(fake.calls.login).toBe(1)
@@ -302,7 +302,7 @@ describe('one launch, one login', () => {
     fake.wx.setStorageSync('weapp-auth', { v: 1, token: 'expired-on-the-server' })
     fake.behavior.checkSessionDelay = 100
     fake.behavior.checkSession = false
-    const auth = createAuth({ baseURL: BASE, login: { url: LOGIN }, platform: fake.wx as never })
+    const auth = createAuth({ baseURL: BASE, login: { url: LOGIN }, platform: fake.wx })
     const launch = auth.checkAndLogin()
     const page = auth.get('/api/user/me')
     const [session, me] = await Promise.all([launch, page])
@@ -316,10 +316,10 @@ describe('absurd lifetimes are "expiry unknown", stored as such', () => {
   test.each([['Infinity', Infinity], ['NaN', NaN], ['-Infinity', -Infinity]])('a parse that answers expiresIn %s: logged in, no expiry, and the next launch finds the record intact', async (_name, expiresIn) => {
     const fake = createFakeWx({ handler: (r) => (r.path === LOGIN ? { data: { token: TOKEN } } : { data: { ok: 1 } }) })
     const login = { url: LOGIN, parse: (d: unknown) => ({ token: (d as { token: string }).token, expiresIn }) }
-    const auth = createAuth({ baseURL: BASE, login, platform: fake.wx as never })
+    const auth = createAuth({ baseURL: BASE, login, platform: fake.wx })
     expect((await auth.login()).expiresAt).toBeUndefined()
     const errors: unknown[] = []
-    const next = createAuth({ baseURL: BASE, login, platform: fake.wx as never })
+    const next = createAuth({ baseURL: BASE, login, platform: fake.wx })
     next.on('error', (e) => errors.push(e))
     expect(next.getToken()).toBe(TOKEN)
     expect(errors).toEqual([])
@@ -327,11 +327,11 @@ describe('absurd lifetimes are "expiry unknown", stored as such', () => {
 
   test.each([['1e306', 1e306], ['Infinity (as a string)', 'Infinity'], ['eleven years', 11 * 365 * 24 * 3600], ['-5', -5], ['NaN', 'NaN']])('expiresIn %s: logged in, no expiry, and the next launch finds the record intact', async (_name, expiresIn) => {
     const fake = createFakeWx({ handler: (r) => (r.path === LOGIN ? { data: { token: TOKEN, expiresIn } } : { data: { ok: 1 } }) })
-    const auth = createAuth({ baseURL: BASE, login: { url: LOGIN }, platform: fake.wx as never })
+    const auth = createAuth({ baseURL: BASE, login: { url: LOGIN }, platform: fake.wx })
     const s = await auth.login()
     expect(s.expiresAt).toBeUndefined()
     const errors: Array<{ code?: string }> = []
-    const next = createAuth({ baseURL: BASE, login: { url: LOGIN }, platform: fake.wx as never })
+    const next = createAuth({ baseURL: BASE, login: { url: LOGIN }, platform: fake.wx })
     next.on('error', (e) => errors.push(e as { code?: string }))
     expect(next.getToken()).toBe(TOKEN)
     await next.checkAndLogin()
@@ -343,7 +343,7 @@ describe('absurd lifetimes are "expiry unknown", stored as such', () => {
     const fake = createFakeWx({ handler: () => ({ data: { ok: 1 } }) })
     fake.wx.setStorageSync('weapp-auth', { v: 1, token: TOKEN, expiresAt: null, issuedAt: 1 })
     const errors: unknown[] = []
-    const auth = createAuth({ baseURL: BASE, login: { url: LOGIN }, platform: fake.wx as never })
+    const auth = createAuth({ baseURL: BASE, login: { url: LOGIN }, platform: fake.wx })
     auth.on('error', (e) => errors.push(e))
     expect(auth.getSession()).toEqual({ token: TOKEN, issuedAt: 1 })
     expect(auth.isLoggedIn()).toBe(true)

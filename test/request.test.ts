@@ -89,7 +89,7 @@ describe('a burst of 401s', () => {
     server.loginStatus = 503
     const results = await Promise.allSettled(Array.from({ length: 30 }, (_, i) => auth.get('/api/items', { data: { i } })))
     expect(results.map((r) => r.status)).toEqual(Array(30).fill('rejected'))
-    for (const r of results) expect((r as PromiseRejectedResult).reason).toMatchObject({ code: 'LOGIN_REJECTED', status: 503 })
+    for (const r of results) expect((r as PromiseRejectedResult).reason).toMatchObject({ code: 'LOGIN_REJECTED', statusCode: 503 })
     expect(fake.calls.login).toBe(2) // the initial login and one failed re-login
     expect(errors.filter((e) => (e as AuthError).code === 'LOGIN_REJECTED')).toHaveLength(1)
     expect(auth.getToken()).toBeNull() // the refused token was dropped
@@ -169,7 +169,7 @@ describe('token handling', () => {
 
   test('the token goes only to baseURL and trustedOrigins; auth:false sends none and never logs in', async () => {
     const fake = createFakeWx({ handler: (r) => (r.path === '/api/auth/login' ? { data: { token: 'T0K3N' } } : { data: { ok: true } }) })
-    const auth = createAuth({ baseURL: BASE, login: { url: '/api/auth/login' }, platform: fake.wx as never, trustedOrigins: ['https://files.example.com'] })
+    const auth = createAuth({ baseURL: BASE, login: { url: '/api/auth/login' }, platform: fake.wx, trustedOrigins: ['https://files.example.com'] })
     await auth.get('https://cdn.other.com/a.json')
     expect(fake.calls.login).toBe(0) // untrusted origin: no token needed, no login
     await auth.get('/public', { auth: false })
@@ -206,7 +206,7 @@ describe('token handling', () => {
     const auth = createAuth({
       baseURL: BASE,
       login: { url: '/login' },
-      platform: fake.wx as never,
+      platform: fake.wx,
       isUnauthorized: (res) => (res.data as { code?: number }).code === 40101,
     })
     await auth.login()

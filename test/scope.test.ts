@@ -10,7 +10,7 @@ import { createFakeWx } from 'weapp-auth/testing'
 /** A fake wx, and the `{ platform }` option that points the helpers at it. */
 function setup(options?: Parameters<typeof createFakeWx>[0]) {
   const fake = createFakeWx(options)
-  return { fake, on: { platform: fake.wx as never } }
+  return { fake, on: { platform: fake.wx } }
 }
 
 const ALBUM = 'scope.writePhotosAlbum'

@@ -114,7 +114,8 @@ if (isWeappAuthError(err)) {
 if (isWeappAuthError(err, 'LOGIN_REJECTED')) {
   expectTypeOf(err.code).toEqualTypeOf<'LOGIN_REJECTED'>()
   expectTypeOf(err).toMatchTypeOf<AuthError>()
-  expectTypeOf(err.status).toEqualTypeOf<number | undefined>()
+  expectTypeOf(err.statusCode).toEqualTypeOf<number | undefined>()
+  expectTypeOf(err.status).toEqualTypeOf<number | undefined>() // deprecated alias, kept through 0.x
 }
 // the README's example: the code narrows to the class that carries it
 if (isWeappAuthError(err, 'HTTP_ERROR') && err.statusCode === 404) expectTypeOf(err).toMatchTypeOf<HttpError>()
@@ -123,14 +124,16 @@ if (isWeappAuthError(err, 'TIMEOUT')) expectTypeOf(err.timeout).toEqualTypeOf<nu
 if (isWeappAuthError(err, 'ABORTED')) expectTypeOf(err).toMatchTypeOf<AbortError>()
 if (isWeappAuthError(err, 'BAD_RESPONSE')) expectTypeOf(err.snippet).toEqualTypeOf<string>()
 if (isWeappAuthError(err, 'STORAGE_CORRUPT')) {
-  // @ts-expect-error an AuthError has no statusCode
-  void err.statusCode
+  // every error with an HTTP status names it statusCode; an AuthError has one only for an answer
+  expectTypeOf(err.statusCode).toEqualTypeOf<number | undefined>()
+  // @ts-expect-error status is read-only
+  err.status = 401
 }
 // @ts-expect-error isWeappAuthError only takes real codes
 isWeappAuthError(err, 'NOPE')
 if (err instanceof AuthError) {
   expectTypeOf(err.code).toEqualTypeOf<AuthErrorCode>()
-  expectTypeOf(err.status).toEqualTypeOf<number | undefined>()
+  expectTypeOf(err.statusCode).toEqualTypeOf<number | undefined>()
   expectTypeOf(err.errno).toEqualTypeOf<number | undefined>()
   if (err.code === 'LOGGED_OUT') expectTypeOf(err.code).toEqualTypeOf<'LOGGED_OUT'>()
   // @ts-expect-error HTTP_ERROR is not an AuthError code
@@ -182,7 +185,8 @@ declare const realWx: WechatMiniprogram.Wx
 expectTypeOf(realWx).toMatchTypeOf<Platform>()
 const fromRealWx: Platform = realWx
 void fromRealWx
-// The fake's wx is loosely typed (tests pass `fake.wx as never`); it has every method Platform requires.
+// The fake's wx is a Platform (its calls loosely typed for tests): `platform: fake.wx` needs no cast.
+expectTypeOf(createFakeWx().wx).toMatchTypeOf<Platform>()
 expectTypeOf(createFakeWx().wx).toHaveProperty('login')
 // @ts-expect-error a platform needs at least login, request and the sync storage calls
 const notAPlatform: Platform = { login() {}, request() {} }

@@ -6,7 +6,7 @@
  * WX_API_BASE, TOKEN_TTL_SECONDS, REFRESH_TTL_SECONDS, WX_ACCESS_TOKEN_MODE, TRUST_PROXY, NODE_ENV,
  * WEAPP_AUTH_DEV_ENDPOINTS, and the other hosts' QQ_*, DOUYIN_*, ALIPAY_* (providers/from-env.ts).
  *
- * - A wrong setting: one line on stderr, exit code 1.
+ * - Wrong settings: one line on stderr naming every missing or wrong variable, exit code 1.
  * - stdout: JSON lines — one when it listens (`"msg":"listening"`, with `url`), one per request.
  * - SIGTERM / SIGINT: stop accepting, let in-flight requests finish (at most 10 s), close the store,
  *   exit 0. A second signal exits 1 at once.
@@ -27,13 +27,24 @@ function fatal(message: string): never {
 }
 
 async function main(): Promise<void> {
-  let config: ServerConfig
+  // Every setting is checked before anything starts, and every problem is reported in one run: the
+  // core's (loadConfig) and the other hosts' (QQ_*, DOUYIN_*, ALIPAY_*).
+  const problems: string[] = []
+  let config: ServerConfig | undefined
+  let providers: ReturnType<typeof providersFromEnv> | undefined
   try {
     config = loadConfig(process.env)
   } catch (err) {
-    if (err instanceof ConfigError) fatal(err.message)
-    throw err
+    if (!(err instanceof ConfigError)) throw err
+    problems.push(...err.problems)
   }
+  try {
+    providers = providersFromEnv(process.env)
+  } catch (err) {
+    if (!(err instanceof ConfigError || err instanceof TypeError)) throw err
+    problems.push(err.message)
+  }
+  if (!config || !providers || problems.length) fatal(new ConfigError(problems).message)
   if (config.trustProxy === true) {
     process.stderr.write(
       'weapp-auth-server: warning: TRUST_PROXY=true believes the leftmost X-Forwarded-For, which any client can write: per-client rate limits can be dodged. Give the proxies\' addresses or CIDRs instead (TRUST_PROXY=127.0.0.1).\n',
@@ -69,7 +80,7 @@ async function main(): Promise<void> {
       // The dev endpoints expire access tokens server-side: that needs the revocation check.
       revocation: config.devEndpoints,
       // Other hosts' code exchanges, from QQ_*, DOUYIN_*, ALIPAY_* (absent: WeChat only).
-      providers: providersFromEnv(process.env),
+      providers,
     })
   } catch (err) {
     if (err instanceof ConfigError || err instanceof TypeError) fatal(err.message)

@@ -1,7 +1,8 @@
 /**
  * The env-configured server's settings: `loadConfig(process.env)` reads every variable, checks it,
- * and throws `ConfigError` with one sentence naming the variable when one is wrong. Nothing here
- * starts anything.
+ * and throws one `ConfigError` naming every variable that is missing or wrong (one sentence each,
+ * in `problems`), so a deployment is fixed in one round instead of one run per variable. Nothing
+ * here starts anything.
  */
 import { randomBytes } from 'node:crypto'
 import { ConfigError } from './errors'
@@ -71,70 +72,87 @@ function storeChoice(env: NodeJS.ProcessEnv, redisUrl: string | undefined): Stor
 /** Below this a JWT secret is refused: HS256 wants a key at least as long as its 256-bit hash. */
 export const MIN_JWT_SECRET_LENGTH = 32
 
-function positiveInt(env: NodeJS.ProcessEnv, name: string, max: number): number | undefined {
+/** Collects the problems of a configuration: every check runs, and `done()` throws them all at once. */
+class Problems {
+  readonly list: string[] = []
+  add(message: string): undefined {
+    this.list.push(message)
+    return undefined
+  }
+  done(): void {
+    if (this.list.length) throw new ConfigError(this.list)
+  }
+}
+
+function positiveInt(env: NodeJS.ProcessEnv, name: string, max: number, problems: Problems): number | undefined {
   const raw = env[name]
   if (raw === undefined || raw === '') return undefined
   if (!/^\d+$/.test(raw.trim()) || Number(raw) < 1 || Number(raw) > max) {
-    throw new ConfigError(`${name} must be a whole number of seconds between 1 and ${max}, got ${JSON.stringify(raw)}.`)
+    return problems.add(`${name} must be a whole number of seconds between 1 and ${max}, got ${JSON.stringify(raw)}.`)
   }
   return Number(raw)
 }
 
-function httpUrl(name: string, raw: string, protocols: string[]): string {
+function httpUrl(name: string, raw: string, protocols: string[], problems: Problems): string | undefined {
   let url: URL
   try {
     url = new URL(raw)
   } catch {
-    throw new ConfigError(`${name} must be a URL, got ${JSON.stringify(raw)}.`)
+    return problems.add(`${name} must be a URL, got ${JSON.stringify(raw)}.`)
   }
-  if (!protocols.includes(url.protocol)) throw new ConfigError(`${name} must start with ${protocols.map((p) => p + '//').join(' or ')}, got ${JSON.stringify(url.protocol + '//')}.`)
+  if (!protocols.includes(url.protocol)) return problems.add(`${name} must start with ${protocols.map((p) => p + '//').join(' or ')}, got ${JSON.stringify(url.protocol + '//')}.`)
   return raw
 }
 
-/** Reads the server's settings from `env`. Throws `ConfigError` (one line, names the variable) when one is wrong. */
+/**
+ * Reads the server's settings from `env`. Throws one `ConfigError` naming every variable that is
+ * missing or wrong (`problems`: one sentence each; the message joins them on one line).
+ */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
+  const problems = new Problems()
   const development = env.NODE_ENV === 'development'
 
   const portRaw = env.PORT === undefined || env.PORT === '' ? '3000' : env.PORT
-  if (!/^\d{1,5}$/.test(portRaw) || Number(portRaw) > 65535) throw new ConfigError(`PORT must be a port number 0–65535, got ${JSON.stringify(portRaw)}.`)
+  if (!/^\d{1,5}$/.test(portRaw) || Number(portRaw) > 65535) problems.add(`PORT must be a port number 0–65535, got ${JSON.stringify(portRaw)}.`)
   const host = env.HOST === undefined || env.HOST === '' ? '127.0.0.1' : env.HOST
-  if (/\s|\//.test(host)) throw new ConfigError(`HOST must be an address or host name such as 127.0.0.1 or 0.0.0.0, got ${JSON.stringify(host)}.`)
+  if (/\s|\//.test(host)) problems.add(`HOST must be an address or host name such as 127.0.0.1 or 0.0.0.0, got ${JSON.stringify(host)}.`)
 
   const appid = env.WX_APPID || ''
   const secret = env.WX_SECRET || ''
-  if (!appid) throw new ConfigError('WX_APPID is required: the mini program AppID (admin console → Development → Development settings).')
-  if (!secret) throw new ConfigError('WX_SECRET is required: the mini program AppSecret, kept on the server only.')
-  if (!/^[A-Za-z0-9_-]{1,64}$/.test(appid)) throw new ConfigError(`WX_APPID must look like wx0123456789abcdef, got ${JSON.stringify(appid.slice(0, 70))}.`)
+  if (!appid) problems.add('WX_APPID is required: the mini program AppID (admin console → Development → Development settings).')
+  if (!secret) problems.add('WX_SECRET is required: the mini program AppSecret, kept on the server only.')
+  if (appid && !/^[A-Za-z0-9_-]{1,64}$/.test(appid)) problems.add(`WX_APPID must look like wx0123456789abcdef, got ${JSON.stringify(appid.slice(0, 70))}.`)
 
   let jwtSecret = env.JWT_SECRET || ''
   let jwtSecretGenerated = false
   if (!jwtSecret) {
-    if (!development) throw new ConfigError(`JWT_SECRET is required (at least ${MIN_JWT_SECRET_LENGTH} characters; e.g. openssl rand -base64 48). Only NODE_ENV=development generates one.`)
+    if (!development) problems.add(`JWT_SECRET is required (at least ${MIN_JWT_SECRET_LENGTH} characters; e.g. openssl rand -base64 48). Only NODE_ENV=development generates one.`)
     jwtSecret = randomBytes(48).toString('base64url')
     jwtSecretGenerated = true
   } else if (jwtSecret.length < MIN_JWT_SECRET_LENGTH) {
-    throw new ConfigError(`JWT_SECRET is too short: ${jwtSecret.length} characters, at least ${MIN_JWT_SECRET_LENGTH} needed (e.g. openssl rand -base64 48).`)
+    problems.add(`JWT_SECRET is too short: ${jwtSecret.length} characters, at least ${MIN_JWT_SECRET_LENGTH} needed (e.g. openssl rand -base64 48).`)
   }
 
-  const redisUrl = env.REDIS_URL ? httpUrl('REDIS_URL', env.REDIS_URL, ['redis:', 'rediss:']) : undefined
-  const wxApiBase = env.WX_API_BASE ? httpUrl('WX_API_BASE', env.WX_API_BASE, ['https:', 'http:']).replace(/\/+$/, '') : undefined
+  const redisUrl = env.REDIS_URL ? httpUrl('REDIS_URL', env.REDIS_URL, ['redis:', 'rediss:'], problems) : undefined
+  const wxApiBase = env.WX_API_BASE ? httpUrl('WX_API_BASE', env.WX_API_BASE, ['https:', 'http:'], problems)?.replace(/\/+$/, '') : undefined
 
-  const tokenTtlSeconds = positiveInt(env, 'TOKEN_TTL_SECONDS', 366 * 24 * 3600)
-  const refreshTtlSeconds = positiveInt(env, 'REFRESH_TTL_SECONDS', 366 * 24 * 3600)
+  const tokenTtlSeconds = positiveInt(env, 'TOKEN_TTL_SECONDS', 366 * 24 * 3600, problems)
+  const refreshTtlSeconds = positiveInt(env, 'REFRESH_TTL_SECONDS', 366 * 24 * 3600, problems)
   if (tokenTtlSeconds !== undefined && refreshTtlSeconds !== undefined && refreshTtlSeconds < tokenTtlSeconds) {
-    throw new ConfigError(`REFRESH_TTL_SECONDS (${refreshTtlSeconds}) must not be shorter than TOKEN_TTL_SECONDS (${tokenTtlSeconds}).`)
+    problems.add(`REFRESH_TTL_SECONDS (${refreshTtlSeconds}) must not be shorter than TOKEN_TTL_SECONDS (${tokenTtlSeconds}).`)
   }
 
-  const sessionMaxSeconds = positiveInt(env, 'SESSION_MAX_SECONDS', 10 * 366 * 24 * 3600)
+  const sessionMaxSeconds = positiveInt(env, 'SESSION_MAX_SECONDS', 10 * 366 * 24 * 3600, problems)
   const shortest = tokenTtlSeconds ?? 7 * 24 * 3600
   if (sessionMaxSeconds !== undefined && sessionMaxSeconds < shortest) {
-    throw new ConfigError(`SESSION_MAX_SECONDS (${sessionMaxSeconds}) must not be shorter than the access token's lifetime (${shortest}; TOKEN_TTL_SECONDS).`)
+    problems.add(`SESSION_MAX_SECONDS (${sessionMaxSeconds}) must not be shorter than the access token's lifetime (${shortest}; TOKEN_TTL_SECONDS).`)
   }
   const legacyRaw = env.WX_LEGACY_PHONE || ''
-  if (!['', '0', '1'].includes(legacyRaw)) throw new ConfigError(`WX_LEGACY_PHONE must be 1 or 0, got ${JSON.stringify(legacyRaw.slice(0, 20))}.`)
+  if (!['', '0', '1'].includes(legacyRaw)) problems.add(`WX_LEGACY_PHONE must be 1 or 0, got ${JSON.stringify(legacyRaw.slice(0, 20))}.`)
 
-  const mode = env.WX_ACCESS_TOKEN_MODE || 'stable'
-  if (mode !== 'stable' && mode !== 'classic') throw new ConfigError(`WX_ACCESS_TOKEN_MODE must be stable or classic, got ${JSON.stringify(mode)}.`)
+  const modeRaw = env.WX_ACCESS_TOKEN_MODE || 'stable'
+  if (modeRaw !== 'stable' && modeRaw !== 'classic') problems.add(`WX_ACCESS_TOKEN_MODE must be stable or classic, got ${JSON.stringify(modeRaw)}.`)
+  const mode = modeRaw === 'classic' ? 'classic' : 'stable'
 
   // fastify 5 answers a hop count by trusting no proxy at all (it cannot check the peer), so a
   // number is refused here rather than silently ignored.
@@ -142,16 +160,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   const tp = (env.TRUST_PROXY || '').trim()
   if (tp === '' || tp === 'false') trustProxy = false
   else if (tp === 'true') trustProxy = true
-  else if (/^\d+$/.test(tp)) throw new ConfigError(`TRUST_PROXY=${tp}: a hop count is not supported; give the proxy's address or CIDR (e.g. 127.0.0.1 or 10.0.0.0/8), or true.`)
+  else if (/^\d+$/.test(tp)) problems.add(`TRUST_PROXY=${tp}: a hop count is not supported; give the proxy's address or CIDR (e.g. 127.0.0.1 or 10.0.0.0/8), or true.`)
   else if (/^[0-9a-fA-F.:/,\s]+$/.test(tp) || /^(loopback|linklocal|uniquelocal)(\s*,\s*(loopback|linklocal|uniquelocal))*$/.test(tp)) trustProxy = tp
-  else throw new ConfigError(`TRUST_PROXY must be true, false, or the proxies' comma-separated addresses/CIDRs, got ${JSON.stringify(tp)}.`)
+  else problems.add(`TRUST_PROXY must be true, false, or the proxies' comma-separated addresses/CIDRs, got ${JSON.stringify(tp)}.`)
 
   const devRaw = env.WEAPP_AUTH_DEV_ENDPOINTS || ''
-  if (!['', '0', '1'].includes(devRaw)) throw new ConfigError(`WEAPP_AUTH_DEV_ENDPOINTS must be 1 or 0, got ${JSON.stringify(devRaw)}.`)
+  if (!['', '0', '1'].includes(devRaw)) problems.add(`WEAPP_AUTH_DEV_ENDPOINTS must be 1 or 0, got ${JSON.stringify(devRaw)}.`)
   const devEndpoints = devRaw === '1'
-  if (devEndpoints && !development) throw new ConfigError('WEAPP_AUTH_DEV_ENDPOINTS=1 needs NODE_ENV=development: those endpoints revoke every token and must never run in production.')
+  if (devEndpoints && !development) problems.add('WEAPP_AUTH_DEV_ENDPOINTS=1 needs NODE_ENV=development: those endpoints revoke every token and must never run in production.')
 
-  const store = storeChoice(env, redisUrl)
+  // The store's settings are judged only with a usable REDIS_URL (a wrong one is reported above).
+  let store: StoreChoice = { kind: 'memory' }
+  if (!env.REDIS_URL || redisUrl) {
+    try {
+      store = storeChoice(env, redisUrl)
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err
+      problems.add(err.message)
+    }
+  }
+  problems.done()
 
   const config: ServerConfig = {
     store,

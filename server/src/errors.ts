@@ -144,11 +144,19 @@ export class RateLimitError extends AuthServerError {
   }
 }
 
-/** A wrong option at `createAuthServer` / `redisStore` / the env-configured server. Thrown at setup, never per request. */
+/**
+ * A wrong option at `createAuthServer` / `redisStore` / the env-configured server. Thrown at setup,
+ * never per request. Given several problems (`loadConfig` collects every wrong setting), the
+ * message names them all: "3 settings to fix: (1) … (2) … (3) …"; `problems` lists them.
+ */
 export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message)
+  /** Every problem found, one sentence each. */
+  readonly problems: string[]
+  constructor(message: string | string[]) {
+    const problems = typeof message === 'string' ? [message] : message
+    super(problems.length === 1 ? problems[0] : `${problems.length} settings to fix: ${problems.map((p, i) => `(${i + 1}) ${p}`).join(' ')}`)
     this.name = 'ConfigError'
+    this.problems = problems
   }
 }
 

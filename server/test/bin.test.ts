@@ -129,6 +129,17 @@ describe('configuration', () => {
     )
   })
 
+  test('every missing or wrong setting is named in one run (not one per run): one line, exit 1', async () => {
+    // WX_APPID and JWT_SECRET missing, PORT wrong, and half of QQ's pair.
+    const r = run({ WX_SECRET: SECRET, NODE_ENV: 'production', PORT: 'eighty', QQ_APPID: '1112345678' })
+    const { code } = await r.exited
+    const lines = r.stderr().trim().split('\n')
+    expect({ code, lines: lines.length, stdout: r.stdout() }).toEqual({ code: 1, lines: 1, stdout: '' })
+    expect(lines[0]).toMatch(/^weapp-auth-server: 4 settings to fix: \(1\) /)
+    for (const message of [/WX_APPID is required/, /JWT_SECRET is required/, /PORT must be a port number/, /QQ_SECRET must be set too/]) expect(lines[0]).toMatch(message)
+    expect(r.stderr()).not.toMatch(/\n\s+at /)
+  })
+
   test('a file at SQLITE_PATH that is not ours (garbage, another app\'s database, a newer schema): one line, exit 1, the file untouched', async () => {
     const base = { WX_APPID: APPID, WX_SECRET: SECRET, JWT_SECRET, PORT: '0' }
     const garbage = freshDb()
@@ -204,6 +215,27 @@ describe('configuration', () => {
     expect(second.stderr().trim().split('\n')).toEqual([expect.stringMatching(/cannot listen on 127\.0\.0\.1:\d+: .*EADDRINUSE/)])
     first.child.kill('SIGTERM')
     expect(await first.exited).toEqual({ code: 0, signal: null })
+  })
+
+  test('loadConfig collects every problem before it throws', () => {
+    let err: ConfigError | undefined
+    try {
+      loadConfig({ WX_APPID: 'not an appid!', TOKEN_TTL_SECONDS: '0', STORE: 'mongodb', WX_LEGACY_PHONE: 'yes' })
+    } catch (e) {
+      err = e as ConfigError
+    }
+    expect(err).toBeInstanceOf(ConfigError)
+    expect(err!.problems).toEqual([
+      expect.stringMatching(/^WX_SECRET is required/),
+      expect.stringMatching(/^WX_APPID must look like wx0123456789abcdef/),
+      expect.stringMatching(/^JWT_SECRET is required/),
+      expect.stringMatching(/^TOKEN_TTL_SECONDS must be a whole number/),
+      expect.stringMatching(/^WX_LEGACY_PHONE must be 1 or 0/),
+      expect.stringMatching(/^STORE must be sqlite, redis or memory/),
+    ])
+    expect(err!.message).toBe(`6 settings to fix: ${err!.problems.map((p, i) => `(${i + 1}) ${p}`).join(' ')}`)
+    // One problem: the message is that problem alone, as before.
+    expect(() => loadConfig({ WX_APPID: APPID, WX_SECRET: SECRET })).toThrow(/^JWT_SECRET is required/)
   })
 
   test('loadConfig: defaults, every variable, and the refusals', () => {

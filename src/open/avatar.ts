@@ -46,5 +46,5 @@ export function uploadAvatar<T = unknown>(auth: AuthInstance, eventOrPath: Choos
       throw new AuthError('INVALID_INPUT', 'uploadAvatar() got a remote URL: save it with updateProfile(auth, { avatarUrl }).')
     }
     return auth.upload<T>({ url: options.url || '/api/upload/avatar', filePath: path, name: options.name || 'file', formData: options.formData })
-  })
+  }, 'uploadAvatar')
 }

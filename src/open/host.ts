@@ -77,9 +77,18 @@ export function requireApi(host: Host, name: string, helper: string, todo = 'ask
   throw new AuthError('UNSUPPORTED', `${helper}() needs ${call} (${label(host)} base library ${MIN_VERSION[call] || 'newer'} or later${running ? `, this is ${running}` : ''}): ${todo}`)
 }
 
-/** Runs `fn` now; whatever it throws becomes the rejection (promise-returning helpers never throw). */
-export function attempt<T>(fn: () => T | PromiseLike<T>): Promise<T> {
-  return new Promise<T>((resolve) => resolve(fn()))
+/**
+ * Runs `fn` now; whatever it throws becomes the rejection (promise-returning helpers never throw).
+ * `helper`: the name of a helper that sends to your server (`uploadAvatar`); a 404 or 405 from its
+ * endpoint then says which option sets the URL ("… answered HTTP 404. Check uploadAvatar's url
+ * option.").
+ */
+export function attempt<T>(fn: () => T | PromiseLike<T>, helper?: string): Promise<T> {
+  return new Promise<T>((resolve) => resolve(fn())).catch((e) => {
+    // (404 | 1) == (405 | 1) == 405: no such route, or not with that method.
+    if (helper && e && e.code == 'HTTP_ERROR' && (e.statusCode | 1) == 405) e.message += ` Check ${helper}'s url option.`
+    throw e
+  })
 }
 
 /** How a host call failed: wx's shape. */

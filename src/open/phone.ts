@@ -88,5 +88,5 @@ export function bindPhoneNumber<T = unknown>(auth: AuthInstance, event?: PhoneNu
     }
     if (typeof detail.errMsg === 'string' && !/:ok$/.test(detail.errMsg)) refuse(detail as HostFailure)
     return post(detail)
-  })
+  }, 'bindPhoneNumber')
 }

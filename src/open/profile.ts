@@ -75,5 +75,5 @@ export function updateProfile<T = unknown>(auth: AuthInstance, profile: ProfileI
       data.avatarUrl = avatarUrl
     }
     return auth.request<T>({ url: options.url || '/api/user/profile', method: 'POST', data })
-  })
+  }, 'updateProfile')
 }

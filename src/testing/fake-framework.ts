@@ -16,9 +16,12 @@
  *   failure; `Taro.request` returns that promise with `abort()`; `getEnv()` reports the target
  *   (@tarojs/taro types/api/open-api/login.d.ts, network/request.d.ts).
  */
+import type { TaroLike } from '../platforms/taro'
+import type { UniLike } from '../platforms/uni-app'
 import { createFakeWx, type FakeWx, type FakeWxOptions } from './fake-wx'
-import { asHost, hostObject } from './fake-host'
+import { asHost, hostObject, type FakeHostObject } from './fake-host'
 import { createFakeTt } from './fake-tt'
+import { checked } from './settings'
 
 const ASYNC = ['login', 'checkSession', 'request', 'uploadFile', 'getStorage', 'setStorage', 'removeStorage', 'getSetting', 'authorize', 'openSetting', 'showModal']
 const SYNC = ['getStorageSync', 'setStorageSync', 'removeStorageSync', 'canIUse', 'getAccountInfoSync', 'getAppBaseInfo']
@@ -56,8 +59,14 @@ function promised(api: Record<string, any>, name: string, o: any, always: boolea
   return p
 }
 
-export type FakeUni = Omit<FakeWx, 'calls'> & { uni: Record<string, any>; calls: Record<string, number> }
-export type FakeTaro = Omit<FakeWx, 'calls'> & { taro: Record<string, any>; calls: Record<string, number> }
+export interface FakeUni extends FakeWx {
+  /** The `uni` object: pass it as `platform` (from `weapp-auth`), to `uniPlatform`, or set it as `global.uni`. */
+  readonly uni: FakeHostObject<UniLike>
+}
+export interface FakeTaro extends FakeWx {
+  /** The `Taro` object: pass it as `platform` (from `weapp-auth`) or to `taroPlatform`. */
+  readonly taro: FakeHostObject<TaroLike>
+}
 
 export function createFakeUni(options: FakeWxOptions & { uniPlatform?: string; alipayHttpErrors?: 'fail-with-response' | 'fail-bare' | 'success' } = {}): FakeUni {
   const { base, api } = engine(options, options.uniPlatform === 'mp-toutiao')
@@ -72,6 +81,7 @@ export function createFakeUni(options: FakeWxOptions & { uniPlatform?: string; a
     },
   }
   for (const n of ASYNC) own[n] = (o: any) => promised(api, n, o, false)
+  if (options.alipayHttpErrors !== undefined) checked('options.alipayHttpErrors', ['fail-with-response', 'fail-bare', 'success'], options.alipayHttpErrors)
   const httpErrors = options.alipayHttpErrors || 'fail-with-response'
   if (options.uniPlatform === 'mp-alipay' && httpErrors !== 'success') {
     // my.request's error 19 for a non-2xx status, as uni's protocol hands it to `fail`.
@@ -91,7 +101,7 @@ export function createFakeUni(options: FakeWxOptions & { uniPlatform?: string; a
         false,
       )
   }
-  return asHost(base, 'uni', hostObject(base, SYNC, own, options.missing))
+  return asHost<FakeUni>(base, 'uni', hostObject(base, SYNC, own, options.missing))
 }
 
 export function createFakeTaro(options: FakeWxOptions & { env?: string } = {}): FakeTaro {
@@ -100,5 +110,5 @@ export function createFakeTaro(options: FakeWxOptions & { env?: string } = {}): 
   for (const n of ASYNC) own[n] = (o: any) => promised(api, n, o, true)
   const made = hostObject(base, SYNC, own, options.missing)
   made.host.ENV_TYPE = { WEAPP: 'WEAPP', QQ: 'QQ', TT: 'TT', ALIPAY: 'ALIPAY', WEB: 'WEB' }
-  return asHost(base, 'taro', made)
+  return asHost<FakeTaro>(base, 'taro', made)
 }

@@ -8,6 +8,16 @@ import type { FakeWx } from './fake-wx'
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Fn = (...args: any[]) => any
 
+/**
+ * A fake host object (`fake.wx`, `fake.qq`, `fake.tt`, `fake.my`, `fake.uni`, `fake.taro`): every
+ * call `T` names, loosely typed so tests can call them with anything, and the host's other calls.
+ * So `fake.wx` is a `Platform` (`createAuth({ platform: fake.wx })`, `ensureScope(…, { platform:
+ * fake.wx })`), `fake.tt` a `TtLike` for `douyinPlatform(fake.tt)`, `fake.my` a `MyLike`, and so on,
+ * without casts.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type FakeHostObject<T> = { [K in keyof T]-?: Fn } & { [name: string]: any }
+
 export interface HostObject {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   host: Record<string, any>
@@ -35,8 +45,11 @@ export function hostObject(base: FakeWx, names: string[], own: Record<string, Fn
   return { host, calls }
 }
 
-/** The same fake, seen as another host: the engine's controls, with this host's object and call counts. */
-export function asHost<K extends string>(base: FakeWx, key: K, made: HostObject): Omit<FakeWx, 'calls'> & { calls: Record<string, number> } & Record<K, HostObject['host']> {
+/**
+ * The same fake, seen as another host: the engine's controls (inherited, so assigning a switch
+ * such as `fake.userChoices` reaches the engine's setter), with this host's object and call counts.
+ */
+export function asHost<F extends FakeWx>(base: FakeWx, key: string, made: HostObject): F {
   const out = Object.create(base)
   Object.defineProperty(out, key, { value: made.host, enumerable: true })
   Object.defineProperty(out, 'calls', { value: made.calls, enumerable: true })

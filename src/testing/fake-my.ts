@@ -16,18 +16,20 @@
  * - `my.uploadFile` needs `fileName` (or `name`) and `fileType`;
  * - `my.getPhoneNumber` → `{ response }` (encrypted, for the server), or fails when the user refuses.
  */
+import type { MyLike } from '../platforms/alipay'
 import { createFakeWx, type FakeWx, type FakeWxOptions } from './fake-wx'
-import { asHost, hostObject } from './fake-host'
+import { asHost, hostObject, type FakeHostObject } from './fake-host'
+import { checked } from './settings'
 
 export interface FakeMyOptions extends FakeWxOptions {
   responseFields?: 'both' | 'legacy'
   httpErrors?: 'fail-with-response' | 'fail-bare' | 'success'
 }
 
-export type FakeMy = Omit<FakeWx, 'calls'> & {
-  my: Record<string, any>
-  calls: Record<string, number>
-  /** What the user answers to the phone-number authorization. Default 'allow'. */
+export interface FakeMy extends FakeWx {
+  /** The `my` object: pass it to `alipayPlatform`, or set it as `global.my`. */
+  readonly my: FakeHostObject<MyLike>
+  /** What the user answers to the phone-number authorization (`my.getPhoneNumber`). Default 'allow'. */
   phoneNumber: 'allow' | 'deny'
 }
 
@@ -47,6 +49,8 @@ function myCallbacks(o: any, ok?: (r: any) => unknown): any {
 
 export function createFakeMy(options: FakeMyOptions = {}): FakeMy {
   const base = createFakeWx(Object.assign({}, options, { baseLibrary: options.baseLibrary || '2.9.0' }))
+  if (options.responseFields !== undefined) checked('options.responseFields', ['both', 'legacy'], options.responseFields)
+  if (options.httpErrors !== undefined) checked('options.httpErrors', ['fail-with-response', 'fail-bare', 'success'], options.httpErrors)
   const legacy = options.responseFields === 'legacy'
   const httpErrors = options.httpErrors || 'fail-with-response'
   const state = { phoneNumber: 'allow' as 'allow' | 'deny' }
@@ -129,7 +133,7 @@ export function createFakeMy(options: FakeMyOptions = {}): FakeMy {
   }
   const made = hostObject(base, ['getSystemInfoSync', 'getAppBaseInfo', 'getAccountInfoSync'], own, options.missing)
   made.host.canIUse = (schema: string) => !/encrypt/.test(schema) && String(schema).split('.')[0] in made.host
-  const out = asHost(base, 'my', made) as FakeMy
-  Object.defineProperty(out, 'phoneNumber', { get: () => state.phoneNumber, set: (v) => (state.phoneNumber = v), enumerable: true })
+  const out = asHost<FakeMy>(base, 'my', made)
+  Object.defineProperty(out, 'phoneNumber', { get: () => state.phoneNumber, set: (v) => (state.phoneNumber = checked('fake.phoneNumber', ['allow', 'deny'], v)), enumerable: true })
   return out
 }

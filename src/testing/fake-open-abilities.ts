@@ -10,6 +10,8 @@
  *   registered (the page shows its own popup), else answers with `userChoices.privacy`.
  */
 
+import { booleans, checked, replaceBooleans, switches } from './settings'
+
 type Callbacks = { success?: (res: any) => void; fail?: (err: any) => void; complete?: (res: any) => void }
 
 function later(fn: () => void): void {
@@ -39,25 +41,51 @@ export interface FakeUserChoices {
   privacy: 'agree' | 'disagree'
 }
 
+/**
+ * The scripting of the open abilities, on every fake (wx, qq, tt, my, uni, Taro). Each switch
+ * checks what it is assigned (a wrong value throws a TypeError naming it and the values it
+ * takes); `userChoices` and `privacy` can be set field by field or as a whole, fields left out
+ * going back to their defaults.
+ */
 export interface FakeOpenAbilities {
-  /** Current authorization state by scope: true, false, or absent (never asked). */
-  scopes: Record<string, boolean | undefined>
-  userChoices: FakeUserChoices
+  /** Current authorization state by scope: true, false, or absent (never asked). Assign an object to replace it. */
+  get scopes(): Record<string, boolean | undefined>
+  set scopes(v: Record<string, boolean | undefined>)
+  get userChoices(): FakeUserChoices
+  set userChoices(v: Partial<FakeUserChoices>)
   /** Whether the privacy terms still need the user's agreement. Default false. */
-  privacy: { needAuthorization: boolean }
+  get privacy(): { needAuthorization: boolean }
+  set privacy(v: Partial<{ needAuthorization: boolean }>)
   /** Whether the current call comes from a tap (openSetting needs one). Default true. */
   tapGesture: boolean
   /** Every modal shown: title and content. */
-  modals: Array<{ title?: string; content?: string }>
+  readonly modals: Array<{ title?: string; content?: string }>
   /** Prompts the user saw from authorize. */
+  readonly authorizePrompts: string[]
+}
+
+/** What the open abilities' calls read and write. */
+interface OpenState {
+  scopes: Record<string, boolean | undefined>
+  userChoices: FakeUserChoices
+  privacy: { needAuthorization: boolean }
+  tapGesture: boolean
+  modals: Array<{ title?: string; content?: string }>
   authorizePrompts: string[]
 }
 
-export function createFakeOpenAbilities(): { state: FakeOpenAbilities; api: Record<string, (o: any) => unknown> } {
-  const state: FakeOpenAbilities = {
-    scopes: {},
-    userChoices: { authorize: 'allow', modal: 'confirm', openSetting: {}, privacy: 'agree' },
-    privacy: { needAuthorization: false },
+/** The open abilities' calls (`api`), and the accessors of their switches to put on a fake (`attach`). */
+export function createFakeOpenAbilities(): { api: Record<string, (o: any) => unknown>; attach<T extends object>(fake: T): T & FakeOpenAbilities } {
+  const userChoices = switches<FakeUserChoices>(
+    'fake.userChoices',
+    { authorize: ['allow', 'deny'], modal: ['confirm', 'cancel'], openSetting: 'booleans', privacy: ['agree', 'disagree'] },
+    () => ({ authorize: 'allow', modal: 'confirm', openSetting: {}, privacy: 'agree' }),
+  )
+  const privacy = switches<{ needAuthorization: boolean }>('fake.privacy', { needAuthorization: 'boolean' }, () => ({ needAuthorization: false }))
+  const state: OpenState = {
+    scopes: booleans('fake.scopes', true),
+    userChoices: userChoices.value,
+    privacy: privacy.value,
     tapGesture: true,
     modals: [],
     authorizePrompts: [],
@@ -121,7 +149,16 @@ export function createFakeOpenAbilities(): { state: FakeOpenAbilities; api: Reco
       privacyListener = listener
     },
   }
-  return { state, api }
+  const attach = <T extends object>(fake: T): T & FakeOpenAbilities =>
+    Object.defineProperties(fake, {
+      scopes: { enumerable: true, get: () => state.scopes, set: (v: unknown) => replaceBooleans('fake.scopes', state.scopes, v, true) },
+      userChoices: { enumerable: true, get: () => state.userChoices, set: userChoices.assign },
+      privacy: { enumerable: true, get: () => state.privacy, set: privacy.assign },
+      tapGesture: { enumerable: true, get: () => state.tapGesture, set: (v: unknown) => (state.tapGesture = checked('fake.tapGesture', 'boolean', v as boolean)) },
+      modals: { enumerable: true, value: state.modals },
+      authorizePrompts: { enumerable: true, value: state.authorizePrompts },
+    }) as T & FakeOpenAbilities
+  return { api, attach }
 }
 
 /**

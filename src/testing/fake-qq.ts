@@ -4,10 +4,14 @@
  * the calls QQ does not document (the privacy-contract calls, encrypted storage, chooseAvatar).
  * Sources: docs/platforms.md.
  */
+import type { QqLike } from '../platforms/qq'
 import { createFakeWx, type FakeWx, type FakeWxOptions } from './fake-wx'
-import { asHost, hostObject } from './fake-host'
+import { asHost, hostObject, type FakeHostObject } from './fake-host'
 
-export type FakeQq = Omit<FakeWx, 'calls'> & { qq: Record<string, any>; calls: Record<string, number> }
+export interface FakeQq extends FakeWx {
+  /** The `qq` object: pass it as `platform` (wx's shapes), to `qqPlatform`, or set it as `global.qq`. */
+  readonly qq: FakeHostObject<QqLike>
+}
 
 const QQ_NAMES = [
   'login', 'checkSession', 'request', 'uploadFile', 'getStorageSync', 'setStorageSync', 'removeStorageSync',
@@ -20,5 +24,5 @@ export function createFakeQq(options: FakeWxOptions = {}): FakeQq {
   const strip = (name: string) => (o: any) => base.wx[name](Object.assign({}, o, { encrypt: undefined }))
   const made = hostObject(base, QQ_NAMES, { getStorage: strip('getStorage'), setStorage: strip('setStorage') }, options.missing)
   made.host.canIUse = (schema: string) => !/encrypt/.test(schema) && String(schema).split('.')[0] in made.host
-  return asHost(base, 'qq', made)
+  return asHost<FakeQq>(base, 'qq', made)
 }

@@ -5,6 +5,7 @@
  * Pass `server.handler` to `createFakeWx({ handler })`.
  */
 import type { CodeCheck, FakeHandler, FakeReply, FakeRequest, FakeWx } from './fake-wx'
+import { checked } from './settings'
 
 export interface FakeAuthServerOptions {
   /** Access token lifetime in seconds, sent as `expiresIn`. Default 7200. */
@@ -28,11 +29,14 @@ export type FakeRoute = (req: FakeRequest, ctx: { userId: string | null }) => Fa
 export interface FakeAuthServer {
   handler: FakeHandler
   stats: { logins: number; refreshes: number; unauthorized: number; requests: number; rejectedCodes: number }
-  /** 0 (default): login works. Any status: the login endpoint answers it (500: server down). */
+  /**
+   * 0 (default): login works. An HTTP status (100–599): the login endpoint answers it (500: server
+   * down). Anything else throws a TypeError, as for every switch below.
+   */
   loginStatus: number
-  /** 0: refresh works. Any status: the refresh endpoint answers it. */
+  /** 0 (default): refresh works. An HTTP status (100–599): the refresh endpoint answers it. */
   refreshStatus: number
-  /** Answer 401 to every protected route whatever the token. */
+  /** Answer 401 to every protected route whatever the token. Default false. */
   alwaysUnauthorized: boolean
   /** Server-side expiry: every access token issued so far is refused from now on. */
   expireTokens(): void
@@ -106,6 +110,18 @@ export function createFakeAuthServer(fake: FakeWx, options: FakeAuthServerOption
     return e.userId
   }
 
+  const switches = { loginStatus: 0, refreshStatus: 0, alwaysUnauthorized: false }
+  const status = (name: 'loginStatus' | 'refreshStatus') => ({
+    enumerable: true,
+    get: () => switches[name],
+    set: (v: unknown) => {
+      if (v !== 0 && !(typeof v === 'number' && v % 1 === 0 && v >= 100 && v <= 599)) {
+        throw new TypeError(`server.${name} takes 0 (it works) or an HTTP status 100–599, got ${typeof v === 'string' ? `'${v}'` : String(v)}.`)
+      }
+      switches[name] = v
+    },
+  })
+  // The three switches are data properties here, then accessors that check what is assigned (below).
   const server: FakeAuthServer = {
     stats,
     loginStatus: 0,
@@ -160,6 +176,15 @@ export function createFakeAuthServer(fake: FakeWx, options: FakeAuthServerOption
       return Array.from(tokens.keys())
     },
   }
+  Object.defineProperties(server, {
+    loginStatus: status('loginStatus'),
+    refreshStatus: status('refreshStatus'),
+    alwaysUnauthorized: {
+      enumerable: true,
+      get: () => switches.alwaysUnauthorized,
+      set: (v: unknown) => (switches.alwaysUnauthorized = checked('server.alwaysUnauthorized', 'boolean', v as boolean)),
+    },
+  })
   server.route('GET', paths.me, (_req, ctx) => ({ data: users.get(ctx.userId as string) }))
   return server
 }

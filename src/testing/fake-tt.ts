@@ -4,12 +4,13 @@
  * single-use anonymous code each time), failures carry `errNo` (not `errno`), storage has no
  * `encrypt` option, and no privacy-contract calls exist. Sources: docs/platforms.md.
  */
+import type { TtLike } from '../platforms/douyin'
 import { createFakeWx, type FakeWx, type FakeWxOptions } from './fake-wx'
-import { asHost, hostObject } from './fake-host'
+import { asHost, hostObject, type FakeHostObject } from './fake-host'
 
-export type FakeTt = Omit<FakeWx, 'calls'> & {
-  tt: Record<string, any>
-  calls: Record<string, number>
+export interface FakeTt extends FakeWx {
+  /** The `tt` object: pass it to `douyinPlatform`, or set it as `global.tt`. */
+  readonly tt: FakeHostObject<TtLike>
   /** Anonymous codes issued by tt.login, in order. */
   readonly issuedAnonymousCodes: string[]
   /** Checks an anonymous code issued by tt.login and marks it used, as jscode2session's `anonymous_code` does. */
@@ -50,7 +51,7 @@ export function createFakeTt(options: FakeWxOptions = {}): FakeTt {
   for (const n of ASYNC) own[n] = (o: any) => base.wx[n](ttFail(Object.assign({}, o, { encrypt: undefined })))
   const made = hostObject(base, SYNC, own, options.missing)
   made.host.canIUse = (schema: string) => !/encrypt/.test(schema) && String(schema).split('.')[0] in made.host
-  const out = asHost(base, 'tt', made) as FakeTt
+  const out = asHost<FakeTt>(base, 'tt', made)
   Object.defineProperty(out, 'issuedAnonymousCodes', { get: () => anonymous.slice() })
   Object.defineProperty(out, 'redeemAnonymousCode', {
     value: (code: unknown) => {

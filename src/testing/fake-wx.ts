@@ -17,7 +17,10 @@
  * - every request and upload is timed: its `timeout`, else `networkTimeout` (60 000 ms, as wx).
  */
 
+import type { Platform } from '../platform'
+import type { FakeHostObject } from './fake-host'
 import { createFakeOpenAbilities, type FakeOpenAbilities } from './fake-open-abilities'
+import { checked, switches } from './settings'
 
 export interface FakeRequest {
   kind: 'request' | 'upload'
@@ -146,9 +149,18 @@ function failWith(o: Callbacks, errMsg: string, errno?: number): void {
 }
 
 export interface FakeWx extends FakeOpenAbilities {
-  /** The object to pass as `platform` (or to set as `global.wx` before miniprogram-simulate). */
-  wx: Record<string, any>
-  behavior: FakeBehavior
+  /**
+   * The object to pass as `platform` (or to set as `global.wx` before miniprogram-simulate): a
+   * `Platform`, with every call loosely typed for tests (the ones `missing` names are absent).
+   */
+  readonly wx: FakeHostObject<Platform>
+  /**
+   * How wx.login, wx.checkSession and storage behave. Each field checks what it is assigned (a
+   * TypeError names the field and the values it takes); assigning an object sets the fields given
+   * and puts the others back to their defaults.
+   */
+  get behavior(): FakeBehavior
+  set behavior(v: Partial<FakeBehavior>)
   /** Calls made to each wx API, by name. */
   calls: Record<string, number>
   /** Every request and upload that reached the handler, in order. */
@@ -176,13 +188,20 @@ export function createFakeWx(options: FakeWxOptions = {}): FakeWx {
   const baseLibrary = options.baseLibrary || '3.7.0'
   const missing = options.missing || []
   const networkTimeout = options.networkTimeout || 60000
+  if (options.taskLimit !== undefined) checked('options.taskLimit', ['record', 'fail'], options.taskLimit)
+  if (options.envVersion !== undefined) checked('options.envVersion', ['develop', 'trial', 'release'], options.envVersion)
   const storage = new Map<string, StoredEntry>()
   const files = new Map<string, string>()
   const issued = new Map<string, { at: number; used: boolean }>()
   const issuedList: string[] = []
   let codeSeq = 0
   let fileSeq = 0
-  const behavior: FakeBehavior = { login: 'ok', checkSession: true, checkSessionDelay: 0, storageRead: 'ok', storageWrite: 'ok' }
+  const behaviorSwitches = switches<FakeBehavior>(
+    'fake.behavior',
+    { login: ['ok', 'fail', 'hang', 'no-code'], checkSession: 'boolean', checkSessionDelay: 'ms', storageRead: ['ok', 'throw', 'hang'], storageWrite: ['ok', 'throw', 'hang'] },
+    () => ({ login: 'ok', checkSession: true, checkSessionDelay: 0, storageRead: 'ok', storageWrite: 'ok' }),
+  )
+  const behavior = behaviorSwitches.value
   const calls: Record<string, number> = {}
   const requests: FakeRequest[] = []
   const network = { active: 0, peak: 0, overLimit: 0, limit: NETWORK_TASK_LIMIT }
@@ -363,7 +382,7 @@ export function createFakeWx(options: FakeWxOptions = {}): FakeWx {
   const open = createFakeOpenAbilities()
   Object.assign(api, open.api)
 
-  const wx: Record<string, any> = {}
+  const wx = {} as FakeHostObject<Platform>
   for (const name of Object.keys(api)) {
     if (missing.indexOf(name) >= 0) continue
     const fn = api[name]
@@ -374,30 +393,24 @@ export function createFakeWx(options: FakeWxOptions = {}): FakeWx {
     }
   }
 
-  return {
+  const fake = {
     wx,
-    behavior,
-    scopes: open.state.scopes,
-    userChoices: open.state.userChoices,
-    privacy: open.state.privacy,
-    get tapGesture() {
-      return open.state.tapGesture
+    get behavior(): FakeBehavior {
+      return behavior
     },
-    set tapGesture(v: boolean) {
-      open.state.tapGesture = v
+    set behavior(v: Partial<FakeBehavior>) {
+      behaviorSwitches.assign(v)
     },
-    modals: open.state.modals,
-    authorizePrompts: open.state.authorizePrompts,
     calls,
     requests,
     network,
-    setHandler(h) {
+    setHandler(h: FakeHandler) {
       handler = h
     },
-    setLatency(l) {
+    setLatency(l: number | ((req: FakeRequest) => number)) {
       latency = l
     },
-    redeemCode(code) {
+    redeemCode(code: unknown): CodeCheck {
       if (typeof code !== 'string') return 'invalid'
       const e = issued.get(code)
       if (!e) return 'invalid'
@@ -439,4 +452,5 @@ export function createFakeWx(options: FakeWxOptions = {}): FakeWx {
       network.overLimit = 0
     },
   }
+  return open.attach(fake)
 }

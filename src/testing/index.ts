@@ -9,6 +9,7 @@ export { createFakeAuthServer } from './fake-server'
 export type { FakeAuthServer, FakeAuthServerOptions, FakeRoute } from './fake-server'
 export { phoneEvent, avatarEvent, nicknameReviewEvent } from './fake-open-abilities'
 export type { FakeOpenAbilities, FakeUserChoices } from './fake-open-abilities'
+export type { FakeHostObject } from './fake-host'
 // The other hosts, each over the same engine (storage, codes, handlers, task limit), with that
 // host's own names, result shapes and error shapes: use with createFakeAuthServer as with the wx fake.
 export { createFakeQq } from './fake-qq'

@@ -15,7 +15,7 @@ export function setup(
   const server = createFakeAuthServer(fake, opts.server)
   fake.setHandler(server.handler)
   const auth = createAuth(
-    Object.assign({ baseURL: BASE, login: { url: '/api/auth/login' }, platform: fake.wx as never }, opts.auth || {}) as AuthOptions,
+    Object.assign({ baseURL: BASE, login: { url: '/api/auth/login' }, platform: fake.wx }, opts.auth || {}) as AuthOptions,
   )
   const errors: Error[] = []
   auth.on('error', (e) => errors.push(e))

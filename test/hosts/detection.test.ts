@@ -124,7 +124,7 @@ describe('detection order and host names', () => {
 
   test('a wx-compatible object that is no adapter is treated as WeChat', async () => {
     const fake = createFakeWx({ handler: () => ({ data: { token: 't' } }) })
-    const auth = createAuth({ baseURL: BASE, login: { url: LOGIN }, platform: fake.wx as never })
+    const auth = createAuth({ baseURL: BASE, login: { url: LOGIN }, platform: fake.wx })
     expect(auth.platform.host).toBe('weixin')
     await auth.login()
     expect(fake.requests[0].data).toEqual({ code: fake.issuedCodes[0], platform: 'weixin' })
@@ -158,7 +158,7 @@ describe('bad input: a CONFIG error at createAuth naming what is missing', () =>
 
   test("an adapter over a host version without the login call names the host and the call", () => {
     const tt = createFakeTt({ missing: ['login'] })
-    expect(configError(() => createAuth({ ...opts, platform: douyinPlatform(tt.tt as never) }))!.message).toMatch(/douyin platform has no login/)
+    expect(configError(() => createAuth({ ...opts, platform: douyinPlatform(tt.tt) }))!.message).toMatch(/douyin platform has no login/)
   })
 
   test('no host global and no platform', async () => {
@@ -173,7 +173,7 @@ describe('bad input: a CONFIG error at createAuth naming what is missing', () =>
       expect(configError(() => createAuthCore({ ...opts, platform: 'douyin' } as never))!.message).toMatch(/host names.*'weapp-auth'/)
       expect(configError(() => createAuthCore(opts))!.message).toMatch(/\bwx\b/)
       // the adapter works through core
-      expect(createAuthCore({ ...opts, platform: douyinPlatform(tt.tt as never) }).platform.host).toBe('douyin')
+      expect(createAuthCore({ ...opts, platform: douyinPlatform(tt.tt) }).platform.host).toBe('douyin')
     })
   })
 })

@@ -33,7 +33,7 @@ const cases: Array<[string, boolean]> = [
 describe.each(EACH_HOST)('hostile URLs on %s', (_label, c) => {
   test(`${cases.length} URLs: the token reaches baseURL and trustedOrigins only, no Authorization header elsewhere`, async () => {
     const made = c.make({ handler: (r) => (r.path === LOGIN ? { data: { token: TOKEN } } : { data: { ok: true } }) })
-    const auth = createAuth({ baseURL: BASE, login: { url: LOGIN }, platform: made.option() as never, trustedOrigins: ['https://cdn.example.com'] } as AuthOptions)
+    const auth = createAuth({ baseURL: BASE, login: { url: LOGIN }, platform: made.option(), trustedOrigins: ['https://cdn.example.com'] } as AuthOptions)
     await auth.login()
     for (const [url] of cases) await auth.get(url)
     const sent = made.fake.requests.filter((r) => r.path !== LOGIN)
@@ -47,7 +47,7 @@ describe.each(EACH_HOST)('hostile URLs on %s', (_label, c) => {
 
   test('an untrusted absolute URL needs no token: no host login for it, and auth: false sends none', async () => {
     const made = c.make({ handler: (r) => (r.path === LOGIN ? { data: { token: TOKEN } } : { data: { ok: true } }) })
-    const auth = createAuth({ baseURL: BASE, login: { url: LOGIN }, platform: made.option() as never } as AuthOptions)
+    const auth = createAuth({ baseURL: BASE, login: { url: LOGIN }, platform: made.option() } as AuthOptions)
     await auth.get('https://cdn.other.com/a.json')
     await auth.get('/public', { auth: false })
     expect(made.fake.calls[c.loginCall]).toBe(0)

@@ -37,7 +37,7 @@ export const REFRESH = '/api/auth/refresh'
 export const KEY = 'weapp-auth'
 
 /** The engine controls every host fake shares (scripted login, handler, latency, storage, counters). */
-export type Engine = Omit<FakeWx, 'calls'> & { calls: Record<string, number> }
+export type Engine = FakeWx
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type HostObject = Record<string, any>
@@ -91,15 +91,15 @@ const wxShaped = (label: string, host: HostName, make: (o?: FakeWxOptions) => Ma
 export const HOSTS: HostCase[] = [
   wxShaped('weixin (wx)', 'weixin', (o) => {
     const fake = createFakeWx(o)
-    return { fake, global: fake.wx, option: () => weixinPlatform(fake.wx as never) }
+    return { fake, global: fake.wx, option: () => weixinPlatform(fake.wx) }
   }),
   wxShaped('qq (qq)', 'qq', (o) => {
     const fake = createFakeQq(o)
-    return { fake, global: fake.qq, option: () => qqPlatform(fake.qq as never) }
+    return { fake, global: fake.qq, option: () => qqPlatform(fake.qq) }
   }),
   wxShaped('douyin (tt)', 'douyin', (o) => {
     const fake = createFakeTt(o)
-    return { fake, global: fake.tt, option: () => douyinPlatform(fake.tt as never) }
+    return { fake, global: fake.tt, option: () => douyinPlatform(fake.tt) }
   }),
   ...(
     [
@@ -118,7 +118,7 @@ export const HOSTS: HostCase[] = [
       store: (g, key, data) => g.setStorageSync({ key, data }),
       make: (o) => {
         const fake = createFakeMy(Object.assign({}, o, my))
-        return { fake, global: fake.my, option: () => alipayPlatform(fake.my as never) }
+        return { fake, global: fake.my, option: () => alipayPlatform(fake.my) }
       },
     }),
   ),
@@ -148,10 +148,10 @@ export const HOSTS: HostCase[] = [
       make: (o) => {
         if (framework === 'uni') {
           const fake = createFakeUni(Object.assign({}, o, { uniPlatform: { weixin: 'mp-weixin', alipay: 'mp-alipay', douyin: 'mp-toutiao' }[host] }))
-          return { fake, global: fake.uni, option: () => fake.uni as never }
+          return { fake, global: fake.uni, option: () => fake.uni }
         }
         const fake = createFakeTaro(Object.assign({}, o, { env: { weixin: 'WEAPP', alipay: 'ALIPAY', douyin: 'TT' }[host] }))
-        return { fake, global: fake.taro, option: () => fake.taro as never }
+        return { fake, global: fake.taro, option: () => fake.taro }
       },
     }),
   ),

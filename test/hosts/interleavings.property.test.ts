@@ -67,7 +67,7 @@ async function run(c: HostCase, steps: Step[], withRefresh: boolean): Promise<vo
   fake.setLatency((req) => latencyById.get(req.header['X-Req']) || 1)
   fake.setHandler((req) => (req.url.indexOf(ORIGINS.api + '/') === 0 ? server.handler(req) : { data: { ok: true } }))
 
-  const auth = createAuth({ baseURL: ORIGINS.api, login: { url: LOGIN }, refresh: withRefresh ? { url: REFRESH } : undefined, platform: made.option() as never })
+  const auth = createAuth({ baseURL: ORIGINS.api, login: { url: LOGIN }, refresh: withRefresh ? { url: REFRESH } : undefined, platform: made.option() })
   const pending: Array<Promise<unknown>> = []
   let n = 0
   for (const s of steps) {

@@ -20,7 +20,7 @@ describe('uni-app built for Alipay: the status of an HTTP error (my.request erro
     const raw = await call(p.request, { url: 'https://api.example.com/x', header: { Authorization: 'Bearer stale' } })
     expect(raw.res).toMatchObject({ statusCode: 401, data: { error: 'token_expired' } })
     const { createAuth } = await import('weapp-auth')
-    const auth = createAuth({ baseURL: 'https://api.example.com', login: { url: '/login' }, platform: fake.uni as never })
+    const auth = createAuth({ baseURL: 'https://api.example.com', login: { url: '/login' }, platform: fake.uni })
     await expect(auth.get('/x')).resolves.toEqual({ ok: 1 })
     expect(fake.calls.login).toBe(1)
   })

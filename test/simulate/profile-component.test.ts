@@ -32,7 +32,7 @@ const tick = () => new Promise((r) => setTimeout(r, 20))
 const componentId = simulate.load(path.join(__dirname, 'fixtures/profile-card/index'))
 
 function render() {
-  holder.auth = createAuth({ baseURL: 'https://api.example.com', login: { url: '/api/auth/login' }, platform: fake.wx as never })
+  holder.auth = createAuth({ baseURL: 'https://api.example.com', login: { url: '/api/auth/login' }, platform: fake.wx })
   const id = componentId
   const comp = simulate.render(id)
   comp.attach(document.createElement('parent-wrapper'))
