@@ -22,7 +22,8 @@ function multipart(req: FakeRequest): { body: Buffer; type: string } {
   const ext = filename.split('.').pop() || ''
   parts.push(
     Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${req.name}"; filename="${filename}"\r\nContent-Type: ${MIME[ext] || 'application/octet-stream'}\r\n\r\n`),
-    Buffer.from(file.content, 'utf8'),
+    // The fake's file content is a string standing for bytes, one char per byte (an image's signature included).
+    Buffer.from(file.content, 'latin1'),
     Buffer.from(`\r\n--${boundary}--\r\n`),
   )
   return { body: Buffer.concat(parts), type: `multipart/form-data; boundary=${boundary}` }

@@ -18,6 +18,7 @@
  * (DOUYIN_*, ALIPAY_* with fresh RSA-2048 key pairs and an AES key, QQ_*).
  */
 import { spawn, type ChildProcess } from 'node:child_process'
+import * as net from 'node:net'
 import { generateKeyPairSync, randomBytes } from 'node:crypto'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
@@ -116,6 +117,18 @@ function kill(child: ChildProcess): void {
   if (child.exitCode === null && child.signalCode === null) child.kill()
 }
 
+/** A port nobody listens on right now (the OS picks it). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer()
+    probe.once('error', reject)
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as net.AddressInfo
+      probe.close(() => resolve(port))
+    })
+  })
+}
+
 export async function spawnServer(env: Record<string, string> = {}, options: SpawnOptions = {}): Promise<SpawnedServer> {
   const kind = options.kind || 'example'
   const kit = options.kit || 'src'
@@ -145,18 +158,31 @@ export async function spawnServer(env: Record<string, string> = {}, options: Spa
       // Douyin's open platform (client_token, which the nickname's text check needs) is on the same fake.
       if (platform === 'douyin') common.DOUYIN_OPEN_API_BASE = host.url
     }
+    // Avatar URLs are built from PUBLIC_URL (never the Host header), so the server needs its port up front.
+    const binPort = await freePort()
     server =
       kind === 'bin'
         ? await startProcess(
             'weapp-auth-server (bin)',
             [path.join(serverDist, 'bin.js')],
-            { ...common, HOST: '127.0.0.1', NODE_ENV: 'development', WEAPP_AUTH_DEV_ENDPOINTS: '1', JWT_SECRET: randomBytes(32).toString('hex'), REDIS_URL: '', ...env },
+            {
+              ...common,
+              PORT: String(binPort),
+              PUBLIC_URL: `http://127.0.0.1:${binPort}`,
+              UPLOAD_DIR: path.join(dataDir, 'uploads'),
+              HOST: '127.0.0.1',
+              NODE_ENV: 'development',
+              WEAPP_AUTH_DEV_ENDPOINTS: '1',
+              JWT_SECRET: randomBytes(32).toString('hex'),
+              REDIS_URL: '',
+              ...env,
+            },
             /"url":"(http:\/\/127\.0\.0\.1:\d+)"/, // its "listening" line
           )
         : await startProcess(
             'the example server',
             ['--import', 'tsx', path.join(REPO, 'example-miniprogram', 'server', 'src', 'main.ts')],
-            { ...common, EXAMPLE_DEV_ENDPOINTS: '1', ...tsx, ...env },
+            { ...common, PORT: String(binPort), PUBLIC_URL: `http://127.0.0.1:${binPort}`, UPLOAD_DIR: path.join(dataDir, 'uploads'), EXAMPLE_DEV_ENDPOINTS: '1', ...tsx, ...env },
             /example server: (http:\/\/127\.0\.0\.1:\d+)/,
           )
   } catch (err) {

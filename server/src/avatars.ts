@@ -17,7 +17,7 @@ import { createReadStream, mkdirSync, promises as fsp } from 'node:fs'
 import { join } from 'node:path'
 import multipart from '@fastify/multipart'
 import type { FastifyInstance } from 'fastify'
-import { AuthServerError, BadRequestError } from './errors'
+import { AuthServerError, BadRequestError, ConfigError } from './errors'
 import type { AuthenticatedUser } from './fastify'
 
 export interface AvatarOptions {
@@ -59,9 +59,16 @@ export function createAvatars(options: AvatarOptions): Avatars {
   const { dir } = options
   const maxBytes = options.maxBytes ?? DEFAULT_AVATAR_MAX_BYTES
   const publicUrl = options.publicUrl?.replace(/\/+$/, '')
-  mkdirSync(dir, { recursive: true })
+  try {
+    mkdirSync(dir, { recursive: true })
+  } catch (err) {
+    throw new ConfigError(`Cannot create the upload folder ${dir} (UPLOAD_DIR): ${(err as Error).message}`)
+  }
 
   async function register(app: FastifyInstance): Promise<void> {
+    if (typeof (app as { authenticate?: unknown }).authenticate !== 'function') {
+      throw new ConfigError('createAvatars: register the weappAuth plugin first (the avatar routes use its app.authenticate)')
+    }
     await app.register(async (scope) => {
       await scope.register(multipart, { limits: { fileSize: maxBytes, files: 1, fields: 0, parts: 2 } })
 

@@ -14,7 +14,8 @@
 import { loadConfig, type ServerConfig } from './config'
 import { buildApp } from './app'
 import { ConfigError } from './errors'
-import { createAuthServer } from './index'
+import { createAuthServer, storeUsers } from './index'
+import { createAvatars } from './avatars'
 import { openStore } from './stores/open'
 import type { RedisStore } from './stores/redis'
 import { providersFromEnv } from './providers/from-env'
@@ -64,8 +65,17 @@ async function main(): Promise<void> {
 
   let auth
   let store
+  let avatars
   try {
     store = openStore(config.store)
+    const users = storeUsers(store)
+    avatars = createAvatars({
+      dir: config.uploadDir,
+      publicUrl: config.publicUrl,
+      maxBytes: config.avatarMaxBytes,
+      onUploaded: (userId, url) => users.updateUser(userId, { avatarUrl: url }),
+    })
+    const uploads = avatars
     auth = createAuthServer({
       appid: config.appid,
       secret: config.secret,
@@ -81,6 +91,8 @@ async function main(): Promise<void> {
       revocation: config.devEndpoints,
       // Other hosts' code exchanges, from QQ_*, DOUYIN_*, ALIPAY_* (absent: WeChat only).
       providers,
+      // Deleting an account deletes its avatars too.
+      onUserDeleted: async (userId) => void (await uploads.deleteAvatarsOf(userId)),
     })
   } catch (err) {
     if (err instanceof ConfigError || err instanceof TypeError) fatal(err.message)
@@ -89,7 +101,7 @@ async function main(): Promise<void> {
 
   if (store.kind === 'redis') await warnIfRedisKeepsNothing(store as RedisStore)
 
-  const app = buildApp({ auth, development: config.development, devEndpoints: config.devEndpoints, trustProxy: config.trustProxy })
+  const app = buildApp({ auth, avatars, development: config.development, devEndpoints: config.devEndpoints, trustProxy: config.trustProxy })
 
   let address: string
   try {
@@ -100,7 +112,8 @@ async function main(): Promise<void> {
     fatal(`cannot listen on ${config.host}:${config.port}: ${(err as Error).message}`)
   }
   const where = config.store.kind === 'sqlite' ? { sqlitePath: config.store.path } : {}
-  app.log.info({ url: address, store: auth.store.kind, ...where, devEndpoints: config.devEndpoints }, 'listening')
+  // Without PUBLIC_URL, POST /api/upload/avatar answers 503 naming it (URLs are never built from the Host header).
+  app.log.info({ url: address, store: auth.store.kind, ...where, devEndpoints: config.devEndpoints, avatarUploads: config.publicUrl ? config.uploadDir : 'off (set PUBLIC_URL)' }, 'listening')
 
   let stopping = false
   const shutdown = (signal: string) => {

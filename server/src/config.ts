@@ -5,6 +5,7 @@
  * here starts anything.
  */
 import { randomBytes } from 'node:crypto'
+import * as path from 'node:path'
 import { ConfigError } from './errors'
 import type { StoreChoice } from './stores/open'
 
@@ -44,6 +45,12 @@ export interface ServerConfig {
   development: boolean
   /** WEAPP_AUTH_DEV_ENDPOINTS=1 (needs NODE_ENV=development): POST /api/dev/expire-tokens, GET /api/dev/stats. */
   devEndpoints: boolean
+  /** UPLOAD_DIR: where avatars are kept; default an `uploads` folder beside the SQLite file (else ./uploads). */
+  uploadDir: string
+  /** PUBLIC_URL: the https address clients reach this server at; avatar URLs start with it. Unset: uploads answer 503. */
+  publicUrl?: string
+  /** AVATAR_MAX_BYTES, default 2 MiB. */
+  avatarMaxBytes: number
 }
 
 /** The default SQLite file, relative to the working directory. */
@@ -169,6 +176,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   const devEndpoints = devRaw === '1'
   if (devEndpoints && !development) problems.add('WEAPP_AUTH_DEV_ENDPOINTS=1 needs NODE_ENV=development: those endpoints revoke every token and must never run in production.')
 
+  const publicUrl = env.PUBLIC_URL ? httpUrl('PUBLIC_URL', env.PUBLIC_URL, development ? ['https:', 'http:'] : ['https:'], problems)?.replace(/\/+$/, '') : undefined
+  if (publicUrl && /[?#]/.test(publicUrl)) problems.add('PUBLIC_URL must not carry a query or a fragment (avatar paths are appended to it).')
+  const avatarMaxBytes = positiveInt(env, 'AVATAR_MAX_BYTES', 20 * 1024 * 1024, problems) ?? 2 * 1024 * 1024
+  const uploadDirRaw = env.UPLOAD_DIR ?? ''
+  if (/[\0\n\r]/.test(uploadDirRaw)) problems.add(`UPLOAD_DIR must be a folder path, got ${JSON.stringify(uploadDirRaw.slice(0, 80))}.`)
+
   // The store's settings are judged only with a usable REDIS_URL (a wrong one is reported above).
   let store: StoreChoice = { kind: 'memory' }
   if (!env.REDIS_URL || redisUrl) {
@@ -194,7 +207,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     development,
     devEndpoints,
     legacyPhone: legacyRaw === '1',
+    uploadDir: uploadDirRaw || path.join(path.dirname(store.kind === 'sqlite' ? store.path : DEFAULT_SQLITE_PATH), 'uploads'),
+    avatarMaxBytes,
   }
+  if (publicUrl) config.publicUrl = publicUrl
   if (redisUrl) config.redisUrl = redisUrl
   if (wxApiBase) config.wxApiBase = wxApiBase
   if (tokenTtlSeconds !== undefined) config.tokenTtlSeconds = tokenTtlSeconds

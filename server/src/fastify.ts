@@ -274,3 +274,7 @@ export default weappAuth
 /** Development-only endpoints for end-to-end demos (see dev-endpoints.ts): never on a public server. */
 export { weappAuthDevEndpoints } from './dev-endpoints'
 export type { DevEndpointsOptions, DevStats } from './dev-endpoints'
+
+/** Avatar upload and serving (`POST /api/upload/avatar`, `GET /uploads/:name`), as the ready-made server has them: see avatars.ts. */
+export { createAvatars, imageTypeOf, DEFAULT_AVATAR_MAX_BYTES } from './avatars'
+export type { Avatars, AvatarOptions } from './avatars'

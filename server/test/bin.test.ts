@@ -254,7 +254,20 @@ describe('configuration', () => {
       legacyPhone: false,
       // Users and sessions are kept by default, in an SQLite file in the working directory.
       store: { kind: 'sqlite', path: './weapp-auth.db' },
+      // Avatars beside it; without PUBLIC_URL uploads answer 503 naming it.
+      uploadDir: 'uploads',
+      avatarMaxBytes: 2 * 1024 * 1024,
     })
+    expect(loadConfig({ ...base, SQLITE_PATH: '/var/lib/app/auth.db' }).uploadDir).toBe('/var/lib/app/uploads')
+    expect(loadConfig({ ...base, UPLOAD_DIR: '/srv/avatars', PUBLIC_URL: 'https://api.example.com/', AVATAR_MAX_BYTES: '1000' })).toMatchObject({
+      uploadDir: '/srv/avatars',
+      publicUrl: 'https://api.example.com',
+      avatarMaxBytes: 1000,
+    })
+    expect(() => loadConfig({ ...base, PUBLIC_URL: 'http://api.example.com' })).toThrow(/PUBLIC_URL must start with https:\/\//)
+    expect(loadConfig({ ...base, NODE_ENV: 'development', PUBLIC_URL: 'http://127.0.0.1:3000' }).publicUrl).toBe('http://127.0.0.1:3000')
+    expect(() => loadConfig({ ...base, PUBLIC_URL: 'https://api.example.com/?x=1' })).toThrow(/PUBLIC_URL must not carry a query/)
+    expect(() => loadConfig({ ...base, AVATAR_MAX_BYTES: 'lots' })).toThrow(/AVATAR_MAX_BYTES/)
     expect(loadConfig({ ...base, SQLITE_PATH: '/var/lib/app/auth.db' }).store).toEqual({ kind: 'sqlite', path: '/var/lib/app/auth.db' })
     expect(loadConfig({ ...base, STORE: 'sqlite' }).store).toEqual({ kind: 'sqlite', path: './weapp-auth.db' })
     expect(loadConfig({ ...base, STORE: 'memory' }).store).toEqual({ kind: 'memory' })
@@ -293,6 +306,8 @@ describe('configuration', () => {
       store: { kind: 'redis', url: 'redis://10.0.0.5:6379/2' },
       sessionMaxSeconds: 864000,
       legacyPhone: true,
+      uploadDir: 'uploads',
+      avatarMaxBytes: 2 * 1024 * 1024,
     })
     const dev = loadConfig({ WX_APPID: APPID, WX_SECRET: SECRET, NODE_ENV: 'development' })
     expect(dev.jwtSecretGenerated).toBe(true)

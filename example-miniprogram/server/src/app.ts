@@ -7,19 +7,18 @@
  *                           logins from QQ, Douyin and Alipay too when their providers are configured
  *                           (QQ_*, DOUYIN_*, ALIPAY_* as the bin reads them: providersFromEnv)
  * - GET  /api/user/me       → the user                                   (Bearer token)
- * - POST /api/user/profile  { nickName?, avatarUrl? } → the user          (Bearer token; a WeChat
- *                           user's nickname is checked with WeChat's msg_sec_check on the server too)
- * - POST /api/upload/avatar multipart field `file` (png/jpeg/webp/gif, ≤ 2 MB) → { url }   (Bearer token)
- * - GET  /uploads/:name     the stored file
+ * - POST /api/user/profile  { nickName?, avatarUrl? } → the user          (Bearer token; the nickname
+ *                           is checked on the server with the content check of the user's host)
+ * - DELETE /api/user/me     deletes the account (the kit's auth.deleteUser; its avatars too)
+ * - POST /api/upload/avatar, GET /uploads/:name   the kit's avatar routes (createAvatars): type from
+ *                           the bytes, URLs from PUBLIC_URL (else this server's own address)
  * - with devEndpoints: POST /api/dev/expire-tokens[?refresh=1], GET /api/dev/stats (the kit's)
  *
  * session_key and openid stay in the kit: no response ever carries them.
  */
 import { randomUUID } from 'node:crypto'
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import Fastify, { type FastifyInstance } from 'fastify'
-import multipart from '@fastify/multipart'
 import {
   AuthServerError,
   BadRequestError,
@@ -37,7 +36,7 @@ import {
   type StoreUser,
   type StoreUserRepository,
 } from 'weapp-auth-server'
-import { maskPhoneNumber, weappAuth, weappAuthDevEndpoints, weappAuthErrorHandler, type AuthenticatedUser } from 'weapp-auth-server/fastify'
+import { createAvatars, maskPhoneNumber, weappAuth, weappAuthDevEndpoints, weappAuthErrorHandler, type AuthenticatedUser } from 'weapp-auth-server/fastify'
 
 export interface ServerOptions {
   /** Mini program AppID / AppSecret. Default: WX_APPID / WX_SECRET. */
@@ -58,6 +57,8 @@ export interface ServerOptions {
   devEndpoints?: boolean
   /** Maximum avatar size in bytes. Default 2 MB. */
   maxUploadBytes?: number
+  /** The address clients reach this server at; avatar URLs start with it. Default PUBLIC_URL. */
+  publicUrl?: string
   /** Other hosts' code exchanges. Default: from QQ_*, DOUYIN_*, ALIPAY_* (providersFromEnv), none when unset. */
   providers?: Partial<Record<HostPlatform, SessionProvider>>
   /**
@@ -92,8 +93,6 @@ function usersWithHost(store: Store): StoreUserRepository {
   }
 }
 
-const IMAGE_TYPES: Record<string, string> = { 'image/png': 'png', 'image/jpeg': 'jpg', 'image/webp': 'webp', 'image/gif': 'gif' }
-
 export interface ExampleServer {
   app: FastifyInstance
   auth: AuthServer<StoreUser>
@@ -108,12 +107,14 @@ export function buildServer(options: ServerOptions = {}): ExampleServer {
   const secret = options.secret || process.env.WX_SECRET || ''
   if (!appid || !secret) throw new Error('WX_APPID and WX_SECRET are required (main.ts starts a fake WeChat when they are absent)')
   const devEndpoints = options.devEndpoints ?? process.env.EXAMPLE_DEV_ENDPOINTS === '1'
-  const uploadDir = options.uploadDir || join(__dirname, '..', 'uploads')
-  const maxUpload = options.maxUploadBytes || 2 * 1024 * 1024
-  mkdirSync(uploadDir, { recursive: true })
-
   const store = options.store ?? storeFromEnv(process.env)
   const users = usersWithHost(store)
+  const avatars = createAvatars({
+    dir: options.uploadDir || join(__dirname, '..', 'uploads'),
+    maxBytes: options.maxUploadBytes,
+    publicUrl: options.publicUrl || process.env.PUBLIC_URL || undefined,
+    onUploaded: (userId, url) => users.updateUser(userId, { avatarUrl: url }),
+  })
   const auth = createAuthServer<StoreUser>({
     appid,
     secret,
@@ -125,6 +126,8 @@ export function buildServer(options: ServerOptions = {}): ExampleServer {
     providers: options.providers ?? providersFromEnv(process.env),
     // The dev endpoints expire tokens server-side: that needs the revocation check in verify().
     revocation: devEndpoints,
+    // The app's own data of a deleted user: here, the avatars.
+    onUserDeleted: async (userId) => void (await avatars.deleteAvatarsOf(userId)),
   })
 
   const app = Fastify({ logger: options.logger ?? false, bodyLimit: 64 * 1024 })
@@ -137,7 +140,6 @@ export function buildServer(options: ServerOptions = {}): ExampleServer {
   })
   app.setErrorHandler(weappAuthErrorHandler) // { error, message } for every failure, never a stack
   app.setNotFoundHandler((_req, reply) => reply.code(404).send({ error: 'not_found' }))
-  app.register(multipart, { limits: { fileSize: maxUpload, files: 1, fields: 10 } })
   app.register(weappAuth, {
     auth,
     // Keep the number WeChat returned; the client gets it masked (the plugin's default answer).
@@ -146,6 +148,8 @@ export function buildServer(options: ServerOptions = {}): ExampleServer {
     },
   })
   if (devEndpoints) app.register(weappAuthDevEndpoints, { auth })
+  // After the plugin: the avatar routes use its app.authenticate.
+  app.register(async (scope) => avatars.register(scope))
 
   app.after(() => {
     app.get('/api/user/me', { preHandler: app.authenticate }, async (req) => {
@@ -187,35 +191,6 @@ export function buildServer(options: ServerOptions = {}): ExampleServer {
       return publicView(user)
     })
 
-    app.post('/api/upload/avatar', { preHandler: app.authenticate }, async (req, reply) => {
-      const { id } = req.user as AuthenticatedUser
-      if (!req.isMultipart()) throw new BadRequestError('bad_request', 'multipart/form-data with a "file" field expected')
-      const file = await req.file()
-      if (!file || file.fieldname !== 'file') throw new BadRequestError('bad_request', 'a "file" field is required')
-      const ext = IMAGE_TYPES[file.mimetype]
-      if (!ext) {
-        file.file.resume()
-        return reply.code(415).send({ error: 'unsupported_type', message: 'Only png, jpeg, webp and gif images are accepted' })
-      }
-      const data = await file.toBuffer().catch((err: { code?: string }) => {
-        if (err && err.code === 'FST_REQ_FILE_TOO_LARGE') return null
-        throw err
-      })
-      if (!data) return reply.code(413).send({ error: 'payload_too_large', message: `Avatars are limited to ${maxUpload} bytes` })
-      const name = `${id}-${randomUUID()}.${ext}`
-      writeFileSync(join(uploadDir, name), data)
-      const url = `${req.protocol}://${req.headers.host || '127.0.0.1'}/uploads/${name}`
-      await users.updateUser(id, { avatarUrl: url })
-      return { url }
-    })
-
-    app.get('/uploads/:name', async (req, reply) => {
-      const name = (req.params as { name: string }).name
-      if (!/^[\w-]+\.(png|jpg|webp|gif)$/.test(name) || !existsSync(join(uploadDir, name))) return reply.code(404).send({ error: 'not_found' })
-      const ext = name.split('.').pop()!
-      const type = Object.keys(IMAGE_TYPES).find((t) => IMAGE_TYPES[t] === ext)!
-      return reply.type(type).send(readFileSync(join(uploadDir, name)))
-    })
   })
 
   app.addHook('onClose', async () => {

@@ -19,6 +19,8 @@ async function main() {
     process.env.WX_API_BASE = fake.url
     wechat = `a fake WeChat API at ${fake.url} (set WX_APPID and WX_SECRET for the real one)`
   }
+  // Avatar URLs start with PUBLIC_URL; for a local run on a fixed port, this server's own address.
+  if (!process.env.PUBLIC_URL && port !== 0) process.env.PUBLIC_URL = `http://127.0.0.1:${port}`
   const s = await startServer({
     port,
     logger: process.env.EXAMPLE_QUIET !== '1',
