@@ -100,7 +100,8 @@ test('home: logs in, shows the user; after server-side expiry 5 requests share o
 
 test('profile: avatar uploaded and served; nickname saved after the review passes', async () => {
   const profile = render('profile')
-  profile.querySelector('#avatar').dispatchEvent('chooseavatar', avatarEvent(fake, 'IMG'))
+  // A JPEG by its first bytes (the server reads the type from them).
+  profile.querySelector('#avatar').dispatchEvent('chooseavatar', avatarEvent(fake, '\xff\xd8\xff\xe0IMG'))
   await until('upload', () => /已上传|失败/.test(profile.data.status))
   expect(profile.data.status).toBe('头像已上传')
   expect(profile.data.avatarUrl).toMatch(new RegExp('^' + srv.url + '/uploads/'))

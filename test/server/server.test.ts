@@ -113,9 +113,12 @@ test('server-side expiry (the dev endpoint): old tokens 401, new logins work', a
 })
 
 describe('avatar upload', () => {
+  /** `bytes` long; a PNG by its first bytes unless `type` says otherwise (the server reads the bytes, not the declared type). */
   const upload = (token: string, type: string, bytes: number, field = 'file') => {
     const fd = new FormData()
-    fd.append(field, new Blob([Buffer.alloc(bytes, 1)], { type }), 'a.bin')
+    const body = Buffer.alloc(bytes, 1)
+    if (type === 'image/png') Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]).copy(body)
+    fd.append(field, new Blob([body], { type }), 'a.bin')
     return call('/api/upload/avatar', { token, raw: { method: 'POST', body: fd } })
   }
 
@@ -133,6 +136,10 @@ describe('avatar upload', () => {
   test('type and size limits, missing token, wrong field', async () => {
     const { json } = await login()
     expect((await upload(json.token, 'text/html', 10)).status).toBe(415)
+    // Declared an image, but HTML bytes: still 415.
+    const fd = new FormData()
+    fd.append('file', new Blob(['<html><script>alert(1)</script></html>'], { type: 'image/png' }), 'a.png')
+    expect((await call('/api/upload/avatar', { token: json.token, raw: { method: 'POST', body: fd } })).status).toBe(415)
     expect((await upload(json.token, 'image/png', 4096)).status).toBe(413)
     expect((await upload(json.token, 'image/png', 10, 'avatar')).status).toBe(400)
     expect((await upload('nope', 'image/png', 10)).status).toBe(401)
