@@ -184,7 +184,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
       // A host without a check of its own (a provider of yours without checkText) saves it unchecked.
       const host = claims.plt ?? (auth.users.findById ? ((await auth.users.findById(id)) as { platform?: HostPlatform } | null | undefined)?.platform : undefined) ?? 'weixin'
       if (typeof patch.nickName === 'string' && auth.checksText(host)) {
-        const verdict = await auth.checkText(id, patch.nickName, 1, { platform: host })
+        const verdict = await auth.checkText(id, patch.nickName, 1, { platform: host, ...(claims.app ? { appid: claims.app } : {}) })
         if (verdict.suggest === 'risky') throw new AuthServerError('content_risky', `The content check refused this nickname${verdict.label ? ` (label ${verdict.label})` : ''}.`)
       }
       const users = auth.users as { updateUser?: (id: string, patch: Record<string, unknown>) => Promise<PublicUser | null> }

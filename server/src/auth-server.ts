@@ -100,25 +100,49 @@ export function createAuthServer<U extends PublicUser = PublicUser>(options: Aut
 
   const tokens = createTokenIssuer({ keys: o.keys, issuer: o.issuer, audience: o.audience, ttlSeconds: o.tokenTtlSeconds, now })
   const refreshTokens = createRefreshTokens({ store, ttlSeconds: o.refreshTtlSeconds, now, emit })
-  const providers: Partial<Record<HostPlatform, SessionProvider>> = {
-    weixin: wechatProvider({
-      appid: o.appid,
-      secret: o.secret,
+  const wechat = (app: { appid: string; secret: string }): SessionProvider =>
+    wechatProvider({
+      appid: app.appid,
+      secret: app.secret,
       base: o.wxApiBase,
       mode: o.accessTokenMode,
       marginSeconds: o.accessTokenMarginSeconds,
       timeoutMs: o.upstreamTimeoutMs,
       fetch: o.fetch,
       emit,
-    }),
-    ...o.providers,
-  }
+    })
+  /** WeChat's apps by AppID (several mini programs on one server); the first is the default. */
+  const wechatApps = new Map(o.wechatApps.map((app) => [app.appid, wechat(app)] as const))
+  const providers: Partial<Record<HostPlatform, SessionProvider>> = { weixin: wechatApps.get(o.wechatApps[0].appid), ...o.providers }
   const serverContext = (): ProviderContext => ({ nowMs: now(), now, store, emit })
 
-  function providerOf(platform: HostPlatform): SessionProvider {
+  /**
+   * The provider of `platform`, for the app `appid` names. Several WeChat apps: the AppID must be
+   * one of them, and is required (never guessed). One app per host: an AppID, when given, must be it.
+   */
+  function providerOf(platform: HostPlatform, appid?: string): SessionProvider {
+    if (platform === 'weixin' && !o.providers.weixin && wechatApps.size > 1) {
+      if (appid === undefined) throw new BadRequestError('unknown_app', `This server serves ${wechatApps.size} WeChat mini programs: send the app's AppID (appid) with the login`)
+      const app = wechatApps.get(appid)
+      if (!app) throw new BadRequestError('unknown_app', `This server does not serve the WeChat mini program ${JSON.stringify(appid.slice(0, 40))}`)
+      return app
+    }
     const provider = providers[platform]
     if (!provider) throw new BadRequestError('unsupported_platform', `No session provider for platform "${platform}" (pass options.providers.${platform})`)
+    if (appid !== undefined && provider.appid && appid !== provider.appid) {
+      throw new BadRequestError('unknown_app', `This server does not serve the ${hostName(platform)} mini program ${JSON.stringify(appid.slice(0, 40))}`)
+    }
     return provider
+  }
+
+  /** The refresh record keeps the host and the app as one tag (`weixin@wx…`); these split it. */
+  const sessionTag = (platform: HostPlatform, appid: string | undefined): string => (appid ? `${platform}@${appid}` : platform)
+  function splitTag(tag: string | undefined): { platform?: HostPlatform; appid?: string } {
+    if (tag === undefined) return {}
+    const at = tag.indexOf('@')
+    const platform = at < 0 ? tag : tag.slice(0, at)
+    const appid = at < 0 ? undefined : tag.slice(at + 1)
+    return isHostPlatform(platform) ? (appid ? { platform, appid } : { platform }) : {}
   }
 
   function hostName(platform: HostPlatform): string {
@@ -135,7 +159,8 @@ export function createAuthServer<U extends PublicUser = PublicUser>(options: Aut
   }
 
   /** The AppID a host's sessions are kept under: its provider's (the platform's name when it gives none). */
-  function sessionAppid(platform: HostPlatform): string {
+  function sessionAppid(platform: HostPlatform, appid?: string): string {
+    if (appid !== undefined && platform === 'weixin' && wechatApps.has(appid)) return appid
     return providers[platform]?.appid || platform
   }
 
@@ -144,9 +169,9 @@ export function createAuthServer<U extends PublicUser = PublicUser>(options: Aut
    * (`<platform>:<appid>:<openid>`), so the same openid string on another host or another app
    * never reads this one's key.
    */
-  async function sessionOn(userId: string, platform: HostPlatform): Promise<{ openid: string; sessionKey: string } | null> {
+  async function sessionOn(userId: string, platform: HostPlatform, appid?: string): Promise<{ openid: string; sessionKey: string } | null> {
     const kept = await store.getSession(userId)
-    const scope = `${platform}:${sessionAppid(platform)}:`
+    const scope = `${platform}:${sessionAppid(platform, appid)}:`
     if (!kept || !kept.openid.startsWith(scope)) return null
     return { openid: kept.openid.slice(scope.length), sessionKey: kept.sessionKey }
   }
@@ -239,7 +264,9 @@ export function createAuthServer<U extends PublicUser = PublicUser>(options: Aut
       )
     }
     await spendPhoneBudget(userId)
-    const provider = providerOf(platform)
+    // The app the session logged in to (the token's `app`), when the credential is for that host.
+    const appid = context?.platform === platform ? context.appid : undefined
+    const provider = providerOf(platform, appid)
     if (typeof provider.phoneNumber !== 'function') throw new BadRequestError('unsupported_platform', `The ${platform} provider reads no phone numbers`)
     // Alipay's response needs no session_key (it is encrypted with the app's AES key and signed by Alipay).
     if (platform === 'alipay') return alipayPhone(userId, provider, credential, context)
@@ -247,7 +274,7 @@ export function createAuthServer<U extends PublicUser = PublicUser>(options: Aut
     // A code is exchanged by the host's server API: no session_key.
     if (credential.encryptedData === undefined) return phoneNumber(credential, undefined, serverContext())
     // Encrypted with the user's session_key: within the failure budget.
-    return withinSealedBudget(userId, async () => phoneNumber(credential, (await sessionOn(userId, platform))?.sessionKey, serverContext()))
+    return withinSealedBudget(userId, async () => phoneNumber(credential, (await sessionOn(userId, platform, provider.appid))?.sessionKey, serverContext()))
   }
 
   async function userOf(userId: string): Promise<U | undefined> {
@@ -271,7 +298,10 @@ export function createAuthServer<U extends PublicUser = PublicUser>(options: Aut
       const code = guest ? '' : checkCode(input.code)
       if (context?.client !== undefined) await spend(`login:${String(context.client)}`, o.loginRateLimit, 'logins from this client')
 
-      const session = await providerOf(platform).code2Session(anonymousCode === undefined ? { code } : { code, anonymousCode }, serverContext())
+      if (input.appid !== undefined && (typeof input.appid !== 'string' || input.appid === '' || input.appid.length > 64)) throw new BadRequestError('unknown_app', 'appid must be the mini program\'s AppID')
+      const provider = providerOf(platform, input.appid)
+      const app = provider.appid
+      const session = await provider.code2Session(anonymousCode === undefined ? { code } : { code, anonymousCode }, serverContext())
       if (!session || typeof session.openid !== 'string' || session.openid.length === 0) {
         throw new UpstreamError('wechat_bad_response', platform, `The ${platform} session provider answered without an openid`)
       }
@@ -282,10 +312,10 @@ export function createAuthServer<U extends PublicUser = PublicUser>(options: Aut
         throw new AuthServerError('internal_error', 'users.findOrCreate must answer a user with an id (string or number)')
       }
       const userId = String(user.id)
-      if (session.sessionKey) await store.putSession(userId, `${platform}:${sessionAppid(platform)}:${session.openid}`, session.sessionKey, o.sessionKeyTtlSeconds)
+      if (session.sessionKey) await store.putSession(userId, `${platform}:${app || platform}:${session.openid}`, session.sessionKey, o.sessionKeyTtlSeconds)
       const family = randomId()
-      const refreshToken = await refreshTokens.issue(userId, family, { platform, sessionExpiresAt: now() + o.sessionMaxSeconds * 1000 })
-      const { token } = await tokens.sign({ sub: userId, fam: family, gen: await store.generation(), plt: platform })
+      const refreshToken = await refreshTokens.issue(userId, family, { platform: sessionTag(platform, app), sessionExpiresAt: now() + o.sessionMaxSeconds * 1000 })
+      const { token } = await tokens.sign({ sub: userId, fam: family, gen: await store.generation(), plt: platform, app })
       emit({ type: 'login', userId, platform })
       return { token, expiresIn: o.tokenTtlSeconds, refreshToken, user: publicUser(user) }
     },
@@ -297,7 +327,8 @@ export function createAuthServer<U extends PublicUser = PublicUser>(options: Aut
         await store.revokeFamily(family, o.refreshTtlSeconds)
         throw new TokenError('user_not_found', 'This refresh token belongs to a user who no longer exists; log in again')
       }
-      const { token } = await tokens.sign({ sub: userId, fam: family, gen: subject.generation, plt: isHostPlatform(platform) ? platform : undefined })
+      const tag = splitTag(platform)
+      const { token } = await tokens.sign({ sub: userId, fam: family, gen: subject.generation, plt: tag.platform, app: tag.appid })
       emit({ type: 'refresh', userId })
       const result: TokenSet<U> = { token, expiresIn: o.tokenTtlSeconds, refreshToken: successor }
       // The rotation is done: losing the new tokens over an optional `user` would end the session.
@@ -356,9 +387,10 @@ export function createAuthServer<U extends PublicUser = PublicUser>(options: Aut
       checkUserId(userId)
       return (await store.listSessions(userId, now())).map((session): SessionSummary => {
         const summary: SessionSummary = { id: session.id, createdAt: session.createdAt, lastUsedAt: session.lastUsedAt, expiresAt: session.expiresAt, current: session.id === currentSessionId }
-        if (isHostPlatform(session.platform)) {
-          summary.platform = session.platform
-          const appid = providers[session.platform]?.appid
+        const tag = splitTag(session.platform)
+        if (tag.platform) {
+          summary.platform = tag.platform
+          const appid = tag.appid ?? providers[tag.platform]?.appid
           if (appid) summary.appid = appid
         }
         return summary
@@ -415,7 +447,8 @@ export function createAuthServer<U extends PublicUser = PublicUser>(options: Aut
     },
 
     accessToken(opts) {
-      const provider = providerOf('weixin')
+      // Several WeChat apps: `appid` picks one; without it, the first (`options.appid`).
+      const provider = providerOf('weixin', opts?.appid ?? o.wechatApps[0].appid)
       if (!provider.accessToken) throw new BadRequestError('unsupported_platform', 'The weixin provider keeps no access_token')
       return provider.accessToken(serverContext(), opts)
     },
@@ -426,9 +459,9 @@ export function createAuthServer<U extends PublicUser = PublicUser>(options: Aut
       if (text.length > MAX_CHECK_TEXT_LENGTH) throw new BadRequestError('bad_request', `text is longer than ${MAX_CHECK_TEXT_LENGTH} characters`)
       if (scene !== 1 && scene !== 2 && scene !== 3 && scene !== 4) throw new BadRequestError('bad_request', 'scene must be 1 (profile), 2 (comment), 3 (forum) or 4 (social log)')
       const platform = (await sessionPlatform(userId, context)) ?? 'weixin'
-      const provider = providerOf(platform)
+      const provider = providerOf(platform, context?.platform === platform ? context.appid : undefined)
       if (typeof provider.checkText !== 'function') throw new BadRequestError('unsupported_platform', `${hostName(platform)} offers no text check this server can call`)
-      const session = await sessionOn(userId, platform)
+      const session = await sessionOn(userId, platform, provider.appid)
       return provider.checkText({ text, scene, ...(session ? { openid: session.openid } : {}) }, serverContext())
     },
 

@@ -79,6 +79,7 @@ async function main(): Promise<void> {
     auth = createAuthServer({
       appid: config.appid,
       secret: config.secret,
+      ...(config.moreApps ? { apps: config.moreApps } : {}),
       jwt: { secret: config.jwtSecret },
       store,
       wxApiBase: config.wxApiBase,

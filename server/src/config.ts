@@ -45,6 +45,8 @@ export interface ServerConfig {
   development: boolean
   /** WEAPP_AUTH_DEV_ENDPOINTS=1 (needs NODE_ENV=development): POST /api/dev/expire-tokens, GET /api/dev/stats. */
   devEndpoints: boolean
+  /** WX_APPS: the WeChat mini programs served besides `appid` (each `appid:secret`). */
+  moreApps?: Array<{ appid: string; secret: string }>
   /** UPLOAD_DIR: where avatars are kept; default an `uploads` folder beside the SQLite file (else ./uploads). */
   uploadDir: string
   /** PUBLIC_URL: the https address clients reach this server at; avatar URLs start with it. Unset: uploads answer 503. */
@@ -124,10 +126,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   const host = env.HOST === undefined || env.HOST === '' ? '127.0.0.1' : env.HOST
   if (/\s|\//.test(host)) problems.add(`HOST must be an address or host name such as 127.0.0.1 or 0.0.0.0, got ${JSON.stringify(host)}.`)
 
-  const appid = env.WX_APPID || ''
-  const secret = env.WX_SECRET || ''
-  if (!appid) problems.add('WX_APPID is required: the mini program AppID (admin console → Development → Development settings).')
-  if (!secret) problems.add('WX_SECRET is required: the mini program AppSecret, kept on the server only.')
+  // WX_APPS=appid:secret,appid:secret serves several mini programs; WX_APPID/WX_SECRET one.
+  const apps: Array<{ appid: string; secret: string }> = []
+  for (const entry of (env.WX_APPS || '').split(',').map((e) => e.trim()).filter(Boolean)) {
+    const colon = entry.indexOf(':')
+    const app = { appid: colon < 0 ? entry : entry.slice(0, colon), secret: colon < 0 ? '' : entry.slice(colon + 1) }
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(app.appid) || app.secret === '') problems.add(`WX_APPS must be appid:secret pairs separated by commas, got an entry ${JSON.stringify(app.appid.slice(0, 40) + (colon < 0 ? '' : ':…'))}.`)
+    else if (apps.some((known) => known.appid === app.appid) || app.appid === env.WX_APPID) problems.add(`WX_APPS names the AppID ${app.appid} twice (or WX_APPID too).`)
+    else apps.push(app)
+  }
+  const appid = env.WX_APPID || apps[0]?.appid || ''
+  const secret = env.WX_APPID ? env.WX_SECRET || '' : apps[0]?.secret || ''
+  if (env.WX_APPID) {
+    if (!secret) problems.add('WX_SECRET is required: the mini program AppSecret, kept on the server only.')
+  } else if (!env.WX_APPS) {
+    if (!appid) problems.add('WX_APPID is required: the mini program AppID (admin console → Development → Development settings); or WX_APPS=appid:secret,… for several.')
+    if (!env.WX_SECRET) problems.add('WX_SECRET is required: the mini program AppSecret, kept on the server only.')
+  }
   if (appid && !/^[A-Za-z0-9_-]{1,64}$/.test(appid)) problems.add(`WX_APPID must look like wx0123456789abcdef, got ${JSON.stringify(appid.slice(0, 70))}.`)
 
   let jwtSecret = env.JWT_SECRET || ''
@@ -211,6 +226,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     avatarMaxBytes,
   }
   if (publicUrl) config.publicUrl = publicUrl
+  const more = env.WX_APPID ? apps : apps.slice(1)
+  if (more.length > 0) config.moreApps = more
   if (redisUrl) config.redisUrl = redisUrl
   if (wxApiBase) config.wxApiBase = wxApiBase
   if (tokenTtlSeconds !== undefined) config.tokenTtlSeconds = tokenTtlSeconds

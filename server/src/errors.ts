@@ -58,6 +58,7 @@ export const ERROR_STATUS = {
   not_configured: 503,
   // a platform the server has no provider for
   unsupported_platform: 400,
+  unknown_app: 400,
   not_found: 404,
   internal_error: 500,
 } as const

@@ -6,7 +6,7 @@
  *   app.get('/api/me', { preHandler: app.authenticate }, (req) => ({ id: req.user!.id }))
  *
  * Routes (under `prefix`, default `/api/auth`):
- * - `POST /login`   `{ code, platform?, anonymousCode? }` (JSON body, or `?code=` as the SDK's
+ * - `POST /login`   `{ code, platform?, anonymousCode?, appid? }` (JSON body, or `?code=` as the SDK's
  *   `codeIn: 'query'` sends it) → `{ token, expiresIn, refreshToken, user }`. Rate-limited per
  *   `request.ip` by the core (429 with `retry-after`).
  * - `POST /refresh` `{ refreshToken }` → the same shape. A refresh token in the query string is
@@ -207,9 +207,12 @@ const plugin: FastifyPluginAsync<WeappAuthOptions> = async (app, options) => {
         const guest = platform === 'douyin' && anonymousCode !== undefined && anonymousCode !== ''
         if ((code === undefined || code === '') && !guest) throw new BadRequestError('code_required', 'code is required: a JSON body { "code": "…" } or ?code=…, from wx.login.')
         if (code === undefined) code = ''
-        const input: { code: string; platform?: HostPlatform; anonymousCode?: string } = { code }
+        const input: { code: string; platform?: HostPlatform; anonymousCode?: string; appid?: string } = { code }
         if (platform !== undefined) input.platform = platform as HostPlatform
         if (anonymousCode !== undefined) input.anonymousCode = anonymousCode
+        // The mini program's AppID (the SDK sends it where the host tells it): picks the app on a server of several.
+        const appid = optionalString(body, 'appid') ?? optionalString(query, 'appid')
+        if (appid !== undefined && appid !== '') input.appid = appid
         return auth.login(input, { client: request.ip })
       })
 
@@ -234,7 +237,7 @@ const plugin: FastifyPluginAsync<WeappAuthOptions> = async (app, options) => {
         const platform = optionalString(body, 'platform') ?? optionalString(query, 'platform')
         const bare = code !== undefined && code !== '' && (platform === undefined || platform === 'weixin') && body.encryptedData === undefined && body.response === undefined
         const input = bare ? (code as string) : phoneCredentialFrom({ ...body, code, platform })
-        const info = await auth.phoneNumber(user.id, input, user.claims.plt === undefined ? {} : { platform: user.claims.plt })
+        const info = await auth.phoneNumber(user.id, input, user.claims.plt === undefined ? {} : { platform: user.claims.plt, ...(user.claims.app ? { appid: user.claims.app } : {}) })
         if (options.onPhoneNumber) {
           const shaped = await options.onPhoneNumber(user.id, info)
           if (shaped && typeof shaped === 'object') return shaped

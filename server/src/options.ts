@@ -31,6 +31,8 @@ export interface ResolvedOptions<U extends PublicUser> {
   revocation: boolean
   upstreamTimeoutMs: number
   providers: Partial<Record<HostPlatform, SessionProvider>>
+  /** Every WeChat app served: `appid`/`secret` first, then `apps`. */
+  wechatApps: Array<{ appid: string; secret: string }>
   loginRateLimit: { max: number; windowSeconds: number } | false
   sessionMaxSeconds: number
   legacyPhone: boolean
@@ -58,6 +60,7 @@ const OPTION_KEYS: readonly (keyof AuthServerOptions)[] = [
   'revocation',
   'upstreamTimeoutMs',
   'providers',
+  'apps',
   'loginRateLimit',
   'sessionMaxSeconds',
   'legacyPhone',
@@ -206,6 +209,16 @@ export function resolveOptions<U extends PublicUser>(options: AuthServerOptions<
   if (users !== undefined && (users === null || typeof users !== 'object' || typeof users.findOrCreate !== 'function')) {
     throw new ConfigError('createAuthServer: users must be { findOrCreate({ openid, unionid, platform }) → { id, ... } }')
   }
+  const wechatApps = [{ appid, secret }]
+  if (options.apps !== undefined) {
+    if (!Array.isArray(options.apps)) throw new ConfigError('createAuthServer: apps must be an array of { appid, secret } (more WeChat mini programs)')
+    options.apps.forEach((app, i) => {
+      if (app === null || typeof app !== 'object') throw new ConfigError(`createAuthServer: apps[${i}] must be { appid, secret }`)
+      const more = { appid: nonEmptyString(app.appid, `apps[${i}].appid`, 'an AppID'), secret: nonEmptyString(app.secret, `apps[${i}].secret`, 'its AppSecret') }
+      if (wechatApps.some((known) => known.appid === more.appid)) throw new ConfigError(`createAuthServer: the AppID ${more.appid} is given twice (appid and apps)`)
+      wechatApps.push(more)
+    })
+  }
   const providers = options.providers ?? {}
   if (providers === null || typeof providers !== 'object') throw new ConfigError('createAuthServer: providers must be an object { platform: SessionProvider }')
   for (const [platform, provider] of Object.entries(providers)) {
@@ -242,6 +255,7 @@ export function resolveOptions<U extends PublicUser>(options: AuthServerOptions<
     revocation: options.revocation ?? false,
     upstreamTimeoutMs: positiveInt(options.upstreamTimeoutMs, 'upstreamTimeoutMs', 5000),
     providers,
+    wechatApps,
     loginRateLimit,
     sessionMaxSeconds,
     legacyPhone: options.legacyPhone ?? false,

@@ -31,7 +31,7 @@ export interface TokenIssuerOptions {
 
 export interface TokenIssuer {
   /** Signs a token for `sub` in refresh family `fam`; answers the token and its claims. */
-  sign(input: { sub: string; fam: string; gen: string; plt?: HostPlatform }): Promise<{ token: string; claims: Claims }>
+  sign(input: { sub: string; fam: string; gen: string; plt?: HostPlatform; app?: string }): Promise<{ token: string; claims: Claims }>
   /** Checks signature, `alg`, `kid`, `iss`, `aud`, `exp` and the claims' shape. Throws TokenError (invalid_token / token_expired). */
   verify(token: string): Promise<Claims>
 }
@@ -48,11 +48,14 @@ export function createTokenIssuer(options: TokenIssuerOptions): TokenIssuer {
   const byKid = new Map(keys.map((k) => [k.kid, k.key]))
   const signer = keys[0]
 
-  async function sign(input: { sub: string; fam: string; gen: string; plt?: HostPlatform }): Promise<{ token: string; claims: Claims }> {
+  async function sign(input: { sub: string; fam: string; gen: string; plt?: HostPlatform; app?: string }): Promise<{ token: string; claims: Claims }> {
     const iat = Math.floor(now() / 1000)
     const exp = iat + ttlSeconds
     const jti = randomId()
-    const builder = new SignJWT(input.plt === undefined ? { fam: input.fam, gen: input.gen } : { fam: input.fam, gen: input.gen, plt: input.plt })
+    const extra: Record<string, string> = { fam: input.fam, gen: input.gen }
+    if (input.plt !== undefined) extra.plt = input.plt
+    if (input.app !== undefined) extra.app = input.app
+    const builder = new SignJWT(extra)
       .setProtectedHeader({ alg: ALG, typ: 'JWT', kid: signer.kid })
       .setSubject(input.sub)
       .setJti(jti)
@@ -63,6 +66,7 @@ export function createTokenIssuer(options: TokenIssuerOptions): TokenIssuer {
     const token = await builder.sign(signer.key)
     const claims: Claims = { sub: input.sub, jti, fam: input.fam, gen: input.gen, iat, exp }
     if (input.plt !== undefined) claims.plt = input.plt
+    if (input.app !== undefined) claims.app = input.app
     if (issuer !== undefined) claims.iss = issuer
     if (audience !== undefined) claims.aud = audience
     return { token, claims }
@@ -123,6 +127,7 @@ function claimsOf(payload: JWTPayload): Claims {
   if (typeof iat !== 'number' || typeof exp !== 'number') throw new TokenError('invalid_token', 'Access token has no iat/exp')
   const claims: Claims = { sub, jti, fam, gen, iat, exp }
   if (payload.plt === 'weixin' || payload.plt === 'qq' || payload.plt === 'douyin' || payload.plt === 'alipay') claims.plt = payload.plt
+  if (typeof payload.app === 'string' && payload.app.length > 0 && payload.app.length <= 64) claims.app = payload.app
   if (iss !== undefined) claims.iss = iss
   if (aud !== undefined) claims.aud = aud
   return claims

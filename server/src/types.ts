@@ -103,6 +103,12 @@ export interface AuthServerOptions<U extends PublicUser = PublicUser> {
   /** Mini program AppID and AppSecret (code2Session, access_token). */
   appid: string
   secret: string
+  /**
+   * More WeChat mini programs served by this server, each with its own secret and access_token.
+   * A login then names its app (`appid` in the body: the SDK sends it); one without, while
+   * several are served, is refused (400 unknown_app), never guessed.
+   */
+  apps?: Array<{ appid: string; secret: string }>
   /** HS256 (pinned). `secret` alone means one key with kid "default"; `keys` rotates: the first signs, all verify. */
   jwt: { secret?: string | Uint8Array; keys?: JwtKey[]; issuer?: string; audience?: string }
   /** Access-token lifetime. Default 7 days (the seed's rule 4: a reasonable expiry, with a refresh token). */
@@ -167,9 +173,10 @@ export interface AuthServerOptions<U extends PublicUser = PublicUser> {
   fetch?: typeof fetch
 }
 
-/** What the caller knows of the request: the host its session logged in from (the access token's `plt`). */
+/** What the caller knows of the request: the host and the app its session logged in to (the access token's `plt` and `app`). */
 export interface PhoneContext {
   platform?: HostPlatform
+  appid?: string
 }
 
 export type AuthServerEvent =
@@ -203,6 +210,8 @@ export interface Claims {
   fam: string
   /** The host the session logged in from ('weixin', 'qq', 'douyin', 'alipay'); absent on tokens of older versions. */
   plt?: HostPlatform
+  /** The AppID the session logged in to (phone numbers and text checks use that app); absent on tokens of older versions. */
+  app?: string
   /**
    * The store's generation when the token was signed (see Store.generation): a token whose
    * generation is not the store's current one names data the store no longer has, and is refused.
@@ -244,7 +253,7 @@ export interface SessionSummary {
 
 export interface AuthServer<U extends PublicUser = PublicUser> {
   /** code → code2Session → user → tokens. `client` (an IP, say) keys the login rate limit. */
-  login(input: { code: string; platform?: HostPlatform; anonymousCode?: string }, context?: { client?: string }): Promise<TokenSet<U> & { user: U }>
+  login(input: { code: string; platform?: HostPlatform; anonymousCode?: string; appid?: string }, context?: { client?: string }): Promise<TokenSet<U> & { user: U }>
   /** Rotation: each refresh token works once; a replayed one revokes its whole family. */
   refresh(refreshToken: string): Promise<TokenSet<U>>
   /** Stateless JWT check (alg pinned, iss/aud, kid), plus the revocation list when `revocation` is on. */
@@ -281,7 +290,7 @@ export interface AuthServer<U extends PublicUser = PublicUser> {
    */
   decrypt<T = Record<string, unknown>>(userId: string, encryptedData: string, iv: string, options?: { platform?: HostPlatform }): Promise<T>
   /** The shared access_token, renewed by one instance at a time. */
-  accessToken(options?: { force?: boolean }): Promise<string>
+  accessToken(options?: { force?: boolean; appid?: string }): Promise<string>
   /**
    * The content check of the host this user's session logged in from (`context.platform`, the
    * token's `plt`; else the default users' `platform`; else WeChat): WeChat's msg_sec_check v2

@@ -30,7 +30,7 @@ describe.each(STORE_KINDS)('login on the %s store', (kind) => {
     expect(claims.exp - claims.iat).toBe(7 * 24 * 3600)
     expect(claims.jti).toMatch(/^[A-Za-z0-9_-]{22}$/)
     expect(claims.fam).toMatch(/^[A-Za-z0-9_-]{22}$/)
-    expect(payloadOf(result.token)).toEqual({ sub: claims.sub, jti: claims.jti, fam: claims.fam, gen: claims.gen, plt: 'weixin', iat: claims.iat, exp: claims.exp })
+    expect(payloadOf(result.token)).toEqual({ sub: claims.sub, jti: claims.jti, fam: claims.fam, gen: claims.gen, plt: 'weixin', app: APPID, iat: claims.iat, exp: claims.exp })
     // Opaque random ids, never a counter: 22 base64url characters (128 bits), and the store's generation.
     expect(claims.sub).toMatch(/^[A-Za-z0-9_-]{22}$/)
     expect(claims.gen).toMatch(/^[A-Za-z0-9_-]{22}$/)
