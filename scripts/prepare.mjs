@@ -20,6 +20,7 @@
  */
 import { spawnSync } from 'child_process'
 import * as fs from 'fs'
+import { createRequire } from 'module'
 import * as path from 'path'
 import { fileURLToPath } from 'url'
 
@@ -73,6 +74,16 @@ if (!why) {
 }
 if (args.includes('--check')) {
   console.log(`weapp-auth: a build is needed: ${why}.`)
+  process.exit(1)
+}
+try {
+  createRequire(path.join(root, 'package.json')).resolve('rollup/package.json')
+} catch (_) {
+  // `npm install ./path/to/a/checkout` links the folder and runs prepare there, without its devDependencies.
+  console.error(
+    `weapp-auth: cannot build dist/ and miniprogram_dist/ (${why}): rollup, a development dependency, is not installed in ${root}. ` +
+      'Run npm install there first, or install from git (npm install git+file://…), which installs them.',
+  )
   process.exit(1)
 }
 console.log(`weapp-auth: building dist/ and miniprogram_dist/ (${why}).`)
