@@ -17,6 +17,8 @@
  *   node scripts/prepare.mjs --force    build anyway
  *   node scripts/prepare.mjs --check    only say whether a build is needed (exit 1 if it is)
  *   --root DIR                          another checkout (tests)
+ *
+ * It writes to stderr only: `npm pack --json` runs prepare, and its stdout must stay JSON.
  */
 import { spawnSync } from 'child_process'
 import * as fs from 'fs'
@@ -69,11 +71,11 @@ function staleness() {
 
 const why = args.includes('--force') ? 'asked to (--force)' : staleness()
 if (!why) {
-  console.log('weapp-auth: dist/ and miniprogram_dist/ are up to date; not building (--force builds anyway).')
+  console.error('weapp-auth: dist/ and miniprogram_dist/ are up to date; not building (--force builds anyway).')
   process.exit(0)
 }
 if (args.includes('--check')) {
-  console.log(`weapp-auth: a build is needed: ${why}.`)
+  console.error(`weapp-auth: a build is needed: ${why}.`)
   process.exit(1)
 }
 try {
@@ -86,8 +88,9 @@ try {
   )
   process.exit(1)
 }
-console.log(`weapp-auth: building dist/ and miniprogram_dist/ (${why}).`)
+console.error(`weapp-auth: building dist/ and miniprogram_dist/ (${why}).`)
 const started = Date.now()
-const r = spawnSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit', shell: process.platform === 'win32' })
+// Everything goes to stderr: `npm pack --json` runs prepare, and its stdout must stay JSON.
+const r = spawnSync('npm', ['run', 'build'], { cwd: root, stdio: ['ignore', 2, 2], shell: process.platform === 'win32' })
 if (r.status !== 0) process.exit(r.status === null ? 1 : r.status)
-console.log(`weapp-auth: built in ${((Date.now() - started) / 1000).toFixed(1)} s.`)
+console.error(`weapp-auth: built in ${((Date.now() - started) / 1000).toFixed(1)} s.`)

@@ -103,7 +103,7 @@ describe('installing from git: the prepare script builds what the package publis
       fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify(pkg))
       fs.utimesSync(path.join(dir, 'package.json'), t, t)
       let r = prepare(dir, '--check')
-      expect([r.status, r.stdout.trim()]).toEqual([1, 'weapp-auth: a build is needed: dist/index.cjs is missing.'])
+      expect([r.status, r.stderr.trim()]).toEqual([1, 'weapp-auth: a build is needed: dist/index.cjs is missing.'])
       // Every file package.json points at, built after the sources.
       const targets: string[] = [pkg.main, pkg.module, pkg.types, path.join(pkg.miniprogram as string, 'index.js')] as string[]
       const walk = (v: unknown): void => {
@@ -113,10 +113,10 @@ describe('installing from git: the prepare script builds what the package publis
       walk(pkg.exports)
       for (const f of targets.filter((f) => f !== './package.json')) write(f, t + 10)
       r = prepare(dir, '--check')
-      expect([r.status, r.stdout.trim()]).toEqual([0, 'weapp-auth: dist/ and miniprogram_dist/ are up to date; not building (--force builds anyway).'])
+      expect([r.status, r.stderr.trim()]).toEqual([0, 'weapp-auth: dist/ and miniprogram_dist/ are up to date; not building (--force builds anyway).'])
       write('src/platforms/qq.ts', t + 20) // a source edited after the build
       r = prepare(dir, '--check')
-      expect([r.status, r.stdout.trim()]).toEqual([1, 'weapp-auth: a build is needed: src/platforms/qq.ts changed since the last build.'])
+      expect([r.status, r.stderr.trim()]).toEqual([1, 'weapp-auth: a build is needed: src/platforms/qq.ts changed since the last build.'])
       expect(prepare(dir, '--check', '--force').status).toBe(1)
     } finally {
       fs.rmSync(dir, { recursive: true, force: true })
