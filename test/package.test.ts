@@ -4,6 +4,8 @@
  * package.json; the only runtime dependency allowed is tslib; `npm audit --omit=dev` is clean.
  */
 import { spawnSync } from 'child_process'
+import * as fs from 'fs'
+import * as os from 'os'
 import * as path from 'path'
 
 const root = path.join(__dirname, '..')
@@ -74,5 +76,50 @@ describe('dependencies', () => {
     expect(report.metadata && report.metadata.vulnerabilities).toBeDefined()
     expect(report.metadata!.vulnerabilities).toMatchObject({ total: 0 })
     expect(r.status).toBe(0)
+  })
+})
+
+describe('installing from git: the prepare script builds what the package publishes', () => {
+  const scripts = pkg.scripts as Record<string, string>
+  const prepare = (dir: string, ...args: string[]) => spawnSync(process.execPath, [path.join(root, 'scripts', 'prepare.mjs'), '--root', dir, ...args], { encoding: 'utf8' })
+
+  test('npm runs prepare when it installs from git (and on npm ci, npm pack); npm test builds through the same guard', () => {
+    expect(scripts.prepare).toBe('node scripts/prepare.mjs')
+    expect(scripts.test.startsWith('npm run prepare && ')).toBe(true)
+    expect(scripts.build).toBe('rollup -c')
+    expect(pkg.files).toEqual(expect.arrayContaining(['dist', 'miniprogram_dist']))
+  })
+
+  test('it builds when an entry point is missing or a source is newer than the build, and skips a build that is up to date', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weapp-auth-prepare-'))
+    try {
+      const write = (file: string, when: number) => {
+        fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true })
+        fs.writeFileSync(path.join(dir, file), '')
+        fs.utimesSync(path.join(dir, file), when, when)
+      }
+      const t = Math.floor(Date.now() / 1000) - 1000
+      for (const f of ['src/index.ts', 'rollup.config.mjs', 'tsconfig.json', 'package-lock.json']) write(f, t)
+      fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify(pkg))
+      fs.utimesSync(path.join(dir, 'package.json'), t, t)
+      let r = prepare(dir, '--check')
+      expect([r.status, r.stderr.trim()]).toEqual([1, 'weapp-auth: a build is needed: dist/index.cjs is missing.'])
+      // Every file package.json points at, built after the sources.
+      const targets: string[] = [pkg.main, pkg.module, pkg.types, path.join(pkg.miniprogram as string, 'index.js')] as string[]
+      const walk = (v: unknown): void => {
+        if (typeof v === 'string') targets.push(v)
+        else if (v && typeof v === 'object') Object.values(v).forEach(walk)
+      }
+      walk(pkg.exports)
+      for (const f of targets.filter((f) => f !== './package.json')) write(f, t + 10)
+      r = prepare(dir, '--check')
+      expect([r.status, r.stderr.trim()]).toEqual([0, 'weapp-auth: dist/ and miniprogram_dist/ are up to date; not building (--force builds anyway).'])
+      write('src/platforms/qq.ts', t + 20) // a source edited after the build
+      r = prepare(dir, '--check')
+      expect([r.status, r.stderr.trim()]).toEqual([1, 'weapp-auth: a build is needed: src/platforms/qq.ts changed since the last build.'])
+      expect(prepare(dir, '--check', '--force').status).toBe(1)
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
   })
 })
