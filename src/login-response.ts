@@ -1,6 +1,6 @@
 /**
  * Turning a login or refresh answer into a Session, and keeping what must not be stored out of
- * it: `session_key`, `openid` and `unionid` stay on the server (the seed's security rules 1 and
+ * it: `session_key`, `openid` and `unionid` stay on the server (the README's security rules 1 and
  * 3), so they are stripped even when a server sends them.
  */
 

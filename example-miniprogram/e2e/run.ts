@@ -6,8 +6,9 @@
  * or the run stalls.
  *
  * EXAMPLE_SERVER=example (default): the example's own server (example-miniprogram/server, the kit
- * plus its avatar upload). EXAMPLE_SERVER=bin: the bare `weapp-auth-server` bin with its dev
- * endpoints; the steps that need the example's own upload route are skipped, with the reason.
+ * plus its own routes; avatars through the kit's createAvatars). EXAMPLE_SERVER=bin: the bare
+ * `weapp-auth-server` bin with its dev endpoints, PUBLIC_URL and UPLOAD_DIR; the avatar is
+ * uploaded to its own route.
  *
  * EXAMPLE_PLATFORM=weixin (default) | douyin | alipay | qq: the host the mini program runs on. For
  * another host the run also starts that host's fake API (its own process, its rules: single-use

@@ -34,8 +34,8 @@ export type TokenFailure = 'expired' | 'invalid' | null
 export interface AccessTokensOptions {
   store: Store
   /**
-   * The store name of this token, its lock and its force counters. WeChat's is its AppID (as
-   * before); another host's is `<platform>:<appid>`, so two hosts never share one.
+   * The store name of this token, its lock and its force counters. WeChat's is its AppID;
+   * another host's is `<platform>:<appid>`, so two hosts never share one.
    */
   key: string
   /** The host's token API, for messages (`cgi-bin/stable_token`, `api/getToken`, …). */

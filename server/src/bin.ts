@@ -4,7 +4,8 @@
  * (see config.ts and the README's table): PORT, HOST, WX_APPID, WX_SECRET, JWT_SECRET, REDIS_URL,
  * STORE, SQLITE_PATH, SESSION_MAX_SECONDS, WX_LEGACY_PHONE,
  * WX_API_BASE, TOKEN_TTL_SECONDS, REFRESH_TTL_SECONDS, WX_ACCESS_TOKEN_MODE, TRUST_PROXY, NODE_ENV,
- * WEAPP_AUTH_DEV_ENDPOINTS, and the other hosts' QQ_*, DOUYIN_*, ALIPAY_* (providers/from-env.ts).
+ * WEAPP_AUTH_DEV_ENDPOINTS, UPLOAD_DIR, PUBLIC_URL, AVATAR_MAX_BYTES (avatar upload), and the
+ * other hosts' QQ_*, DOUYIN_*, ALIPAY_* (providers/from-env.ts).
  *
  * - Wrong settings: one line on stderr naming every missing or wrong variable, exit code 1.
  * - stdout: JSON lines — one when it listens (`"msg":"listening"`, with `url`), one per request.

@@ -111,7 +111,7 @@ export interface AuthServerOptions<U extends PublicUser = PublicUser> {
   apps?: Array<{ appid: string; secret: string }>
   /** HS256 (pinned). `secret` alone means one key with kid "default"; `keys` rotates: the first signs, all verify. */
   jwt: { secret?: string | Uint8Array; keys?: JwtKey[]; issuer?: string; audience?: string }
-  /** Access-token lifetime. Default 7 days (the seed's rule 4: a reasonable expiry, with a refresh token). */
+  /** Access-token lifetime. Default 7 days: a reasonable expiry, with a refresh token to renew it. */
   tokenTtlSeconds?: number
   /** Refresh-token lifetime; each rotation starts a new one. Default 30 days. */
   refreshTtlSeconds?: number
@@ -131,7 +131,7 @@ export interface AuthServerOptions<U extends PublicUser = PublicUser> {
   revocation?: boolean
   /** Time limit for each call to WeChat. Default 5000 ms. */
   upstreamTimeoutMs?: number
-  /** Other hosts' code exchanges (issue 12). WeChat is built in. */
+  /** Other hosts' providers (QQ, Douyin, Alipay): code exchange, phone numbers, text checks. WeChat's is built from `appid` and `secret`; `providers.weixin` replaces it. */
   providers?: Partial<Record<HostPlatform, SessionProvider>>
   /** Per-client login limit, kept in the store. Default { max: 30, windowSeconds: 60 }; false turns it off. */
   loginRateLimit?: { max: number; windowSeconds: number } | false

@@ -1,9 +1,10 @@
 /**
- * The default UserRepository: users kept in the store, one per `platform:openid` (the store's
- * findOrCreateUser is atomic, so two instances logging in the same new user agree on one id).
+ * The default UserRepository: users kept in the store, one per `platform:openid`, joined by a
+ * unionid when the host answers one (see `storeUsers`). The store's findOrCreateUser is atomic,
+ * so two instances logging in the same new user agree on one id.
  * A new user starts as `{ nickName: '微信用户', avatarUrl: '', platform }`, what WeChat itself shows for
  * a user who has not set a profile, and the host the user logs in from ('weixin', 'qq', 'douyin',
- * 'alipay': WeChat-only checks such as msg_sec_check need to know). openid and unionid are never stored in the user's fields, so they
+ * 'alipay': the nickname check and the phone route follow it). openid and unionid are never stored in the user's fields, so they
  * cannot reach a client through them.
  */
 import type { Store, StoredUser } from './stores/store'

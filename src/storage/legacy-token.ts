@@ -1,5 +1,5 @@
 /**
- * `legacyToken(key)`: moves a plain token stored by older code (the seed stored
+ * `legacyToken(key)`: moves a plain token stored by older code (for example
  * `wx.setStorageSync('token', token)`) into the SDK's record, once, and removes the old key. With
  * `expiryFromToken: jwtExpiry`, a JWT's `exp` becomes its expiry.
  */

@@ -11,7 +11,9 @@
  *   ALIPAY_APP_ID, ALIPAY_PRIVATE_KEY, ALIPAY_PUBLIC_KEY, ALIPAY_GATEWAY?, ALIPAY_AES_KEY?  → alipayProvider
  *     (each RSA key a PEM, its bare base64 body, or the path of a file holding either; the AES key,
  *     base64 of 16 bytes, is needed only to read phone numbers)
- *   UPSTREAM_TIMEOUT_MS? (shared with WeChat; read by the caller and passed as `timeoutMs`)
+ *
+ * `options.timeoutMs` is each provider's time limit per call; the bin passes none, so every provider
+ * keeps its default (5000 ms). No environment variable sets it.
  */
 import { existsSync, readFileSync } from 'node:fs'
 import { ConfigError } from '../errors'

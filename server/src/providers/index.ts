@@ -1,4 +1,4 @@
-/** Code-exchange providers for the other mini program hosts (issue 12). WeChat's is built into createAuthServer. */
+/** Providers for the other mini program hosts (QQ, Douyin, Alipay). WeChat's is built by createAuthServer from `appid` and `secret`. */
 export { qqProvider } from './qq'
 export type { QqProviderOptions } from './qq'
 export { douyinProvider, DOUYIN_GUEST_PREFIX } from './douyin'
