@@ -12,7 +12,7 @@ import { AuthError, TimeoutError } from './errors'
 import { transmit, snippet, type RawResponse } from './http'
 import type { Limiter } from './limiter'
 import { defaultParse, normalizeSession, type Session } from './login-response'
-import { envVersion } from './platform'
+import { appIdOf, envVersion } from './platform'
 import { redact, scrub } from './redact'
 import type { TokenStore } from './token-store'
 import { appendQuery, stripQuery } from './url'
@@ -58,8 +58,9 @@ export interface HostCode {
 }
 
 /** The URL and body of the call that exchanges the code, per `login.codeIn`, tagged with the host. */
-export function codeRequest(login: ResolvedConfig['login'], got: HostCode, platform: string): { url: string; data?: Record<string, unknown> } {
-  const fields: Record<string, unknown> = Object.assign({}, login.data, { code: got.code, platform })
+export function codeRequest(login: ResolvedConfig['login'], got: HostCode, platform: string, appid?: string): { url: string; data?: Record<string, unknown> } {
+  // The AppID first, so that a `login.data.appid` of yours wins; the code and the host always ours.
+  const fields: Record<string, unknown> = Object.assign(appid ? { appid } : {}, login.data, { code: got.code, platform })
   if (got.anonymousCode) fields.anonymousCode = got.anonymousCode
   if (login.codeIn === 'body') return { url: login.url, data: fields }
   for (const k of Object.keys(fields)) fields[k] = String(fields[k])
@@ -159,7 +160,7 @@ export function createLoginFlow(cfg: ResolvedConfig, store: TokenStore, limiter:
   return {
     obtain: (signal) =>
       raceAbort(wxLogin(), signal).then((got) => {
-        const req = codeRequest(login, got, platform.host)
+        const req = codeRequest(login, got, platform.host, appIdOf(platform))
         return callEndpoint(req.url, login.method, req.data, signal).then((res) => toSession('login', login.url, res, login.parse, [got.code, got.anonymousCode]))
       }),
     refresh: refreshCfg

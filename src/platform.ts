@@ -89,7 +89,7 @@ export interface Platform {
   getStorage?(options: WxStorageGetOptions): unknown
   setStorage?(options: WxStorageSetOptions): unknown
   removeStorage?(options: WxCallbackOptions<unknown> & { key: string }): unknown
-  getAccountInfoSync?(): { miniProgram: { envVersion?: string } }
+  getAccountInfoSync?(): { miniProgram: { envVersion?: string; appId?: string } }
   canIUse?(schema: string): boolean
   getSetting?(options: WxCallbackOptions<{ authSetting: WxAuthSetting }>): unknown
   authorize?(options: WxCallbackOptions<unknown> & { scope: string }): unknown
@@ -151,11 +151,20 @@ export function baseLibraryVersion(platform: Platform): string | undefined {
   return undefined
 }
 
-/** `develop` / `trial` / `release`, or undefined when the platform cannot say. */
-export function envVersion(platform: Platform): string | undefined {
+/** The running mini program's account info (`getAccountInfoSync().miniProgram`), or {} when the platform cannot say. */
+function account(platform: Platform): { envVersion?: string; appId?: string } {
   try {
-    return platform.getAccountInfoSync ? platform.getAccountInfoSync().miniProgram.envVersion : undefined
+    return (platform.getAccountInfoSync && platform.getAccountInfoSync().miniProgram) || {}
   } catch (_) {
-    return undefined
+    return {}
   }
+}
+
+/** `develop` / `trial` / `release`, or undefined when the platform cannot say. */
+export const envVersion = (platform: Platform): string | undefined => account(platform).envVersion
+
+/** The mini program's AppID, sent with the login so one server can serve several apps; not DevTools' tourist id. */
+export function appIdOf(platform: Platform): string | undefined {
+  const id = account(platform).appId
+  return id && id !== 'touristappid' ? id : undefined
 }

@@ -6,6 +6,7 @@
  * phone-number credentials real ones the fake host API (its own process) can decrypt.
  */
 import * as http from 'node:http'
+import { APPID as EXAMPLE_APPID } from './spawn-server'
 import { randomBytes } from 'node:crypto'
 import { createFakeMy, createFakeQq, createFakeTt, createFakeWx, type FakeReply, type FakeRequest, type FakeWx } from 'weapp-auth/testing'
 
@@ -103,7 +104,8 @@ async function control(hostUrl: string, path: string, body: Record<string, unkno
 export function createBridgedHost(platform: BridgedHost['platform'], hostUrl: string | null, onDone?: (req: FakeRequest, status: number | string) => void): BridgedHost {
   const handler = (req: FakeRequest) => forward(req, onDone)
   if (platform === 'weixin') {
-    const fake = createFakeWx({ handler })
+    // The AppID the server serves: the SDK sends it with the login, and the server checks it.
+    const fake = createFakeWx({ handler, appId: EXAMPLE_APPID })
     return { platform, globalName: 'wx', global: fake.wx, fake, phoneDetail: async () => null, alipayPhoneNumber: '', alipayPhoneChoice: 'allow' }
   }
   if (!hostUrl) throw new Error(`createBridgedHost: the fake ${platform} API's URL is required`)

@@ -29,7 +29,7 @@ import * as path from 'node:path'
 import { installDom } from './dom'
 import { createBridgedHost } from './bridge'
 import { compileExample } from './compile'
-import { spawnServer, EXAMPLE_PLATFORMS, type ExamplePlatform, type SpawnedServer } from './spawn-server'
+import { spawnServer, APPID as EXAMPLE_APPID, EXAMPLE_PLATFORMS, type ExamplePlatform, type SpawnedServer } from './spawn-server'
 import { avatarEvent, nicknameReviewEvent, phoneEvent } from 'weapp-auth/testing'
 
 const root = path.join(__dirname, '..')
@@ -229,6 +229,9 @@ async function main() {
     check(loginBody.platform === platform && (platform !== 'douyin' || typeof loginBody.anonymousCode === 'string'), `the login body says where the code comes from: ${JSON.stringify(Object.keys(loginBody))}, platform "${loginBody.platform}"`)
     const calls = await hostStats()
     check(calls[facts.loginApi] === 1, `the server exchanged the code with the fake ${hostName} API (${facts.loginApi}: ${calls[facts.loginApi]})`)
+  } else {
+    const loginBody = fake.requests.find((r) => r.url.endsWith('/api/auth/login'))!.data as Record<string, unknown>
+    check(loginBody.appid === EXAMPLE_APPID, `the login body names the mini program (appid ${loginBody.appid}), which the server checks against the apps it serves`)
   }
   // The bin's users are the kit's default (every new user is "微信用户"); the example's server names them per host.
   check(home.querySelector('#nick').dom.textContent === (kind === 'bin' ? '微信用户' : facts.nickname), `home shows "${home.data.user.nickName}"`)

@@ -25,7 +25,8 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 
 const REPO = path.join(__dirname, '..', '..')
-const APPID = 'wxexample0000001'
+/** The example's WeChat AppID: the server's WX_APPID, and what the fake wx reports (the SDK sends it with the login). */
+export const APPID = 'wxexample0000001'
 const SECRET = 'example-app-secret-for-the-fake-wechat'
 
 /** The mini program host the run plays: which fake host API runs beside the fake WeChat. */

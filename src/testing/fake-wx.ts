@@ -56,6 +56,8 @@ export interface FakeWxOptions {
   latency?: number | ((req: FakeRequest) => number)
   /** `SDKVersion` reported by the fake. Default '3.7.0'. */
   baseLibrary?: string
+  /** `getAccountInfoSync().miniProgram.appId`. Default 'touristappid' (DevTools without an AppID: the SDK then sends none). */
+  appId?: string
   /** `getAccountInfoSync().miniProgram.envVersion`. Default 'develop'. */
   envVersion?: 'develop' | 'trial' | 'release'
   /** wx API names to leave out, to simulate an older base library. */
@@ -363,7 +365,7 @@ export function createFakeWx(options: FakeWxOptions = {}): FakeWx {
       succeed(o, { errMsg: 'removeStorage:ok' })
     },
     getAccountInfoSync() {
-      return { miniProgram: { appId: 'touristappid', envVersion: options.envVersion || 'develop', version: '' } }
+      return { miniProgram: { appId: options.appId || 'touristappid', envVersion: options.envVersion || 'develop', version: '' } }
     },
     getAppBaseInfo() {
       return { SDKVersion: baseLibrary }
