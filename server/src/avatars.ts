@@ -18,7 +18,6 @@ import { join } from 'node:path'
 import multipart from '@fastify/multipart'
 import type { FastifyInstance } from 'fastify'
 import { AuthServerError, BadRequestError, ConfigError } from './errors'
-import type { AuthenticatedUser } from './fastify'
 
 export interface AvatarOptions {
   /** Where files are kept (created if missing). */
@@ -73,7 +72,8 @@ export function createAvatars(options: AvatarOptions): Avatars {
       await scope.register(multipart, { limits: { fileSize: maxBytes, files: 1, fields: 0, parts: 2 } })
 
       scope.post('/api/upload/avatar', { preHandler: app.authenticate }, async (request) => {
-        const { id } = request.user as AuthenticatedUser
+        // Set by the weappAuth plugin's app.authenticate (fastify.ts), which this file does not import: fastify.ts re-exports this one.
+        const { id } = request.user as { id: string }
         if (!publicUrl) throw new AuthServerError('not_configured', 'Avatar upload needs PUBLIC_URL (the https address clients reach this server at): set it and restart.')
         if (!request.isMultipart()) throw new BadRequestError('bad_request', 'Send multipart/form-data with the image in a "file" field.')
         const file = await request.file().catch(() => undefined)

@@ -4,19 +4,12 @@
  * and its result and error shapes. Calls are counted per host API name.
  */
 import type { FakeWx } from './fake-wx'
+import type { FakeHostObject } from './host-object-type'
+
+export type { FakeHostObject }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Fn = (...args: any[]) => any
-
-/**
- * A fake host object (`fake.wx`, `fake.qq`, `fake.tt`, `fake.my`, `fake.uni`, `fake.taro`): every
- * call `T` names, loosely typed so tests can call them with anything, and the host's other calls.
- * So `fake.wx` is a `Platform` (`createAuth({ platform: fake.wx })`, `ensureScope(…, { platform:
- * fake.wx })`), `fake.tt` a `TtLike` for `douyinPlatform(fake.tt)`, `fake.my` a `MyLike`, and so on,
- * without casts.
- */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type FakeHostObject<T> = { [K in keyof T]-?: Fn } & { [name: string]: any }
 
 export interface HostObject {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any

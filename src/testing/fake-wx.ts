@@ -18,7 +18,7 @@
  */
 
 import type { Platform } from '../platform'
-import type { FakeHostObject } from './fake-host'
+import type { FakeHostObject } from './host-object-type'
 import { createFakeOpenAbilities, type FakeOpenAbilities } from './fake-open-abilities'
 import { checked, switches } from './settings'
 
