@@ -57,23 +57,23 @@ function dialectOf(db: SqlUsersDatabase): SqlDialectName {
   throw new TypeError('sqlUsers: the Kysely must use MysqlDialect (MySQL/MariaDB) or PostgresDialect (PostgreSQL)')
 }
 
-/** Which database a DATABASE_URL names, or a sentence saying what is wrong with it. */
+/** Which database a DATABASE_URL names, or what is wrong with it (`problem` follows the variable's name; it never repeats the password). */
 export function sqlDialectOfUrl(url: string): SqlDialectName | { problem: string } {
   let parsed: URL
   try {
     parsed = new URL(url)
   } catch {
-    return { problem: 'it is not a URL' }
+    return { problem: 'must be a URL such as postgres://user:password@host:5432/db or mysql://user:password@host:3306/db' }
   }
   if (parsed.protocol === 'mysql:' || parsed.protocol === 'mariadb:') return 'mysql'
   if (parsed.protocol === 'postgres:' || parsed.protocol === 'postgresql:') return 'postgres'
-  return { problem: `it must start with mysql://, mariadb:// or postgres://, got ${JSON.stringify(parsed.protocol + '//')}` }
+  return { problem: `must start with mysql://, mariadb:// or postgres://, got ${JSON.stringify(parsed.protocol + '//')}` }
 }
 
 /** A Kysely for a `mysql://`, `mariadb://` or `postgres://` URL (mysql2 or pg pool; they are loaded only when used). */
 export function openSqlDatabase(url: string): Kysely<SqlUsersTables> {
   const dialect = sqlDialectOfUrl(url)
-  if (typeof dialect !== 'string') throw new TypeError(`sqlUsers: the database URL is wrong: ${dialect.problem}`)
+  if (typeof dialect !== 'string') throw new TypeError(`sqlUsers: the database URL ${dialect.problem}`)
   if (dialect === 'mysql') {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const mysql = require('mysql2') as typeof import('mysql2')
