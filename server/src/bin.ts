@@ -2,7 +2,7 @@
 /**
  * `npx weapp-auth-server`: the kit as a ready-made server, configured from the environment only
  * (see config.ts and the README's table): PORT, HOST, WX_APPID, WX_SECRET, JWT_SECRET, REDIS_URL,
- * STORE, SQLITE_PATH, SESSION_MAX_SECONDS, WX_LEGACY_PHONE,
+ * STORE, SQLITE_PATH, DATABASE_URL (users in MySQL/MariaDB or PostgreSQL), SESSION_MAX_SECONDS, WX_LEGACY_PHONE,
  * WX_API_BASE, TOKEN_TTL_SECONDS, REFRESH_TTL_SECONDS, WX_ACCESS_TOKEN_MODE, TRUST_PROXY, NODE_ENV,
  * WEAPP_AUTH_DEV_ENDPOINTS, UPLOAD_DIR, PUBLIC_URL, AVATAR_MAX_BYTES (avatar upload), and the
  * other hosts' QQ_*, DOUYIN_*, ALIPAY_* (providers/from-env.ts).
@@ -16,6 +16,7 @@ import { loadConfig, type ServerConfig } from './config'
 import { buildApp } from './app'
 import { ConfigError } from './errors'
 import { createAuthServer, storeUsers } from './index'
+import { migrateSqlUsers, sqlUsers, type SqlUserRepository } from './users-sql'
 import { createAvatars } from './avatars'
 import { openStore } from './stores/open'
 import type { RedisStore } from './stores/redis'
@@ -67,9 +68,12 @@ async function main(): Promise<void> {
   let auth
   let store
   let avatars
+  let sql: SqlUserRepository | undefined
   try {
     store = openStore(config.store)
-    const users = storeUsers(store)
+    // DATABASE_URL: users in your MySQL/MariaDB or PostgreSQL; tokens and sessions stay in the store.
+    if (config.database) sql = sqlUsers({ url: config.database.url })
+    const users = sql ?? storeUsers(store)
     avatars = createAvatars({
       dir: config.uploadDir,
       publicUrl: config.publicUrl,
@@ -83,6 +87,7 @@ async function main(): Promise<void> {
       ...(config.moreApps ? { apps: config.moreApps } : {}),
       jwt: { secret: config.jwtSecret },
       store,
+      users,
       wxApiBase: config.wxApiBase,
       accessTokenMode: config.accessTokenMode,
       tokenTtlSeconds: config.tokenTtlSeconds,
@@ -101,6 +106,18 @@ async function main(): Promise<void> {
     throw err
   }
 
+  if (sql && config.database) {
+    // Creates the users' tables when missing (idempotent; several instances may start at once).
+    try {
+      await migrateSqlUsers(sql)
+    } catch (err) {
+      await auth.close().catch(() => undefined)
+      await sql.close().catch(() => undefined)
+      await store.close().catch(() => undefined)
+      fatal(`cannot prepare the users' tables in DATABASE_URL (${describeDatabase(config.database.url)}): ${(err as Error).message || String(err)}`)
+    }
+  }
+
   if (store.kind === 'redis') await warnIfRedisKeepsNothing(store as RedisStore)
 
   const app = buildApp({ auth, avatars, development: config.development, devEndpoints: config.devEndpoints, trustProxy: config.trustProxy })
@@ -110,12 +127,14 @@ async function main(): Promise<void> {
     address = await app.listen({ port: config.port, host: config.host })
   } catch (err) {
     await auth.close().catch(() => undefined)
+    await sql?.close().catch(() => undefined)
     await store.close().catch(() => undefined)
     fatal(`cannot listen on ${config.host}:${config.port}: ${(err as Error).message}`)
   }
   const where = config.store.kind === 'sqlite' ? { sqlitePath: config.store.path } : {}
   // Without PUBLIC_URL, POST /api/upload/avatar answers 503 naming it (URLs are never built from the Host header).
-  app.log.info({ url: address, store: auth.store.kind, ...where, devEndpoints: config.devEndpoints, avatarUploads: config.publicUrl ? config.uploadDir : 'off (set PUBLIC_URL)' }, 'listening')
+  const usersIn = config.database ? { users: `${config.database.dialect} ${describeDatabase(config.database.url)}` } : {}
+  app.log.info({ url: address, store: auth.store.kind, ...where, ...usersIn, devEndpoints: config.devEndpoints, avatarUploads: config.publicUrl ? config.uploadDir : 'off (set PUBLIC_URL)' }, 'listening')
 
   let stopping = false
   const shutdown = (signal: string) => {
@@ -134,6 +153,7 @@ async function main(): Promise<void> {
       .close()
       .then(() => auth.close())
       .then(() => store.close())
+      .then(() => sql?.close())
       .then(
         () => {
           app.log.info('closed')
@@ -147,6 +167,16 @@ async function main(): Promise<void> {
   }
   process.on('SIGTERM', () => shutdown('SIGTERM'))
   process.on('SIGINT', () => shutdown('SIGINT'))
+}
+
+/** host:port/database of a DATABASE_URL, never its user or password. */
+function describeDatabase(url: string): string {
+  try {
+    const u = new URL(url)
+    return `${u.host}${u.pathname}`
+  } catch {
+    return 'unparsable URL'
+  }
 }
 
 /** One line on stderr when Redis keeps nothing on disk (CONFIG GET allowed, no AOF and no RDB). */

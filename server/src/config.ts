@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto'
 import * as path from 'node:path'
 import { ConfigError } from './errors'
 import type { StoreChoice } from './stores/open'
+import { sqlDialectOfUrl, type SqlDialectName } from './users-sql'
 
 export interface ServerConfig {
   /** PORT, default 3000 (0: a free port). */
@@ -28,6 +29,11 @@ export interface ServerConfig {
    * throwaway runs); otherwise SQLite at SQLITE_PATH (default ./weapp-auth.db).
    */
   store: StoreChoice
+  /**
+   * DATABASE_URL (mysql://, mariadb:// or postgres://): users are kept in that database (tables
+   * created at start); sessions and tokens stay in `store`. Absent: users are kept in the store.
+   */
+  database?: { url: string; dialect: SqlDialectName }
   /** WX_API_BASE; absent: https://api.weixin.qq.com. */
   wxApiBase?: string
   /** TOKEN_TTL_SECONDS / REFRESH_TTL_SECONDS; absent: the core's defaults (7 days / 30 days). */
@@ -156,6 +162,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   }
 
   const redisUrl = env.REDIS_URL ? httpUrl('REDIS_URL', env.REDIS_URL, ['redis:', 'rediss:'], problems) : undefined
+  let database: ServerConfig['database']
+  if (env.DATABASE_URL) {
+    // The URL holds a password: only its scheme is ever repeated.
+    const dialect = sqlDialectOfUrl(env.DATABASE_URL)
+    if (typeof dialect === 'string') database = { url: env.DATABASE_URL, dialect }
+    else problems.add(`DATABASE_URL ${dialect.problem} (users are kept there).`)
+  }
   const wxApiBase = env.WX_API_BASE ? httpUrl('WX_API_BASE', env.WX_API_BASE, ['https:', 'http:'], problems)?.replace(/\/+$/, '') : undefined
 
   const tokenTtlSeconds = positiveInt(env, 'TOKEN_TTL_SECONDS', 366 * 24 * 3600, problems)
@@ -229,6 +242,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   const more = env.WX_APPID ? apps : apps.slice(1)
   if (more.length > 0) config.moreApps = more
   if (redisUrl) config.redisUrl = redisUrl
+  if (database) config.database = database
   if (wxApiBase) config.wxApiBase = wxApiBase
   if (tokenTtlSeconds !== undefined) config.tokenTtlSeconds = tokenTtlSeconds
   if (refreshTtlSeconds !== undefined) config.refreshTtlSeconds = refreshTtlSeconds

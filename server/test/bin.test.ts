@@ -14,6 +14,8 @@ import { createFakeWechat, type FakeWechat } from 'weapp-auth-server/testing'
 import Database from 'better-sqlite3'
 import { loadConfig } from '../src/config'
 import { startRedis } from './helpers/redis'
+import { findMariadb, findPostgres, startMariadb, startPostgres } from './helpers/sql-servers'
+import { sqlUsers } from '../src/users-sql'
 
 const ROOT = path.join(__dirname, '..')
 const APPID = 'wxbintest00000001'
@@ -115,6 +117,8 @@ describe('configuration', () => {
       [{ ...base, QQ_APPID: '1112345678' }, /QQ_SECRET/],
       [{ ...base, STORE: 'memory', REDIS_URL: 'redis://127.0.0.1:6379' }, /STORE=memory and REDIS_URL are both set/],
       [{ ...base, STORE: 'mongodb' }, /STORE must be sqlite, redis or memory/],
+      [{ ...base, DATABASE_URL: 'mongodb://u:hunter2@127.0.0.1/db' }, /^(?!.*hunter2).*DATABASE_URL must start with mysql:\/\/, mariadb:\/\/ or postgres:\/\/, got "mongodb:\/\/"/],
+      [{ ...base, DATABASE_URL: 'hunter2 not a url' }, /^(?!.*hunter2).*DATABASE_URL must be a URL such as postgres:\/\//],
     ]
     await Promise.all(
       cases.map(async ([env, message]) => {
@@ -459,6 +463,69 @@ describe('serving', () => {
       await redis.stop()
     }
   })
+
+  test('DATABASE_URL that cannot be reached: one line naming its host and database (never its password), exit 1', async () => {
+    const closed = await new Promise<number>((resolve) => {
+      const server = net.createServer().listen(0, '127.0.0.1', () => {
+        const port = (server.address() as net.AddressInfo).port
+        server.close(() => resolve(port))
+      })
+    })
+    const r = run({ WX_APPID: APPID, WX_SECRET: SECRET, JWT_SECRET, PORT: '0', DATABASE_URL: `postgres://weapp:hunter2@127.0.0.1:${closed}/users` })
+    const { code } = await r.exited
+    const lines = r.stderr().trim().split('\n')
+    expect({ code, lines: lines.length }).toEqual({ code: 1, lines: 1 })
+    expect(lines[0]).toMatch(new RegExp(`^weapp-auth-server: cannot prepare the users' tables in DATABASE_URL \\(127\\.0\\.0\\.1:${closed}/users\\): `))
+    expect(r.stderr() + r.stdout()).not.toContain('hunter2')
+  })
+
+  for (const [name, find, startDb] of [
+    ['PostgreSQL', findPostgres, startPostgres],
+    ['MariaDB', findMariadb, startMariadb],
+  ] as const) {
+    const maybe = find() ? test : test.skip
+    if (!find()) console.warn(`bin.test: skipping the DATABASE_URL run on ${name}: it is not installed`)
+    maybe(`DATABASE_URL on a real ${name}: tables made at start, users kept there (tokens in the store), deleting the account refuses its tokens and a new login is a new user`, async () => {
+      const db = await startDb()
+      const peek = sqlUsers({ url: db.url })
+      try {
+        const s = await start({ WX_API_BASE: fake.url, DATABASE_URL: db.url })
+        expect(s.stdout()).toMatch(new RegExp(`"users":"${name === 'MariaDB' ? 'mysql' : 'postgres'} 127\\.0\\.0\\.1:${db.port}/`))
+        const login = await call(s.url + '/api/auth/login', { body: { code: fake.mintCode('o-sql-frank') } })
+        expect(login.status).toBe(200)
+        const id = login.json.user.id as string
+        expect(await peek.findById(id)).toEqual({ id, nickName: '微信用户', avatarUrl: '', platform: 'weixin' })
+        const profile = await call(s.url + '/api/user/profile', { body: { nickName: 'Frank' }, token: login.json.token })
+        expect(profile.status).toBe(200)
+        expect((await peek.findById(id))?.nickName).toBe('Frank')
+        // The same person again: the same user, straight from the database.
+        const again = await call(s.url + '/api/auth/login', { body: { code: fake.mintCode('o-sql-frank') } })
+        expect(again.json.user).toMatchObject({ id, nickName: 'Frank' })
+
+        expect((await call(s.url + '/api/user/me', { method: 'DELETE', token: login.json.token })).status).toBe(204)
+        expect(await peek.findById(id)).toBeNull()
+        for (const t of [login.json, again.json]) {
+          expect((await call(s.url + '/api/user/me', { token: t.token })).status).toBe(401)
+          expect((await call(s.url + '/api/auth/refresh', { body: { refreshToken: t.refreshToken } })).status).toBe(401)
+        }
+        const back = await call(s.url + '/api/auth/login', { body: { code: fake.mintCode('o-sql-frank') } })
+        expect(back.status).toBe(200)
+        expect(back.json.user.id).not.toBe(id)
+        expect(back.json.user.nickName).toBe('微信用户')
+
+        s.child.kill('SIGTERM')
+        expect((await s.exited).code).toBe(0)
+        // A second start finds the tables made (the migration is idempotent) and the user kept.
+        const s2 = await start({ WX_API_BASE: fake.url, DATABASE_URL: db.url })
+        expect((await call(s2.url + '/api/auth/login', { body: { code: fake.mintCode('o-sql-frank') } })).json.user.id).toBe(back.json.user.id)
+        s2.child.kill('SIGTERM')
+        expect((await s2.exited).code).toBe(0)
+      } finally {
+        await peek.close()
+        await db.stop()
+      }
+    }, 60_000)
+  }
 
   test('development endpoints: expire every token, count what happened (and TOKEN_TTL_SECONDS, WX_ACCESS_TOKEN_MODE reach the core)', async () => {
     const s = await start({ WX_API_BASE: fake.url, NODE_ENV: 'development', WEAPP_AUTH_DEV_ENDPOINTS: '1', TOKEN_TTL_SECONDS: '120', WX_ACCESS_TOKEN_MODE: 'classic' })
