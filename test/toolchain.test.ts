@@ -45,7 +45,8 @@ afterAll(() => {
 test('miniprogram-ci builds npm and compiles the example; the output runs in the mini program runtime', () => {
   const started = Date.now()
   const out = execFileSync(process.execPath, [path.join(__dirname, 'toolchain', 'compile-example.js'), project], {
-    cwd: root,
+    // miniprogram-ci leaves an empty cache folder (an md5 name) in its working directory: the temp one, removed after.
+    cwd: work,
     encoding: 'utf8',
     timeout: 240000,
   })
