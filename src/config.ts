@@ -8,7 +8,7 @@ import { AuthError } from './errors'
 import type { SessionInput } from './login-response'
 import type { Platform } from './platform'
 import type { HostName, HostPlatform } from './platforms/host'
-import type { AuthResponse, Hooks } from './request'
+import type { AuthResponse, Hooks } from './request-types'
 import type { Migration, SessionStorage } from './storage-io'
 import { isLoopback, parseOrigin, resolveUrl, stripQuery, type Origin } from './url'
 

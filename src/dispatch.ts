@@ -8,7 +8,7 @@ import { abortError, raceAbort } from './abort'
 import type { ResolvedConfig } from './config'
 import { transmit, type RawResponse } from './http'
 import type { Limiter } from './limiter'
-import type { HookOptions, RequestOptions, UploadOptions } from './request'
+import type { HookOptions, RequestOptions, UploadOptions } from './request-types'
 import { loggedOutError, type SessionMachine } from './session'
 
 /**

@@ -3,7 +3,7 @@
  * or a list, resolved to a list once per instance, and run in order, each able to replace the
  * value it is given.
  */
-import type { HookOptions, OneOrMany } from './request'
+import type { HookOptions, OneOrMany } from './request-types'
 
 export function hookList<F>(h: OneOrMany<F> | undefined): F[] {
   return !h ? [] : Array.isArray(h) ? h : [h]

@@ -4,69 +4,20 @@
  * unauthorized answer shares one renewal with the whole burst and retries at most once.
  * Every call settles: with the body, or with a typed error.
  */
-import { raceAbort, type AbortSignalLike } from './abort'
+import { raceAbort } from './abort'
 import type { ResolvedConfig } from './config'
 import { createDispatcher, type Call } from './dispatch'
 import { AuthError, HttpError, NetworkError, ResponseParseError } from './errors'
 import { hookList, runHooks } from './hooks'
 import { snippet } from './http'
 import { redact, scrub } from './redact'
+import type { AuthResponse, HookOptions, RequestOptions, UploadOptions } from './request-types'
 import type { Limiter } from './limiter'
 import { loggedOutError, type SessionMachine } from './session'
 import { createTrustCheck } from './trust'
 import { resolveUrl, stripQuery } from './url'
 
-/** The methods wx.request supports (it has no PATCH). */
-export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE' | 'HEAD' | 'OPTIONS'
-
-interface CommonOptions {
-  /** Relative to `baseURL`, or absolute. The token goes only to `baseURL`'s origin and `trustedOrigins`. */
-  url: string
-  header?: Record<string, string>
-  /** `false`: send no token and never trigger a login (public endpoints). Default true. */
-  auth?: boolean
-  /** Milliseconds for each attempt. Default: the instance's `timeout` (60 000). */
-  timeout?: number
-  /** Aborts the call: the network task is aborted and the promise rejects with AbortError. */
-  signal?: AbortSignalLike
-  /** `false`: reject an unauthorized answer at once instead of re-logging in and retrying once. */
-  retry?: boolean
-}
-
-export interface RequestOptions extends CommonOptions {
-  method?: Method
-  data?: unknown
-  /** 'json' (default): the body must be JSON (or empty). 'text': resolve with the raw string. */
-  dataType?: 'json' | 'text'
-  responseType?: 'text' | 'arraybuffer'
-}
-
-export interface UploadOptions extends CommonOptions {
-  filePath: string
-  /** The multipart field name of the file. */
-  name: string
-  formData?: Record<string, unknown>
-}
-
-/** What `afterResponse` hooks and `isUnauthorized` see. */
-export interface AuthResponse {
-  statusCode: number
-  data: unknown
-  header: Record<string, unknown>
-}
-
-/** Options after defaults and `beforeRequest` hooks, as the hooks see them. */
-export type HookOptions = (RequestOptions | UploadOptions) & { method: string; kind: 'request' | 'upload' }
-
-export type OneOrMany<F> = F | F[]
-export interface Hooks {
-  /** May return changed options (or change them in place). Runs once per call, before the URL is checked for trust. */
-  beforeRequest?: OneOrMany<(options: HookOptions) => HookOptions | void | Promise<HookOptions | void>>
-  /** May inspect or return a replacement response (for example to unwrap an envelope). */
-  afterResponse?: OneOrMany<(response: AuthResponse, options: HookOptions) => AuthResponse | void | Promise<AuthResponse | void>>
-  /** May return a different or enriched error. */
-  beforeError?: OneOrMany<(error: Error, options: HookOptions) => Error | void | Promise<Error | void>>
-}
+export type { AuthResponse, HookOptions, Hooks, Method, OneOrMany, RequestOptions, UploadOptions } from './request-types'
 
 export interface Requester {
   request<T = unknown>(options: RequestOptions, extra?: Partial<RequestOptions>): Promise<T>
