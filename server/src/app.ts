@@ -25,6 +25,7 @@ import { weappAuthDevEndpoints } from './dev-endpoints'
 import { AuthServerError, BadRequestError, toHttpBody } from './errors'
 import { maskPhoneNumber, sendError, weappAuth, weappAuthErrorHandler, type AuthenticatedUser } from './fastify'
 import type { Avatars } from './avatars'
+import type { Metrics } from './metrics'
 import type { AuthServer, HostPlatform, PublicUser } from './types'
 
 export interface AppOptions {
@@ -39,6 +40,28 @@ export interface AppOptions {
   trustProxy?: boolean | string
   /** Where the JSON log lines go. Default stdout; false: no logs. */
   log?: false | { write(line: string): void }
+  /** Told of every answered request (route pattern, method, status, duration, error code): see metrics.ts. */
+  metrics?: Pick<Metrics, 'observeRequest'>
+}
+
+/** The `error` code of a JSON error answer (the payload fastify is about to send), for the metrics. */
+function errorCodeOf(payload: unknown): string | undefined {
+  if (typeof payload !== 'string' || payload.length > 4096 || !payload.startsWith('{')) return undefined
+  try {
+    const error = (JSON.parse(payload) as { error?: unknown }).error
+    return typeof error === 'string' ? error : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** The platform a login asked for (body or query), for the metrics' platform label (checked against the known ones there). */
+function loginPlatformOf(request: { body?: unknown; query?: unknown }): string | undefined {
+  for (const source of [request.body, request.query]) {
+    const platform = source && typeof source === 'object' ? (source as { platform?: unknown }).platform : undefined
+    if (typeof platform === 'string') return platform
+  }
+  return undefined
 }
 
 const PROFILE_BODY_LIMIT = 16 * 1024
@@ -109,8 +132,15 @@ export function buildApp(options: AppOptions): FastifyInstance {
   app.addHook('preClose', async () => {
     closing = true
   })
-  app.addHook('onSend', async (_request, reply, payload) => {
+  // The error code of each error answer, for the metrics (never its message).
+  const errorCodes = new WeakMap<object, string>()
+  const { metrics } = options
+  app.addHook('onSend', async (request, reply, payload) => {
     if (closing) reply.header('connection', 'close')
+    if (metrics && reply.statusCode >= 400) {
+      const code = errorCodeOf(payload)
+      if (code) errorCodes.set(request, code)
+    }
     return payload
   })
   // The one line per request. Only these fields: no header, body or query string can leak a token.
@@ -123,6 +153,17 @@ export function buildApp(options: AppOptions): FastifyInstance {
     }
     if (request.user) line.userId = request.user.id
     request.log.info(line, 'request')
+    if (metrics) {
+      const route = request.routeOptions.url || 'unmatched'
+      metrics.observeRequest({
+        route,
+        method: request.method,
+        status: reply.statusCode,
+        seconds: reply.elapsedTime / 1000,
+        error: errorCodes.get(request),
+        platform: route === '/api/auth/login' ? loginPlatformOf(request) : undefined,
+      })
+    }
   })
 
   app.register(weappAuth, {

@@ -4,11 +4,13 @@
  * (see config.ts and the README's table): PORT, HOST, WX_APPID, WX_SECRET, JWT_SECRET, REDIS_URL,
  * STORE, SQLITE_PATH, DATABASE_URL (users in MySQL/MariaDB or PostgreSQL), SESSION_MAX_SECONDS, WX_LEGACY_PHONE,
  * WX_API_BASE, TOKEN_TTL_SECONDS, REFRESH_TTL_SECONDS, WX_ACCESS_TOKEN_MODE, TRUST_PROXY, NODE_ENV,
- * WEAPP_AUTH_DEV_ENDPOINTS, UPLOAD_DIR, PUBLIC_URL, AVATAR_MAX_BYTES (avatar upload), and the
- * other hosts' QQ_*, DOUYIN_*, ALIPAY_* (providers/from-env.ts).
+ * WEAPP_AUTH_DEV_ENDPOINTS, UPLOAD_DIR, PUBLIC_URL, AVATAR_MAX_BYTES (avatar upload), METRICS_PORT,
+ * METRICS_HOST (Prometheus metrics on a listener of their own, metrics.ts), and the other hosts'
+ * QQ_*, DOUYIN_*, ALIPAY_* (providers/from-env.ts).
  *
  * - Wrong settings: one line on stderr naming every missing or wrong variable, exit code 1.
- * - stdout: JSON lines — one when it listens (`"msg":"listening"`, with `url`), one per request.
+ * - stdout: JSON lines — one when it listens (`"msg":"listening"`, with `url`, and `metricsUrl`
+ *   with METRICS_PORT), one per request.
  * - SIGTERM / SIGINT: stop accepting, let in-flight requests finish (at most 10 s), close the store,
  *   exit 0. A second signal exits 1 at once.
  */
@@ -21,6 +23,7 @@ import { createAvatars } from './avatars'
 import { openStore } from './stores/open'
 import type { RedisStore } from './stores/redis'
 import { providersFromEnv } from './providers/from-env'
+import { createMetrics, startMetricsServer, type Metrics, type MetricsServer } from './metrics'
 
 const DRAIN_TIMEOUT_MS = 10_000
 
@@ -69,6 +72,8 @@ async function main(): Promise<void> {
   let store
   let avatars
   let sql: SqlUserRepository | undefined
+  // METRICS_PORT: the core's events and WeChat API timings feed the metrics; buildApp the requests.
+  const metrics: Metrics | undefined = config.metrics ? createMetrics() : undefined
   try {
     store = openStore(config.store)
     // DATABASE_URL: users in your MySQL/MariaDB or PostgreSQL; tokens and sessions stay in the store.
@@ -100,6 +105,7 @@ async function main(): Promise<void> {
       providers,
       // Deleting an account deletes its avatars too.
       onUserDeleted: async (userId) => void (await uploads.deleteAvatarsOf(userId)),
+      ...(metrics ? { onEvent: (event) => metrics.onEvent(event), fetch: metrics.timedFetch() } : {}),
     })
   } catch (err) {
     if (err instanceof ConfigError || err instanceof TypeError) fatal(err.message)
@@ -120,7 +126,7 @@ async function main(): Promise<void> {
 
   if (store.kind === 'redis') await warnIfRedisKeepsNothing(store as RedisStore)
 
-  const app = buildApp({ auth, avatars, development: config.development, devEndpoints: config.devEndpoints, trustProxy: config.trustProxy })
+  const app = buildApp({ auth, avatars, development: config.development, devEndpoints: config.devEndpoints, trustProxy: config.trustProxy, metrics })
 
   let address: string
   try {
@@ -131,10 +137,24 @@ async function main(): Promise<void> {
     await store.close().catch(() => undefined)
     fatal(`cannot listen on ${config.host}:${config.port}: ${(err as Error).message}`)
   }
+  // The metrics' own listener (never the public port): GET /metrics only.
+  let metricsServer: MetricsServer | undefined
+  if (metrics && config.metrics) {
+    try {
+      metricsServer = await startMetricsServer(metrics, config.metrics)
+    } catch (err) {
+      await app.close().catch(() => undefined)
+      await auth.close().catch(() => undefined)
+      await sql?.close().catch(() => undefined)
+      await store.close().catch(() => undefined)
+      fatal(`cannot listen for the metrics on ${config.metrics.host}:${config.metrics.port}: ${(err as Error).message}`)
+    }
+  }
   const where = config.store.kind === 'sqlite' ? { sqlitePath: config.store.path } : {}
   // Without PUBLIC_URL, POST /api/upload/avatar answers 503 naming it (URLs are never built from the Host header).
   const usersIn = config.database ? { users: `${config.database.dialect} ${describeDatabase(config.database.url)}` } : {}
-  app.log.info({ url: address, store: auth.store.kind, ...where, ...usersIn, devEndpoints: config.devEndpoints, avatarUploads: config.publicUrl ? config.uploadDir : 'off (set PUBLIC_URL)' }, 'listening')
+  const metricsAt = metricsServer ? { metricsUrl: metricsServer.url } : {}
+  app.log.info({ url: address, ...metricsAt, store: auth.store.kind, ...where, ...usersIn, devEndpoints: config.devEndpoints, avatarUploads: config.publicUrl ? config.uploadDir : 'off (set PUBLIC_URL)' }, 'listening')
 
   let stopping = false
   const shutdown = (signal: string) => {
@@ -151,6 +171,7 @@ async function main(): Promise<void> {
     timer.unref()
     app
       .close()
+      .then(() => metricsServer?.close())
       .then(() => auth.close())
       .then(() => store.close())
       .then(() => sql?.close())

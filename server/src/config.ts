@@ -59,6 +59,11 @@ export interface ServerConfig {
   publicUrl?: string
   /** AVATAR_MAX_BYTES, default 2 MiB. */
   avatarMaxBytes: number
+  /**
+   * METRICS_PORT (0: a free port) and METRICS_HOST (default 127.0.0.1): Prometheus metrics at
+   * GET /metrics on a listener of their own. Absent (METRICS_PORT unset): no metrics listener.
+   */
+  metrics?: { port: number; host: string }
 }
 
 /** The default SQLite file, relative to the working directory. */
@@ -131,6 +136,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   if (!/^\d{1,5}$/.test(portRaw) || Number(portRaw) > 65535) problems.add(`PORT must be a port number 0–65535, got ${JSON.stringify(portRaw)}.`)
   const host = env.HOST === undefined || env.HOST === '' ? '127.0.0.1' : env.HOST
   if (/\s|\//.test(host)) problems.add(`HOST must be an address or host name such as 127.0.0.1 or 0.0.0.0, got ${JSON.stringify(host)}.`)
+
+  // Metrics on their own listener, never the public port; loopback unless METRICS_HOST says otherwise.
+  let metrics: ServerConfig['metrics']
+  const metricsPortRaw = env.METRICS_PORT ?? ''
+  const metricsHost = env.METRICS_HOST === undefined || env.METRICS_HOST === '' ? '127.0.0.1' : env.METRICS_HOST
+  if (metricsPortRaw !== '') {
+    if (!/^\d{1,5}$/.test(metricsPortRaw) || Number(metricsPortRaw) > 65535) problems.add(`METRICS_PORT must be a port number 0–65535, got ${JSON.stringify(metricsPortRaw.slice(0, 40))}.`)
+    else if (Number(metricsPortRaw) !== 0 && Number(metricsPortRaw) === Number(portRaw)) problems.add(`METRICS_PORT must differ from PORT (${Number(portRaw)}): the metrics are never served on the public port.`)
+    else metrics = { port: Number(metricsPortRaw), host: metricsHost }
+  } else if (env.METRICS_HOST) {
+    problems.add('METRICS_HOST is set but METRICS_PORT is not: set METRICS_PORT to serve the metrics.')
+  }
+  if (/\s|\//.test(metricsHost)) problems.add(`METRICS_HOST must be an address or host name such as 127.0.0.1, got ${JSON.stringify(metricsHost.slice(0, 60))}.`)
 
   // WX_APPS=appid:secret,appid:secret serves several mini programs; WX_APPID/WX_SECRET one.
   const apps: Array<{ appid: string; secret: string }> = []
@@ -239,6 +257,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     avatarMaxBytes,
   }
   if (publicUrl) config.publicUrl = publicUrl
+  if (metrics) config.metrics = metrics
   const more = env.WX_APPID ? apps : apps.slice(1)
   if (more.length > 0) config.moreApps = more
   if (redisUrl) config.redisUrl = redisUrl

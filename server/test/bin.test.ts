@@ -112,6 +112,7 @@ describe('configuration', () => {
       [{ WX_APPID: APPID, WX_SECRET: SECRET, NODE_ENV: 'production' }, /JWT_SECRET is required/],
       [{ ...base, WEAPP_AUTH_DEV_ENDPOINTS: '1' }, /WEAPP_AUTH_DEV_ENDPOINTS=1 needs NODE_ENV=development/],
       [{ ...base, PORT: 'eighty' }, /PORT must be a port number/],
+      [{ ...base, METRICS_PORT: 'ninety' }, /METRICS_PORT must be a port number 0–65535, got "ninety"/],
       [{ ...base, REDIS_URL: 'http://127.0.0.1:6379' }, /REDIS_URL must start with redis:\/\/ or rediss:\/\//],
       [{ ...base, TOKEN_TTL_SECONDS: '-5' }, /TOKEN_TTL_SECONDS must be a whole number/],
       [{ ...base, QQ_APPID: '1112345678' }, /QQ_SECRET/],
@@ -549,8 +550,58 @@ describe('serving', () => {
     // without NODE_ENV=development + WEAPP_AUTH_DEV_ENDPOINTS=1 they do not exist
     const prod = await start({ WX_API_BASE: fake.url })
     expect((await call(prod.url + '/api/dev/stats')).status).toBe(404)
+    // without METRICS_PORT there is no metrics listener, and no /metrics on the public port
+    expect(prod.stdout()).not.toContain('metricsUrl')
+    expect((await call(prod.url + '/metrics')).status).toBe(404)
     prod.child.kill('SIGTERM')
     expect((await prod.exited).code).toBe(0)
+  })
+
+  test('METRICS_PORT: Prometheus text on its own listener (127.0.0.1 by default), never on the public port; no auth route there; no secret in it', async () => {
+    const s = await start({ WX_API_BASE: fake.url, METRICS_PORT: '0' })
+    const m = /"metricsUrl":"(http:\/\/[^"]+)"[^\n]*"msg":"listening"/.exec(s.stdout())
+    expect(m).not.toBeNull()
+    const metricsUrl = m![1]
+    expect(metricsUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/)
+    expect(metricsUrl).not.toBe(s.url + '/metrics')
+    const metricsOrigin = metricsUrl.replace(/\/metrics$/, '')
+
+    const code = fake.mintCode('o-metrics-bin')
+    const login = await call(s.url + '/api/auth/login', { body: { code } })
+    expect(login.status).toBe(200)
+    const { token, refreshToken, user } = login.json
+    expect((await call(s.url + '/api/auth/login', { body: { code } })).status).toBe(400) // the code again: refused
+    const refreshed = await call(s.url + '/api/auth/refresh', { body: { refreshToken } })
+    expect(refreshed.status).toBe(200)
+    expect((await call(s.url + '/api/auth/refresh', { body: { refreshToken } })).json.error).toBe('refresh_token_reused')
+    expect((await call(s.url + '/api/user/me')).status).toBe(401)
+
+    expect((await call(s.url + '/metrics')).status).toBe(404)
+    for (const p of ['/api/auth/login', '/healthz', '/api/user/me', '/']) expect((await fetch(metricsOrigin + p, p === '/api/auth/login' ? { method: 'POST' } : {})).status).toBe(404)
+
+    const res = await fetch(metricsUrl)
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain/)
+    const text = await res.text()
+    const lines = text.split('\n')
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        'weapp_auth_logins_total{platform="weixin",outcome="ok"} 1',
+        'weapp_auth_logins_total{platform="weixin",outcome="wechat_code_used"} 1',
+        'weapp_auth_refreshes_total{outcome="ok"} 1',
+        'weapp_auth_refreshes_total{outcome="refresh_token_reused"} 1',
+        'weapp_auth_refresh_reuse_total 1',
+        'weapp_auth_upstream_errors_total{api="sns/jscode2session",code="wechat_code_used"} 1',
+        'weapp_auth_http_request_duration_seconds_count{route="/api/user/me",method="GET",status="401"} 1',
+        'weapp_auth_host_api_duration_seconds_count{api="sns/jscode2session"} 2',
+      ]),
+    )
+    expect(text).toMatch(/^process_cpu_user_seconds_total /m)
+    for (const secret of [code, token, refreshToken, refreshed.json.token, refreshed.json.refreshToken, String(user.id), 'o-metrics-bin']) expect(text).not.toContain(secret)
+
+    s.child.kill('SIGTERM')
+    expect((await s.exited).code).toBe(0)
+    await expect(fetch(metricsUrl)).rejects.toThrow() // the metrics listener closed too
   })
 
   test('the built bin starts with a node shebang and is executable', () => {
