@@ -45,7 +45,9 @@ async function main(): Promise<void> {
     problems.push(...err.problems)
   }
   try {
-    providers = providersFromEnv(process.env)
+    // The same time limit for every host's API calls (UPSTREAM_TIMEOUT_MS, checked with the other settings).
+    const upstream = Number(process.env.UPSTREAM_TIMEOUT_MS)
+    providers = providersFromEnv(process.env, Number.isInteger(upstream) && upstream >= 100 && upstream <= 60000 ? { timeoutMs: upstream } : {})
   } catch (err) {
     if (!(err instanceof ConfigError || err instanceof TypeError)) throw err
     problems.push(err.message)
@@ -94,6 +96,7 @@ async function main(): Promise<void> {
       store,
       users,
       wxApiBase: config.wxApiBase,
+      ...(config.upstreamTimeoutMs ? { upstreamTimeoutMs: config.upstreamTimeoutMs } : {}),
       accessTokenMode: config.accessTokenMode,
       tokenTtlSeconds: config.tokenTtlSeconds,
       refreshTtlSeconds: config.refreshTtlSeconds,

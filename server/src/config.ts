@@ -59,6 +59,8 @@ export interface ServerConfig {
   publicUrl?: string
   /** AVATAR_MAX_BYTES, default 2 MiB. */
   avatarMaxBytes: number
+  /** UPSTREAM_TIMEOUT_MS: the time limit of each call to a host's API (WeChat, QQ, Douyin, Alipay); default 5000. */
+  upstreamTimeoutMs?: number
   /**
    * METRICS_PORT (0: a free port) and METRICS_HOST (default 127.0.0.1): Prometheus metrics at
    * GET /metrics on a listener of their own. Absent (METRICS_PORT unset): no metrics listener.
@@ -225,6 +227,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   const publicUrl = env.PUBLIC_URL ? httpUrl('PUBLIC_URL', env.PUBLIC_URL, development ? ['https:', 'http:'] : ['https:'], problems)?.replace(/\/+$/, '') : undefined
   if (publicUrl && /[?#]/.test(publicUrl)) problems.add('PUBLIC_URL must not carry a query or a fragment (avatar paths are appended to it).')
   const avatarMaxBytes = positiveInt(env, 'AVATAR_MAX_BYTES', 20 * 1024 * 1024, problems) ?? 2 * 1024 * 1024
+  const upstreamRaw = env.UPSTREAM_TIMEOUT_MS ?? ''
+  const upstreamTimeoutMs = upstreamRaw === '' ? undefined : Number(upstreamRaw)
+  if (upstreamTimeoutMs !== undefined && !(/^\d+$/.test(upstreamRaw) && upstreamTimeoutMs >= 100 && upstreamTimeoutMs <= 60000)) {
+    problems.add(`UPSTREAM_TIMEOUT_MS must be a whole number of milliseconds between 100 and 60000, got ${JSON.stringify(upstreamRaw.slice(0, 20))}.`)
+  }
   const uploadDirRaw = env.UPLOAD_DIR ?? ''
   if (/[\0\n\r]/.test(uploadDirRaw)) problems.add(`UPLOAD_DIR must be a folder path, got ${JSON.stringify(uploadDirRaw.slice(0, 80))}.`)
 
@@ -257,6 +264,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     avatarMaxBytes,
   }
   if (publicUrl) config.publicUrl = publicUrl
+  if (upstreamTimeoutMs !== undefined) config.upstreamTimeoutMs = upstreamTimeoutMs
   if (metrics) config.metrics = metrics
   const more = env.WX_APPID ? apps : apps.slice(1)
   if (more.length > 0) config.moreApps = more

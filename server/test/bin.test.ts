@@ -273,6 +273,9 @@ describe('configuration', () => {
     expect(loadConfig({ ...base, NODE_ENV: 'development', PUBLIC_URL: 'http://127.0.0.1:3000' }).publicUrl).toBe('http://127.0.0.1:3000')
     expect(() => loadConfig({ ...base, PUBLIC_URL: 'https://api.example.com/?x=1' })).toThrow(/PUBLIC_URL must not carry a query/)
     expect(() => loadConfig({ ...base, AVATAR_MAX_BYTES: 'lots' })).toThrow(/AVATAR_MAX_BYTES/)
+    expect(loadConfig({ ...base, UPSTREAM_TIMEOUT_MS: '1500' }).upstreamTimeoutMs).toBe(1500)
+    expect(loadConfig(base).upstreamTimeoutMs).toBeUndefined()
+    for (const bad of ['fast', '50', '120000', '1.5']) expect(() => loadConfig({ ...base, UPSTREAM_TIMEOUT_MS: bad })).toThrow(/UPSTREAM_TIMEOUT_MS must be a whole number of milliseconds/)
     expect(loadConfig({ ...base, SQLITE_PATH: '/var/lib/app/auth.db' }).store).toEqual({ kind: 'sqlite', path: '/var/lib/app/auth.db' })
     expect(loadConfig({ ...base, STORE: 'sqlite' }).store).toEqual({ kind: 'sqlite', path: './weapp-auth.db' })
     expect(loadConfig({ ...base, STORE: 'memory' }).store).toEqual({ kind: 'memory' })
@@ -527,6 +530,20 @@ describe('serving', () => {
       }
     }, 60_000)
   }
+
+  test('UPSTREAM_TIMEOUT_MS reaches the core: a WeChat slower than it is 504 wechat_timeout, and nothing is saved', async () => {
+    const s = await start({ WX_API_BASE: fake.url, UPSTREAM_TIMEOUT_MS: '300' })
+    try {
+      // WeChat answers after 1.5 s: within the default 5 s that would be a login; with 300 ms it is a 504.
+      fake.delay('jscode2session', 1500, { times: 1 })
+      const slow = await call(s.url + '/api/auth/login', { body: { code: fake.mintCode('o-timeout') } })
+      expect(slow).toMatchObject({ status: 504, json: { error: 'wechat_timeout' } })
+      expect((await call(s.url + '/api/auth/login', { body: { code: fake.mintCode('o-timeout') } })).status).toBe(200)
+    } finally {
+      s.child.kill('SIGTERM')
+      await s.exited
+    }
+  })
 
   test('development endpoints: expire every token, count what happened (and TOKEN_TTL_SECONDS, WX_ACCESS_TOKEN_MODE reach the core)', async () => {
     const s = await start({ WX_API_BASE: fake.url, NODE_ENV: 'development', WEAPP_AUTH_DEV_ENDPOINTS: '1', TOKEN_TTL_SECONDS: '120', WX_ACCESS_TOKEN_MODE: 'classic' })

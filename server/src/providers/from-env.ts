@@ -12,8 +12,8 @@
  *     (each RSA key a PEM, its bare base64 body, or the path of a file holding either; the AES key,
  *     base64 of 16 bytes, is needed only to read phone numbers)
  *
- * `options.timeoutMs` is each provider's time limit per call; the bin passes none, so every provider
- * keeps its default (5000 ms). No environment variable sets it.
+ * `options.timeoutMs` is each provider's time limit per call (default 5000 ms); the bin passes
+ * UPSTREAM_TIMEOUT_MS, which also sets WeChat's.
  */
 import { existsSync, readFileSync } from 'node:fs'
 import { ConfigError } from '../errors'
