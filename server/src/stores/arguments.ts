@@ -4,7 +4,7 @@
  * never a half-written key). Lifetimes are positive, finite numbers; hashes, ids and names are
  * non-empty strings; user fields are plain objects whose values survive JSON.
  */
-import type { RefreshRecord } from './store'
+import type { RefreshRecord, StoredSession } from './store'
 
 export function checkString(method: string, name: string, value: unknown): string {
   if (typeof value !== 'string' || value.length === 0) {
@@ -111,4 +111,16 @@ function describe(value: unknown): string {
   if (typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined) return String(value)
   if (Array.isArray(value)) return 'an array'
   return typeof value
+}
+
+/** A session's end: its latest refresh token's expiry, capped by the session's absolute lifetime. */
+export function sessionEnd(record: RefreshRecord, tokenExpiresAt: number): number {
+  return record.sessionExpiresAt === undefined ? tokenExpiresAt : Math.min(tokenExpiresAt, record.sessionExpiresAt)
+}
+
+/** The session a login (putRefresh of a new family) lists for its user. */
+export function newSession(record: RefreshRecord): StoredSession {
+  const session: StoredSession = { id: record.family, createdAt: record.issuedAt, lastUsedAt: record.issuedAt, expiresAt: sessionEnd(record, record.expiresAt) }
+  if (record.platform) session.platform = record.platform
+  return session
 }

@@ -25,6 +25,8 @@ import {
   checkPositive,
   checkRecord,
   checkString,
+  newSession,
+  sessionEnd,
   toMs,
 } from './arguments'
 import type { RefreshRecord, RotateResult, Store, StoredSession, StoredUser } from './store'
@@ -156,10 +158,6 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     return { id, fields: out }
   }
 
-  /** A session's end: its latest token's expiry, capped by the session's absolute lifetime. */
-  const sessionEnd = (record: RefreshRecord, tokenExpiresAt: number): number =>
-    record.sessionExpiresAt === undefined ? tokenExpiresAt : Math.min(tokenExpiresAt, record.sessionExpiresAt)
-
   const refreshNotBeforeMs = () => (notBefore.refresh === undefined ? -Infinity : notBefore.refresh * 1000)
 
   const store: MemoryStore = {
@@ -190,7 +188,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       refresh.set(tokenHash, { record: { ...r }, spent: false }, toMs(ttlSeconds))
       let mine = sessions.get(r.userId)
       if (!mine) sessions.set(r.userId, (mine = new Map()))
-      mine.set(r.family, { id: r.family, ...(r.platform ? { platform: r.platform } : {}), createdAt: r.issuedAt, lastUsedAt: r.issuedAt, expiresAt: sessionEnd(r, r.expiresAt) })
+      mine.set(r.family, newSession(r))
     },
 
     async rotateRefresh(oldHash, newHash, newRecord, ttlSeconds, nowMs): Promise<RotateResult> {

@@ -64,6 +64,7 @@ import {
   checkPositive,
   checkRecord,
   checkString,
+  newSession,
   toMs,
 } from './arguments'
 import type { RefreshRecord, RotateResult, Store, StoredSession, StoredUser } from './store'
@@ -546,8 +547,7 @@ export function redisStore(urlOrClient: string | Redis, options: RedisStoreOptio
       checkString('putRefresh', 'tokenHash', tokenHash)
       const r = checkRecord('putRefresh', 'record', record, true)
       checkPositive('putRefresh', 'ttlSeconds', ttlSeconds)
-      const ends = r.sessionExpiresAt === undefined ? r.expiresAt : Math.min(r.expiresAt, r.sessionExpiresAt)
-      const session: StoredSession = { id: r.family, ...(r.platform ? { platform: r.platform } : {}), createdAt: r.issuedAt, lastUsedAt: r.issuedAt, expiresAt: ends }
+      const session = newSession(r)
       await run('putRefresh', () =>
         scripted.weappAuthPutRefresh(
           k.refresh(tokenHash),
@@ -560,7 +560,7 @@ export function redisStore(urlOrClient: string | Redis, options: RedisStoreOptio
           r.sessionExpiresAt === undefined ? '' : String(r.sessionExpiresAt),
           r.platform ?? '',
           JSON.stringify(session),
-          Math.max(1, Math.ceil(ends - Date.now())),
+          Math.max(1, Math.ceil(session.expiresAt - Date.now())),
         ),
       )
     },

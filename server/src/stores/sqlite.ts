@@ -57,6 +57,8 @@ import {
   checkPositive,
   checkRecord,
   checkString,
+  newSession,
+  sessionEnd,
   toMs,
 } from './arguments'
 import type { RefreshRecord, RotateResult, Store, StoredSession, StoredUser } from './store'
@@ -330,8 +332,6 @@ export function sqliteStore(file: string, options: SqliteStoreOptions = {}): Sql
     const from = sessionPrefix(userId)
     return [from, from.slice(0, -1) + ';']
   }
-  const sessionEnd = (record: RefreshRecord, tokenExpiresAt: number): number =>
-    record.sessionExpiresAt === undefined ? tokenExpiresAt : Math.min(tokenExpiresAt, record.sessionExpiresAt)
   const putSessionRow = (userId: string, session: StoredSession): void => {
     kvPut(sessionPrefix(userId) + session.id, JSON.stringify(session), Math.max(1, session.expiresAt - now()))
   }
@@ -393,7 +393,7 @@ export function sqliteStore(file: string, options: SqliteStoreOptions = {}): Sql
       checkPositive('putRefresh', 'ttlSeconds', ttlSeconds)
       run('putRefresh', true, () => {
         q.putRefresh.run(tokenHash, r.userId, r.family, r.issuedAt, r.expiresAt, r.sessionExpiresAt ?? null, r.platform ?? null, now() + toMs(ttlSeconds))
-        putSessionRow(r.userId, { id: r.family, ...(r.platform ? { platform: r.platform } : {}), createdAt: r.issuedAt, lastUsedAt: r.issuedAt, expiresAt: sessionEnd(r, r.expiresAt) })
+        putSessionRow(r.userId, newSession(r))
       })
     },
 

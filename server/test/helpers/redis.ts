@@ -11,6 +11,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import * as net from 'node:net'
 import * as os from 'node:os'
+import { freePort, terminate, track } from './processes'
 
 export interface RedisHandle {
   /** `redis://127.0.0.1:<port>` */
@@ -35,53 +36,8 @@ export interface StartRedisOptions {
 
 const HOST = '127.0.0.1'
 
-/** Every redis-server this module started and has not seen exit. */
-const live = new Set<ChildProcess>()
-let exitHookInstalled = false
-function killAll(): void {
-  for (const child of live) {
-    try {
-      child.kill('SIGCONT')
-      child.kill('SIGKILL')
-    } catch {
-      // already gone
-    }
-  }
-}
-function installExitHook(): void {
-  if (exitHookInstalled) return
-  exitHookInstalled = true
-  process.on('exit', killAll)
-  // A signal's default action skips 'exit' handlers: kill the servers, then, if nobody else
-  // handles the signal, let it end this process as it would have.
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    const onSignal = () => {
-      killAll()
-      if (process.listenerCount(signal) === 1) {
-        process.off(signal, onSignal)
-        process.kill(process.pid, signal)
-      }
-    }
-    process.on(signal, onSignal)
-  }
-}
-
 function redisBinary(): string {
   return process.env.REDIS_SERVER_BIN || 'redis-server'
-}
-
-/** A port the kernel just handed out (then released): free, barring a race we retry on. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.unref()
-    server.once('error', reject)
-    server.listen(0, HOST, () => {
-      const address = server.address()
-      const port = typeof address === 'object' && address ? address.port : 0
-      server.close(() => (port ? resolve(port) : reject(new Error('startRedis: could not get a free port'))))
-    })
-  })
 }
 
 /** Sends one command in RESP and resolves with the first line of the reply (e.g. "+PONG"). */
@@ -122,25 +78,8 @@ interface Running {
 function spawnRedis(port: number): Running {
   const args = ['--port', String(port), '--bind', HOST, '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--dir', os.tmpdir(), '--loglevel', 'warning']
   const child = spawn(redisBinary(), args, { stdio: ['ignore', 'pipe', 'pipe'] })
-  live.add(child)
-  installExitHook()
-  let out = ''
-  const keep = (chunk: Buffer) => {
-    out = (out + chunk.toString('utf8')).slice(-4000)
-  }
-  child.stdout?.on('data', keep)
-  child.stderr?.on('data', keep)
-  const exited = new Promise<void>((resolve) => {
-    child.once('exit', () => {
-      live.delete(child)
-      resolve()
-    })
-    child.once('error', () => {
-      live.delete(child)
-      resolve()
-    })
-  })
-  return { child, exited, output: () => out }
+  const { exited, output } = track(child)
+  return { child, exited, output }
 }
 
 /** Spawns on `port` and waits for PONG; rejects (with the server's output) if it exits or times out. */
@@ -179,13 +118,8 @@ async function launch(port: number, timeoutMs: number): Promise<Running> {
   }
 }
 
-async function terminate(running: Running): Promise<void> {
-  if (running.child.exitCode !== null || running.child.signalCode !== null) return
-  running.child.kill('SIGCONT')
-  running.child.kill('SIGTERM')
-  const timer = setTimeout(() => running.child.kill('SIGKILL'), 2000)
-  await running.exited
-  clearTimeout(timer)
+function stopRunning(running: Running): Promise<void> {
+  return terminate(running.child, running.exited, 2000)
 }
 
 /** Starts a throwaway redis-server on a free port; see the file comment. */
@@ -212,7 +146,7 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Redis
     async stop() {
       const r = current
       current = undefined
-      if (r) await terminate(r)
+      if (r) await stopRunning(r)
     },
     async restart() {
       await handle.stop()

@@ -11,11 +11,12 @@
  * `findMariadb()` / `findPostgres()` answer null when the binaries are not installed, so a suite
  * can skip with a warning (CI installs them: see .ci/run).
  */
-import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process'
+import { spawn, spawnSync, execFileSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as net from 'node:net'
 import * as os from 'node:os'
 import * as path from 'node:path'
+import { freePort, terminate, track } from './processes'
 
 const HOST = '127.0.0.1'
 
@@ -23,35 +24,6 @@ export interface SqlServerHandle {
   readonly url: string
   readonly port: number
   stop(): Promise<void>
-}
-
-const live = new Set<ChildProcess>()
-let hooked = false
-function hookExit(): void {
-  if (hooked) return
-  hooked = true
-  process.on('exit', () => {
-    for (const child of live) {
-      try {
-        child.kill('SIGKILL')
-      } catch {
-        // gone
-      }
-    }
-  })
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.unref()
-    server.once('error', reject)
-    server.listen(0, HOST, () => {
-      const address = server.address()
-      const port = typeof address === 'object' && address ? address.port : 0
-      server.close(() => (port ? resolve(port) : reject(new Error('no free port'))))
-    })
-  })
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -68,36 +40,6 @@ function which(name: string, dirs: string[]): string | null {
     }
   }
   return null
-}
-
-function track(child: ChildProcess): { exited: Promise<void>; output: () => string } {
-  live.add(child)
-  hookExit()
-  let out = ''
-  const keep = (chunk: Buffer) => {
-    out = (out + chunk.toString('utf8')).slice(-4000)
-  }
-  child.stdout?.on('data', keep)
-  child.stderr?.on('data', keep)
-  const exited = new Promise<void>((resolve) => {
-    child.once('exit', () => {
-      live.delete(child)
-      resolve()
-    })
-    child.once('error', () => {
-      live.delete(child)
-      resolve()
-    })
-  })
-  return { exited, output: () => out }
-}
-
-async function terminate(child: ChildProcess, exited: Promise<void>): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return
-  child.kill('SIGTERM')
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
-  await exited
-  clearTimeout(timer)
 }
 
 // ---------------------------------------------------------------- MariaDB
@@ -150,7 +92,7 @@ export async function startMariadb(timeoutMs = 30000): Promise<SqlServerHandle> 
     url: `mysql://weapp:weapp-pw@${HOST}:${port}/weapp_auth`,
     port,
     async stop() {
-      await terminate(child, exited)
+      await terminate(child, exited, 5000)
       fs.rmSync(dir, { recursive: true, force: true })
     },
   }
