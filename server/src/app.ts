@@ -23,7 +23,7 @@ import { randomUUID } from 'node:crypto'
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { weappAuthDevEndpoints } from './dev-endpoints'
 import { AuthServerError, BadRequestError, toHttpBody } from './errors'
-import { maskPhoneNumber, sendError, weappAuth, weappAuthErrorHandler, type AuthenticatedUser } from './fastify'
+import { allowEmptyJsonBody, maskPhoneNumber, sendError, weappAuth, weappAuthErrorHandler, type AuthenticatedUser } from './fastify'
 import type { Avatars } from './avatars'
 import type { Metrics } from './metrics'
 import type { AuthServer, HostPlatform, PublicUser } from './types'
@@ -114,14 +114,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
 
   app.setErrorHandler(weappAuthErrorHandler)
   app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: 'not_found', message: `No route ${request.method} ${request.url.split('?')[0]}.` }))
-  // Some hosts' request APIs (Alipay's my.request) send `content-type: application/json` with an
-  // empty body on a DELETE: that is no body, not a 400. A body with content is fastify's own parser.
-  const parseJson = app.getDefaultJsonParser('error', 'error')
-  app.removeContentTypeParser('application/json')
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    if (String(body).trim() === '') return done(null, undefined)
-    parseJson(request, String(body), done)
-  })
+  // Alipay's my.request sends application/json with an empty body on a DELETE: no body, not a 400.
+  allowEmptyJsonBody(app)
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id)

@@ -270,6 +270,20 @@ const plugin: FastifyPluginAsync<WeappAuthOptions> = async (app, options) => {
   )
 }
 
+/**
+ * Makes `app`'s JSON parser take an empty body as no body. Some hosts' request APIs (Alipay's
+ * my.request) send `content-type: application/json` with an empty body on a DELETE: that is not a
+ * 400. A body with content goes to fastify's own parser, unchanged.
+ */
+export function allowEmptyJsonBody(app: FastifyInstance): void {
+  const parseJson = app.getDefaultJsonParser('error', 'error')
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (String(body).trim() === '') return done(null, undefined)
+    parseJson(request, String(body), done)
+  })
+}
+
 /** The fastify plugin: `app.register(weappAuth, { auth, prefix? })`. */
 export const weappAuth = fp(plugin, { fastify: '5.x', name: 'weapp-auth-server' })
 export default weappAuth

@@ -36,7 +36,7 @@ import {
   type StoreUser,
   type StoreUserRepository,
 } from 'weapp-auth-server'
-import { createAvatars, maskPhoneNumber, weappAuth, weappAuthDevEndpoints, weappAuthErrorHandler, type AuthenticatedUser } from 'weapp-auth-server/fastify'
+import { allowEmptyJsonBody, createAvatars, maskPhoneNumber, weappAuth, weappAuthDevEndpoints, weappAuthErrorHandler, type AuthenticatedUser } from 'weapp-auth-server/fastify'
 
 export interface ServerOptions {
   /** Mini program AppID / AppSecret. Default: WX_APPID / WX_SECRET. */
@@ -131,13 +131,8 @@ export function buildServer(options: ServerOptions = {}): ExampleServer {
   })
 
   const app = Fastify({ logger: options.logger ?? false, bodyLimit: 64 * 1024 })
-  // Alipay's my.request sends `content-type: application/json` with an empty body on a DELETE: no body, not a 400.
-  const parseJson = app.getDefaultJsonParser('error', 'error')
-  app.removeContentTypeParser('application/json')
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    if (String(body).trim() === '') return done(null, undefined)
-    parseJson(request, String(body), done)
-  })
+  // Alipay's my.request sends application/json with an empty body on a DELETE: no body, not a 400.
+  allowEmptyJsonBody(app)
   app.setErrorHandler(weappAuthErrorHandler) // { error, message } for every failure, never a stack
   app.setNotFoundHandler((_req, reply) => reply.code(404).send({ error: 'not_found' }))
   app.register(weappAuth, {
