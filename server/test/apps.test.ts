@@ -81,6 +81,13 @@ test('each app has its own access_token, and a phone code is exchanged with the 
   expect(info.purePhoneNumber).toBe('13800001111')
   expect(memberWx.calls.getuserphonenumber).toBe(1)
   expect(shopWx.calls.getuserphonenumber).toBe(0)
+  // The nickname check too: msg_sec_check of the member app, with the member app's openid.
+  expect(await auth.checkText(String(claims.sub), '小明', 1, { platform: 'weixin', appid: claims.app })).toMatchObject({ suggest: 'pass' })
+  expect(await auth.checkText(String(claims.sub), '违规的名字', 1, { platform: 'weixin', appid: claims.app })).toMatchObject({ suggest: 'risky' })
+  expect(memberWx.calls.msg_sec_check).toBe(2)
+  expect(shopWx.calls.msg_sec_check).toBe(0)
+  // Several apps and a session naming none: refused, never guessed.
+  expect(await rejection(auth.checkText(String(claims.sub), '小明', 1, { platform: 'weixin' }))).toMatchObject({ code: 'unknown_app' })
 })
 
 test('one app only: the appid may be left out, and another app\'s AppID is still refused', async () => {
