@@ -9,7 +9,7 @@
  */
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import { Pool } from 'pg'
+import { Client, Pool } from 'pg'
 import type { AuthServer } from 'weapp-auth-server'
 import { createFakeWechat, type FakeWechat } from 'weapp-auth-server/testing'
 import { startRedis, type RedisHandle } from './helpers/redis'
@@ -32,6 +32,21 @@ const code = (text: string) =>
     .split('\n')
     .map((l) => l.replace(/\s*(\/\/|--) .*$/, '').trimEnd())
     .filter(Boolean)
+
+/** Waits (up to 5 s) until the server has no client connection but this check's own. */
+async function untilNoOtherClients(url: string) {
+  const client = new Client({ connectionString: url })
+  await client.connect()
+  try {
+    for (let waited = 0; waited < 5000; waited += 50) {
+      const { rows } = await client.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()")
+      if (rows[0].n === 0) return
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+  } finally {
+    await client.end()
+  }
+}
 
 const EN = 'docs/guide/own-database.md'
 const ZH = 'docs/zh/guide/own-database.md'
@@ -75,6 +90,9 @@ if (missing) {
 
   afterAll(async () => {
     await pool?.end()
+    // pool.end() resolves before its connections are closed; stopping the server under a closing one
+    // would surface as an error on that connection. Wait until the server has no other client.
+    if (pg) await untilNoOtherClients(pg.url)
     await auth?.close()
     await auth?.store.close()
     await Promise.all([pg?.stop(), redis?.stop(), wechat?.close()])
