@@ -24,9 +24,16 @@ const errors = read('src/errors.ts')
 const clientCodes = [...literalsOf(errors, 'AuthErrorCode'), ...literalsOf(errors, 'ErrorCode')]
 const serverCodes = Object.entries(ERROR_STATUS) as Array<[string, number]>
 
-/** Every variable the ready-made server reads: `env.NAME`, and the names its readers take as strings. */
+/** The server's source files, but its test doubles (server/src/testing/ reads the fakes' own variables). */
+function serverSources(dir = 'server/src'): string[] {
+  return fs.readdirSync(path.join(root, dir), { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? (e.name === 'testing' ? [] : serverSources(`${dir}/${e.name}`)) : e.name.endsWith('.ts') ? [`${dir}/${e.name}`] : [],
+  )
+}
+
+/** Every variable the ready-made server reads: `env.NAME` anywhere in its sources, and the names its readers take as strings. */
 function settingsRead(): string[] {
-  const files = ['server/src/config.ts', 'server/src/bin.ts', 'server/src/providers/from-env.ts']
+  const files = serverSources()
   const names = new Set<string>()
   for (const file of files) {
     const source = read(file)
