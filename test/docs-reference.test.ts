@@ -3,7 +3,7 @@
  * produce has a row on the troubleshooting page, and every environment variable the ready-made
  * server reads has a row in the server guide's settings, in English and in Chinese. The lists are
  * read from the sources (the SDK's error code types, the server's ERROR_STATUS table, the variables
- * the bin's configuration reads), so a new code or setting without documentation fails here.
+ * the server's sources read from the environment), so a new code or setting without documentation fails here.
  */
 import * as fs from 'fs'
 import * as path from 'path'
