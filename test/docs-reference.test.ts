@@ -20,7 +20,7 @@ function literalsOf(source: string, typeName: string): string[] {
   return [...declaration.replace(/\/\*[\s\S]*?\*\//g, '').matchAll(/'([A-Z_]+)'/g)].map((m) => m[1])
 }
 
-const errors = read('src/errors.ts')
+const errors = read('src/base/errors.ts')
 const clientCodes = [...literalsOf(errors, 'AuthErrorCode'), ...literalsOf(errors, 'ErrorCode')]
 const serverCodes = Object.entries(ERROR_STATUS) as Array<[string, number]>
 

@@ -11,9 +11,13 @@ import * as path from 'node:path'
 import { createFakeWechat, type FakeWechat } from 'weapp-auth-server/testing'
 
 const ROOT = path.join(__dirname, '..', '..')
-const GUIDES = path.join(ROOT, 'docs', 'guide')
-/** The server's docs: its README and the English guide pages, wherever the recipe lives. */
-const DOCS = [path.join(ROOT, 'server', 'README.md'), ...(fs.existsSync(GUIDES) ? fs.readdirSync(GUIDES).filter((f) => f.endsWith('.md')).map((f) => path.join(GUIDES, f)) : [])]
+const GUIDES = [path.join(ROOT, 'docs', 'guide'), path.join(ROOT, 'docs', 'zh', 'guide')]
+/** The server's docs: its READMEs and the guide pages in both languages, wherever the recipe lives. */
+const DOCS = [
+  path.join(ROOT, 'server', 'README.md'),
+  path.join(ROOT, 'server', 'README.zh-CN.md'),
+  ...GUIDES.filter((dir) => fs.existsSync(dir)).flatMap((dir) => fs.readdirSync(dir).filter((f) => f.endsWith('.md')).map((f) => path.join(dir, f))),
+]
 const FIXTURE = path.join(__dirname, 'fixtures', 'express-recipe.ts')
 const APPID = 'wxexpresstest0001'
 const SECRET = 'express-test-app-secret-000000000'
@@ -52,10 +56,14 @@ async function call(p: string, init: { body?: unknown; raw?: string; token?: str
 
 test('the documented Express recipe is exactly the fixture this file runs', () => {
   const docs = DOCS.map((file) => fs.readFileSync(file, 'utf8')).join('\n')
-  const m = /<!-- express-recipe: test\/fixtures\/express-recipe\.ts -->\s*```ts\n([\s\S]*?)```/.exec(docs)
-  expect(m).not.toBeNull()
-  expect(m![1]).toBe(fs.readFileSync(FIXTURE, 'utf8'))
-  expect(m![1].trim().split('\n').length).toBeLessThanOrEqual(30)
+  const copies = [...docs.matchAll(/<!-- express-recipe: test\/fixtures\/express-recipe\.ts -->\s*```ts\n([\s\S]*?)```/g)].map((m) => m[1])
+  // The English and the Chinese server guide each show it; a translated copy may only differ in
+  // its comments.
+  const code = (text: string) => text.split('\n').map((line) => line.replace(/\s*\/\/ .*$/, '')).join('\n')
+  expect(copies.length).toBeGreaterThanOrEqual(2)
+  expect(copies[0]).toBe(fs.readFileSync(FIXTURE, 'utf8'))
+  for (const copy of copies) expect(code(copy)).toBe(code(fs.readFileSync(FIXTURE, 'utf8')))
+  expect(copies[0].trim().split('\n').length).toBeLessThanOrEqual(30)
 })
 
 test('login → me → refresh (rotation) → logout, as the SDK calls them', async () => {
