@@ -798,7 +798,7 @@ describe('redis store only', () => {
     try {
       const keys = (await raw.keys('*')).sort()
       expect(keys.every((key) => key.startsWith('app-a:'))).toBe(true)
-      const withTtl = ['refresh:h1', 'refresh:h2', 'family-revoked:f1', 'jti-revoked:j1', 'session:o', 'session-owner:u', 'lock:l', 'hit:k', 'user-sessions:u', 'user-not-before:u']
+      const withTtl = ['refresh:h1', 'refresh:h2', 'family-revoked:f1', 'family:f1', 'jti-revoked:j1', 'session:o', 'session-owner:u', 'lock:l', 'hit:k', 'user-sessions:u', 'user-not-before:u']
       const kept = ['identity:weixin:o', `user:${user.id}`, `user-identities:${user.id}`, 'generation', 'access-token:wx', 'not-before:access']
       expect(keys).toEqual([...withTtl, ...kept].map((key) => `app-a:${key}`).sort())
       for (const key of withTtl) {
@@ -848,7 +848,7 @@ describe('redis store only', () => {
     expect(() => redisStore('http://localhost:6379')).toThrow(ConfigError)
     expect(() => redisStore('http://localhost:6379')).toThrow(/redis:\/\/ or rediss:\/\//)
     expect(() => redisStore('not a url')).toThrow(/is not a URL/)
-    expect(() => redisStore(42 as unknown as string)).toThrow(/expected a redis:\/\/ URL or an ioredis client, got number/)
+    expect(() => redisStore(42 as unknown as string)).toThrow(/expected a redis:\/\/ URL, \{ cluster \}, \{ sentinels, name \} or an ioredis client, got number/)
     expect(() => redisStore(redis.url, { commandTimeoutMs: 0 })).toThrow(/commandTimeoutMs must be a positive number/)
     expect(() => redisStore(redis.url, { prefix: 5 as unknown as string })).toThrow(/prefix must be a string/)
   })
