@@ -17,6 +17,7 @@ import { sqliteStore } from '../src/stores/sqlite'
 import { StoreUnavailableError, ConfigError } from '../src/errors'
 import type { RefreshRecord, RotateResult, Store } from '../src/stores/store'
 import { startRedis, type RedisHandle } from './helpers/redis'
+import { startRedisCluster, type RedisClusterHandle } from './helpers/redis-topologies'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -31,7 +32,7 @@ interface Subject {
 }
 
 interface Kind {
-  name: 'memory' | 'sqlite' | 'redis'
+  name: 'memory' | 'sqlite' | 'redis' | 'redis cluster'
   setup(): Promise<void>
   create(): Promise<Subject>
   teardown(): Promise<void>
@@ -98,6 +99,58 @@ const redisKind = (): Kind => {
   }
 }
 
+/**
+ * A real Redis Cluster (3 masters, 3 replicas): every atomic step must stay on one slot. A Cluster
+ * client takes a while to learn the slot map, so the "other instances" are four stores opened once
+ * for the suite, and each test's own store is awaited until it answers.
+ */
+const redisClusterKind = (): Kind => {
+  let cluster: RedisClusterHandle | undefined
+  let pool: Store[] = []
+  let main: Store | undefined
+  const ready = async (store: Store) => {
+    const deadline = Date.now() + 15000
+    for (;;) {
+      try {
+        await store.ping()
+        return store
+      } catch (err) {
+        if (Date.now() > deadline) throw err
+        await sleep(50)
+      }
+    }
+  }
+  return {
+    name: 'redis cluster',
+    async setup() {
+      cluster = await startRedisCluster({ masters: 3, replicas: 1 })
+      pool = await Promise.all(Array.from({ length: 4 }, () => ready(redisStore({ cluster: cluster!.seeds }))))
+    },
+    async create() {
+      await cluster!.flushAll()
+      main = await ready(redisStore({ cluster: cluster!.seeds }))
+      return {
+        store: main,
+        instances: (n) => {
+          if (n > pool.length) throw new Error(`the cluster kind has ${pool.length} other instances, not ${n}`)
+          return pool.slice(0, n)
+        },
+        now: () => Date.now(),
+        advance: async (ms) => {
+          await sleep(ms)
+        },
+      }
+    },
+    async teardown() {
+      await main?.close()
+    },
+    async dispose() {
+      await Promise.all(pool.map((s) => s.close()))
+      await cluster?.stop()
+    },
+  }
+}
+
 const sqliteKind = (): Kind => {
   let dir = ''
   let opened: Store[] = []
@@ -134,7 +187,7 @@ const sqliteKind = (): Kind => {
   }
 }
 
-const kinds = [memoryKind(), sqliteKind(), redisKind()]
+const kinds = [memoryKind(), sqliteKind(), redisKind(), redisClusterKind()]
 
 function record(s: Subject, over: Partial<RefreshRecord> = {}): RefreshRecord {
   const issuedAt = s.now()
@@ -158,7 +211,7 @@ describe.each(kinds)('$name store', (kind) => {
   afterEach(() => kind.teardown())
 
   test('kind names the implementation', () => {
-    expect(store.kind).toBe(kind.name)
+    expect(store.kind).toBe(kind.name === 'redis cluster' ? 'redis' : kind.name)
   })
 
   describe('refresh families', () => {

@@ -70,7 +70,7 @@
  *   P jti-revoked:<jti>             "1"                                              TTL given (the token's remaining life)
  *   P not-before:access             epoch seconds                                    no TTL (one key)
  *   P not-before:refresh            epoch seconds                                    no TTL (one key)
- *   P session:{<userId>}:<openid>   session_key (standalone layout: P session:<openid>)  TTL given
+ *   P session:<openid>              session_key (kept by openid: users linked to one openid share it)  TTL given
  *   P session-owner:{<userId>}      openid                                           TTL given
  *   P access-token:<appid>          JSON { token, expiresAt }                        no TTL (freshness is expiresAt)
  *   P lock:<name>                   owner                                            PX given
@@ -129,7 +129,11 @@ export type RedisTarget =
 export interface RedisStoreOptions {
   /** Prepended to every key. Default `weapp-auth:`. In cluster layout, keep `{` and `}` out of it. */
   prefix?: string
-  /** Longest wait for one store call; past it the call rejects with StoreUnavailableError. Default 1000 ms. */
+  /**
+   * Longest wait for one round trip to Redis; past it the call rejects with StoreUnavailableError.
+   * A call made of several round trips (a rotation, a first login, deleting an account) gets
+   * that much per round trip. Default 1000 ms.
+   */
   commandTimeoutMs?: number
   /**
    * Key names with hash tags (see the key layout), so every atomic step's keys share one slot.
@@ -242,8 +246,7 @@ return 1
 `
 
 /**
- * KEYS: user key, user-identities key, user-sessions key, session-owner key, session key (the
- * session-owner key again when the openid is unknown). Deletes them all.
+ * KEYS: user key, user-identities key, user-sessions key, session-owner key. Deletes them all.
  * Returns { existed 1 | 0, the families listed, the identity keys listed, the openid or '' }.
  */
 const DELETE_USER = `
@@ -251,7 +254,7 @@ local families = redis.call('HKEYS', KEYS[3])
 local identities = redis.call('SMEMBERS', KEYS[2])
 local openid = redis.call('GET', KEYS[4]) or ''
 local existed = redis.call('DEL', KEYS[1])
-redis.call('DEL', KEYS[2], KEYS[3], KEYS[4], KEYS[5])
+redis.call('DEL', KEYS[2], KEYS[3], KEYS[4])
 return {existed, families, identities, openid}
 `
 
@@ -296,9 +299,8 @@ redis.call('DEL', KEYS[1], KEYS[2])
 return 1
 `
 
-/** KEYS: session-owner key, session key. ARGV: openid. Deletes the session_key, and the owner link if it still names that openid. */
+/** KEYS: session-owner key. ARGV: openid. Deletes the owner link if it still names that openid. */
 const DELETE_SESSION = `
-redis.call('DEL', KEYS[2])
 if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) return 1 end
 return 0
 `
@@ -333,13 +335,6 @@ if redis.call('EXISTS', KEYS[1]) == 1 or redis.call('EXISTS', KEYS[2]) == 1 then
 local nbf = redis.call('GET', KEYS[3])
 if nbf and tonumber(ARGV[1]) < tonumber(nbf) then return 1 end
 return 0
-`
-
-/** KEYS: session key, session-owner key. ARGV: sessionKey, openid, ttl ms. */
-const PUT_SESSION = `
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
-redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
-return 1
 `
 
 /** KEYS: generation. ARGV: a fresh random candidate, kept only if there is none yet. */
@@ -382,18 +377,17 @@ interface ScriptedRedis {
   weappAuthListSession(k1: string, ...argv: Arg[]): Promise<number>
   weappAuthTouchSession(k1: string, ...argv: Arg[]): Promise<number>
   weappAuthPruneSessions(k1: string, ...argv: Arg[]): Promise<number>
-  weappAuthDeleteUser(k1: string, k2: string, k3: string, k4: string, k5: string): Promise<[number, string[], string[], string]>
+  weappAuthDeleteUser(k1: string, k2: string, k3: string, k4: string): Promise<[number, string[], string[], string]>
   weappAuthDeleteIdentity(k1: string, id: string): Promise<number>
   weappAuthClaimIdentity(k1: string, expected: string, id: string): Promise<number>
   weappAuthCreateUser(k1: string, k2: string, ...argv: Arg[]): Promise<number>
   weappAuthAddIdentities(k1: string, k2: string, ...argv: Arg[]): Promise<number>
   weappAuthDropNewUser(k1: string, k2: string): Promise<number>
-  weappAuthDeleteSession(k1: string, k2: string, openid: string): Promise<number>
+  weappAuthDeleteSession(k1: string, openid: string): Promise<number>
   weappAuthGetHits(k1: string): Promise<[number, number]>
   weappAuthReleaseLock(k1: string, owner: string): Promise<number>
   weappAuthHit(k1: string, windowMs: number): Promise<[number, number]>
   weappAuthIsRevoked(k1: string, k2: string, k3: string, iat: number): Promise<number>
-  weappAuthPutSession(k1: string, k2: string, ...argv: Arg[]): Promise<number>
   weappAuthGeneration(k1: string, candidate: string): Promise<string>
   weappAuthCheckSubject(k1: string, k2: string, k3: string, k4: string, candidate: string, hasFamily: string): Promise<[string, number, number, string]>
   weappAuthCheckUser(k1: string, k2: string): Promise<[number, string]>
@@ -406,18 +400,17 @@ const SCRIPTS: Record<keyof ScriptedRedis, { numberOfKeys: number; lua: string }
   weappAuthListSession: { numberOfKeys: 1, lua: LIST_SESSION },
   weappAuthTouchSession: { numberOfKeys: 1, lua: TOUCH_SESSION },
   weappAuthPruneSessions: { numberOfKeys: 1, lua: PRUNE_SESSIONS },
-  weappAuthDeleteUser: { numberOfKeys: 5, lua: DELETE_USER },
+  weappAuthDeleteUser: { numberOfKeys: 4, lua: DELETE_USER },
   weappAuthDeleteIdentity: { numberOfKeys: 1, lua: DELETE_IDENTITY },
   weappAuthClaimIdentity: { numberOfKeys: 1, lua: CLAIM_IDENTITY },
   weappAuthCreateUser: { numberOfKeys: 2, lua: CREATE_USER },
   weappAuthAddIdentities: { numberOfKeys: 2, lua: ADD_IDENTITIES },
   weappAuthDropNewUser: { numberOfKeys: 2, lua: DROP_NEW_USER },
-  weappAuthDeleteSession: { numberOfKeys: 2, lua: DELETE_SESSION },
+  weappAuthDeleteSession: { numberOfKeys: 1, lua: DELETE_SESSION },
   weappAuthGetHits: { numberOfKeys: 1, lua: GET_HITS },
   weappAuthReleaseLock: { numberOfKeys: 1, lua: RELEASE_LOCK },
   weappAuthHit: { numberOfKeys: 1, lua: HIT },
   weappAuthIsRevoked: { numberOfKeys: 3, lua: IS_REVOKED },
-  weappAuthPutSession: { numberOfKeys: 2, lua: PUT_SESSION },
   weappAuthGeneration: { numberOfKeys: 1, lua: GENERATION },
   weappAuthCheckSubject: { numberOfKeys: 4, lua: CHECK_SUBJECT },
   weappAuthCheckUser: { numberOfKeys: 2, lua: CHECK_USER },
@@ -629,14 +622,18 @@ export function redisStore(target: RedisTarget | Redis | Cluster, options: Redis
     return new StoreUnavailableError(`Redis at ${where} is unavailable: ${method} failed: ${reason}${last}`, { cause: err })
   }
 
-  /** Runs one step (one or more round trips): bounded by commandTimeoutMs, every failure as StoreUnavailableError. */
-  async function run<T>(method: string, call: () => Promise<T>): Promise<T> {
+  /**
+   * Runs one step of `rounds` sequential round trips: bounded by commandTimeoutMs per round trip,
+   * every failure as StoreUnavailableError.
+   */
+  async function run<T>(method: string, call: () => Promise<T>, rounds = 1): Promise<T> {
     if (closed) throw new StoreUnavailableError(`redis store: ${method} called after close()`)
     if (wrongTopology) throw new StoreUnavailableError(`redis store: ${method} refused: ${wrongTopology}`)
     const deadline = Date.now() + commandTimeoutMs
+    const limit = commandTimeoutMs * rounds
     let timer: NodeJS.Timeout | undefined
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${commandTimeoutMs} ms`)), commandTimeoutMs)
+      timer = setTimeout(() => reject(new Error(`no answer within ${limit} ms`)), limit)
     })
     try {
       return await Promise.race([firstConnection(deadline).then(call), timeout])
@@ -656,7 +653,7 @@ export function redisStore(target: RedisTarget | Redis | Cluster, options: Redis
     familyState: (family: string) => `${prefix}family:${tag(family)}`,
     jti: (jti: string) => `${prefix}jti-revoked:${jti}`,
     notBefore: (kind: 'access' | 'refresh') => `${prefix}not-before:${kind}`,
-    session: (userId: string, openid: string) => (tagged ? `${prefix}session:{${userId}}:${openid}` : `${prefix}session:${openid}`),
+    session: (openid: string) => `${prefix}session:${openid}`,
     sessionOwner: (userId: string) => `${prefix}session-owner:${tag(userId)}`,
     accessToken: (appid: string) => `${prefix}access-token:${appid}`,
     lock: (name: string) => `${prefix}lock:${name}`,
@@ -807,7 +804,7 @@ export function redisStore(target: RedisTarget | Redis | Cluster, options: Redis
           String(now),
         )
         await scripted.weappAuthListSession(k.userSessions(r.userId), r.family, JSON.stringify(session), Math.max(1, Math.ceil(session.expiresAt - now)))
-      })
+      }, 3)
     },
 
     async rotateRefresh(oldHash, newHash, newRecord, ttlSeconds, nowMs): Promise<RotateResult> {
@@ -842,7 +839,7 @@ export function redisStore(target: RedisTarget | Redis | Cluster, options: Redis
           return ['revoked', ...answer.slice(1)]
         }
         return answer
-      })
+      }, 5)
       const status = reply[0]
       if (status === 'unknown') return { status }
       if (status === 'rotated' || status === 'reused' || status === 'revoked' || status === 'expired') {
@@ -895,7 +892,7 @@ export function redisStore(target: RedisTarget | Redis | Cluster, options: Redis
         })
         if (stale.length) await scripted.weappAuthPruneSessions(k.userSessions(userId), ...stale)
         return live
-      })
+      }, 3)
       return listed.sort((a, b) => a.createdAt - b.createdAt)
     },
 
@@ -938,7 +935,12 @@ export function redisStore(target: RedisTarget | Redis | Cluster, options: Redis
       checkString('putSession', 'openid', openid)
       checkString('putSession', 'sessionKey', sessionKey)
       checkPositive('putSession', 'ttlSeconds', ttlSeconds)
-      await run('putSession', () => scripted.weappAuthPutSession(k.session(userId, openid), k.sessionOwner(userId), sessionKey, openid, toMs(ttlSeconds)))
+      await run('putSession', async () => {
+        // Two slots: the session_key first, then the link that leads to it (a link is never left
+        // pointing at nothing newer than it names).
+        await client.set(k.session(openid), sessionKey, 'PX', toMs(ttlSeconds))
+        await client.set(k.sessionOwner(userId), openid, 'PX', toMs(ttlSeconds))
+      }, 2)
     },
 
     async getSession(userId) {
@@ -946,9 +948,9 @@ export function redisStore(target: RedisTarget | Redis | Cluster, options: Redis
       return run('getSession', async () => {
         const openid = await client.get(k.sessionOwner(userId))
         if (!openid) return null
-        const sessionKey = await client.get(k.session(userId, openid))
+        const sessionKey = await client.get(k.session(openid))
         return sessionKey ? { openid, sessionKey } : null
-      })
+      }, 2)
     },
 
     async deleteSession(userId) {
@@ -958,9 +960,10 @@ export function redisStore(target: RedisTarget | Redis | Cluster, options: Redis
         for (let attempt = 0; attempt < 3; attempt++) {
           const openid = await client.get(k.sessionOwner(userId))
           if (!openid) return
-          if ((await scripted.weappAuthDeleteSession(k.sessionOwner(userId), k.session(userId, openid), openid)) === 1) return
+          await client.del(k.session(openid))
+          if ((await scripted.weappAuthDeleteSession(k.sessionOwner(userId), openid)) === 1) return
         }
-      })
+      }, 4)
     },
 
     async getAccessToken(appid) {
@@ -1007,7 +1010,7 @@ export function redisStore(target: RedisTarget | Redis | Cluster, options: Redis
       checkString('findOrCreateUser', 'identityKey', identityKey)
       if (linkKey !== undefined) checkString('findOrCreateUser', 'linkKey', linkKey)
       const fields = checkFields('findOrCreateUser', 'defaults', defaults)
-      return run('findOrCreateUser', () => findOrCreate(identityKey, fields, linkKey))
+      return run('findOrCreateUser', () => findOrCreate(identityKey, fields, linkKey), 4)
     },
 
     async getUser(id) {
@@ -1038,17 +1041,15 @@ export function redisStore(target: RedisTarget | Redis | Cluster, options: Redis
         const [families, identityKeys, openid] = await Promise.all([client.hkeys(k.userSessions(id)), client.smembers(k.userIdentities(id)), client.get(k.sessionOwner(id))])
         await Promise.all([revoke(families), unmap(identityKeys)])
         // 2. Delete the user's keys (one slot, one script); it answers what was listed by then.
-        const [deleted, familiesNow, identitiesNow] = await scripted.weappAuthDeleteUser(
-          k.user(id),
-          k.userIdentities(id),
-          k.userSessions(id),
-          k.sessionOwner(id),
-          openid ? k.session(id, openid) : k.sessionOwner(id),
-        )
-        // 3. A login that finished between 1 and 2: its session and identity go too.
-        await Promise.all([revoke(familiesNow.filter((f) => !families.includes(f))), unmap(identitiesNow.filter((key) => !identityKeys.includes(key)))])
+        const [deleted, familiesNow, identitiesNow, openidNow] = await scripted.weappAuthDeleteUser(k.user(id), k.userIdentities(id), k.userSessions(id), k.sessionOwner(id))
+        // 3. A login that finished between 1 and 2: its session and identity go too; then the session_key.
+        await Promise.all([
+          revoke(familiesNow.filter((f) => !families.includes(f))),
+          unmap(identitiesNow.filter((key) => !identityKeys.includes(key))),
+          ...[...new Set([openid, openidNow].filter((o): o is string => !!o))].map((o) => client.del(k.session(o))),
+        ])
         return Number(deleted) === 1
-      })
+      }, 3)
       return existed
     },
 
