@@ -774,6 +774,7 @@ export function redisStore(target: RedisTarget | Redis | Cluster, options: Redis
     },
 
     async clusterEnabled() {
+      if (wrongTopology) return true
       const info = await run('clusterEnabled', () => client.info('cluster').catch((err: Error) => (/unknown command|NOPERM|not allowed/i.test(err.message) ? null : Promise.reject(err))))
       if (info === null) return null
       return /cluster_enabled:1/.test(info)

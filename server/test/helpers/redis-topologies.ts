@@ -43,6 +43,10 @@ export interface RedisNode {
   stop(signal?: 'SIGKILL' | 'SIGTERM'): Promise<void>
   /** Starts it again on the same port, in the same folder (cluster: it rejoins with its nodes.conf). */
   start(): Promise<void>
+  /** SIGSTOP: alive but answering nothing (and replicating nothing). */
+  pause(): void
+  /** SIGCONT: undoes `pause()`. */
+  resume(): void
   output(): string
 }
 
@@ -95,6 +99,12 @@ function makeNode(port: number, dir: string, args: string[]): RedisNode {
         await terminate(c, exited, 2000)
       }
     },
+    pause() {
+      child?.kill('SIGSTOP')
+    },
+    resume() {
+      child?.kill('SIGCONT')
+    },
     output: () => output(),
   }
   return node
@@ -142,6 +152,8 @@ export interface RedisClusterHandle {
   masterFor(key: string): Promise<RedisNode>
   /** The live node replicating `master`, if any. */
   replicaOf(master: RedisNode): Promise<RedisNode | undefined>
+  /** Until the live replica of `master` has every write the master acknowledged so far. */
+  waitReplicated(master: RedisNode, timeoutMs?: number): Promise<void>
   /** Until every live node says cluster_state:ok and every slot is served by a live master. */
   waitHealthy(timeoutMs?: number): Promise<void>
   /** FLUSHALL on every live master. */
@@ -222,6 +234,13 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
     async replicaOf(master) {
       const range = (await slots()).find((r) => r.master === master.port)
       return range?.replicas.map(byPort).find((n) => n?.alive)
+    },
+    async waitReplicated(master, timeoutMs = 10000) {
+      const replica = await handle.replicaOf(master)
+      if (!replica) throw new Error(`no live replica of ${master.address}`)
+      const offset = (info: string, field: string) => Number(new RegExp(`${field}:(\\d+)`).exec(info)?.[1] ?? -1)
+      const target = offset(String(await ask(master.port, 'INFO', 'replication')), 'master_repl_offset')
+      await until(`replica ${replica.address} in sync`, timeoutMs, async () => offset(String(await ask(replica.port, 'INFO', 'replication')), 'slave_repl_offset') >= target)
     },
     async waitHealthy(timeoutMs = 20000) {
       await until('cluster healthy', timeoutMs, async () => {
