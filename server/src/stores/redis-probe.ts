@@ -35,7 +35,9 @@ async function ask(address: RedisAddress, timeoutMs: number, password: string | 
     retryStrategy: () => null,
     ...(password ? { password } : {}),
   })
-  client.on('error', () => undefined)
+  // The connection's own error (ECONNREFUSED, ENOTFOUND…) says more than the rejected call.
+  let lastError: Error | undefined
+  client.on('error', (err: Error) => (lastError = err))
   let timer: NodeJS.Timeout | undefined
   try {
     const answer = (async (): Promise<Answer> => {
@@ -45,7 +47,8 @@ async function ask(address: RedisAddress, timeoutMs: number, password: string | 
     const late = new Promise<Answer>((resolve) => {
       timer = setTimeout(() => resolve({ ok: false, reason: `no answer within ${timeoutMs} ms` }), timeoutMs)
     })
-    return await Promise.race([answer.catch((err: Error): Answer => ({ ok: false, reason: err.message || String(err) })), late])
+    const failed = (err: Error): Answer => ({ ok: false, reason: (/Connection is closed/.test(err.message) && lastError ? lastError.message : err.message) || String(err) })
+    return await Promise.race([answer.catch(failed), late])
   } finally {
     clearTimeout(timer)
     client.disconnect()

@@ -16,7 +16,7 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import type { FakeWechatCalls } from '../../src/testing/fake-wechat'
 import { startRedis, type RedisHandle } from './redis'
-import { startRedisCluster, startRedisSentinel, type RedisClusterHandle, type RedisSentinelHandle } from './redis-topologies'
+import { startRedisCluster, startRedisSentinel, type RedisClusterHandle, type RedisClusterOptions, type RedisSentinelHandle } from './redis-topologies'
 
 const SERVER_ROOT = path.resolve(__dirname, '..', '..')
 const REPO_ROOT = path.resolve(SERVER_ROOT, '..')
@@ -63,7 +63,7 @@ function newestMtime(dir: string): number {
 }
 
 /** The node argv that runs `src/<entry>.ts` (tsx) or `dist/<entry>.js`. */
-function entryArgs(runtime: Runtime, entry: string): string[] {
+export function entryArgs(runtime: Runtime, entry: string): string[] {
   if (runtime === 'dist') {
     const file = path.join(SERVER_ROOT, 'dist', `${entry}.js`)
     if (!fs.existsSync(file)) throw new Error(`cluster: ${file} is missing; run \`npm run build -w weapp-auth-server\``)
@@ -571,6 +571,8 @@ export interface ClusterOptions {
    * one SQLite file, or nothing (each its own memory).
    */
   store?: StoreKind
+  /** With `store: 'redis-cluster'`: its shape. Default 3 masters, 1 replica each. */
+  redisCluster?: RedisClusterOptions
 }
 
 export type StoreKind = 'redis' | 'redis-cluster' | 'redis-sentinel' | 'sqlite' | 'memory'
@@ -627,7 +629,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   }
   try {
     if (storeKind === 'redis') redis = await startRedis()
-    if (storeKind === 'redis-cluster') redisCluster = await startRedisCluster({ masters: 3, replicas: 1 })
+    if (storeKind === 'redis-cluster') redisCluster = await startRedisCluster(options.redisCluster ?? { masters: 3, replicas: 1 })
     if (storeKind === 'redis-sentinel') redisSentinel = await startRedisSentinel()
     fake = await startFakeWechat(runtime, appid, secret, timeoutMs)
     const storeEnv: Record<string, string> = redis
