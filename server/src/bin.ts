@@ -2,7 +2,7 @@
 /**
  * `npx weapp-auth-server`: the kit as a ready-made server, configured from the environment only
  * (see config.ts and the README's table): PORT, HOST, WX_APPID, WX_SECRET, JWT_SECRET, REDIS_URL,
- * REDIS_CLUSTER_NODES, REDIS_SENTINELS, REDIS_SENTINEL_NAME, REDIS_PASSWORD, STORE, SQLITE_PATH, DATABASE_URL (users in MySQL/MariaDB or PostgreSQL), SESSION_MAX_SECONDS, WX_LEGACY_PHONE,
+ * REDIS_CLUSTER_PROXY, REDIS_CLUSTER_NODES, REDIS_SENTINELS, REDIS_SENTINEL_NAME, REDIS_PASSWORD, STORE, SQLITE_PATH, DATABASE_URL (users in MySQL/MariaDB or PostgreSQL), SESSION_MAX_SECONDS, WX_LEGACY_PHONE,
  * WX_API_BASE, TOKEN_TTL_SECONDS, REFRESH_TTL_SECONDS, WX_ACCESS_TOKEN_MODE, TRUST_PROXY, NODE_ENV,
  * WEAPP_AUTH_DEV_ENDPOINTS, UPLOAD_DIR, PUBLIC_URL, AVATAR_MAX_BYTES (avatar upload), METRICS_PORT,
  * METRICS_HOST (Prometheus metrics on a listener of their own, metrics.ts), and the other hosts'
@@ -145,8 +145,10 @@ async function main(): Promise<void> {
 
   if (store.kind === 'redis') {
     const redis = store as RedisStore
-    // A URL that reaches one node of a cluster would serve that node's slots only.
-    if (redis.mode === 'standalone' && (await redis.clusterEnabled().catch(() => null)) === true) {
+    // A URL that reaches one node of a cluster would serve that node's slots only (a managed
+    // cluster's proxy, REDIS_CLUSTER_PROXY=1, serves them all).
+    const proxied = config.store.kind === 'redis' && config.store.clusterProxy === true
+    if (redis.mode === 'standalone' && !proxied && (await redis.clusterEnabled().catch(() => null)) === true) {
       await auth.close().catch(() => undefined)
       await sql?.close().catch(() => undefined)
       await store.close().catch(() => undefined)

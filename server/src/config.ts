@@ -26,7 +26,8 @@ export interface ServerConfig {
   /** REDIS_URL; when set, the store is Redis (see `store`). */
   redisUrl?: string
   /**
-   * Where users and sessions are kept: REDIS_URL set → one Redis; REDIS_CLUSTER_NODES → a Redis
+   * Where users and sessions are kept: REDIS_URL set → one Redis (REDIS_CLUSTER_PROXY=1: a managed
+   * cluster's proxy, keys with hash tags); REDIS_CLUSTER_NODES → a Redis
    * Cluster; REDIS_SENTINELS + REDIS_SENTINEL_NAME → the master Sentinel names (REDIS_PASSWORD for
    * those two); STORE=memory → memory (tests, throwaway runs); otherwise SQLite at SQLITE_PATH
    * (default ./weapp-auth.db).
@@ -107,7 +108,10 @@ function storeChoice(env: NodeJS.ProcessEnv, redisUrl: string | undefined): Stor
     if (kind !== '' && kind !== 'redis') throw new ConfigError(`STORE=${kind} and ${redis} are both set: unset one (${redis} alone chooses Redis).`)
     if (env.SQLITE_PATH) throw new ConfigError(`${redis} and SQLITE_PATH are both set: unset one (${redis} chooses Redis; SQLITE_PATH is the SQLite file).`)
   }
-  if (redis === 'REDIS_URL' && redisUrl) return { kind: 'redis', url: redisUrl }
+  const proxy = (env.REDIS_CLUSTER_PROXY || '').trim()
+  if (!['', '0', '1'].includes(proxy)) throw new ConfigError(`REDIS_CLUSTER_PROXY must be 1 or 0, got ${JSON.stringify(proxy.slice(0, 20))}.`)
+  if (proxy === '1' && redis !== 'REDIS_URL') throw new ConfigError('REDIS_CLUSTER_PROXY=1 goes with REDIS_URL (the address of a managed cluster\'s proxy).')
+  if (redis === 'REDIS_URL' && redisUrl) return { kind: 'redis', url: redisUrl, ...(proxy === '1' ? { clusterProxy: true } : {}) }
   if (redis === 'REDIS_CLUSTER_NODES') {
     return { kind: 'redis-cluster', nodes: addressList('REDIS_CLUSTER_NODES', env.REDIS_CLUSTER_NODES as string), ...(password ? { password } : {}) }
   }

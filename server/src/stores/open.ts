@@ -9,7 +9,7 @@ import { sqliteStore } from './sqlite'
 import type { Store } from './store'
 
 export type StoreChoice =
-  | { kind: 'redis'; url: string }
+  | { kind: 'redis'; url: string; clusterProxy?: boolean }
   | { kind: 'redis-cluster'; nodes: RedisAddress[]; password?: string }
   | { kind: 'redis-sentinel'; sentinels: RedisAddress[]; name: string; password?: string }
   | { kind: 'sqlite'; path: string }
@@ -18,7 +18,7 @@ export type StoreChoice =
 export function openStore(choice: StoreChoice): Store {
   switch (choice.kind) {
     case 'redis':
-      return redisStore(choice.url)
+      return redisStore(choice.url, choice.clusterProxy ? { clusterKeys: true } : {})
     case 'redis-cluster':
       return redisStore({ cluster: choice.nodes, ...(choice.password ? { password: choice.password } : {}) })
     case 'redis-sentinel':

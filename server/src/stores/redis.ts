@@ -737,14 +737,14 @@ export function redisStore(target: RedisTarget | Redis | Cluster, options: Redis
     async checkSubject(userId, family) {
       checkString('checkSubject', 'userId', userId)
       if (family !== undefined) checkString('checkSubject', 'family', family)
-      if (!cluster) {
+      if (!tagged) {
         // One server: one round trip for every authenticated request.
         const [generation, exists, ended, notBefore] = await run('checkSubject', () =>
           scripted.weappAuthCheckSubject(k.generation, k.user(userId), k.family(family ?? ''), k.userNotBefore(userId), randomId(), family === undefined ? '0' : '1'),
         )
         return { generation: String(generation), userExists: Number(exists) === 1, sessionEnded: Number(ended) === 1, notBefore: notBefore === '' ? 0 : Number(notBefore) }
       }
-      // A cluster: three slots (the generation's, the user's, the family's), asked in parallel. Each
+      // Cluster layout: three slots (the generation's, the user's, the family's), asked in parallel. Each
       // answer is a read of marks that only appear (or, for the user, only disappear), so reading
       // them at slightly different instants never accepts what one instant would refuse.
       const [generation, [exists, notBefore], ended] = await run('checkSubject', () =>
@@ -758,7 +758,7 @@ export function redisStore(target: RedisTarget | Redis | Cluster, options: Redis
     },
 
     async persistence() {
-      if (cluster) return null // one answer per node: not one to give
+      if (tagged) return null // one answer per node (or a proxy's): not one to give
       const config = new Map<string, string>()
       try {
         for (const name of ['appendonly', 'save']) {
@@ -915,7 +915,7 @@ export function redisStore(target: RedisTarget | Redis | Cluster, options: Redis
       checkString('isRevoked', 'token.jti', token.jti)
       checkString('isRevoked', 'token.fam', token.fam)
       checkFinite('isRevoked', 'token.iat', token.iat)
-      if (!cluster) {
+      if (!tagged) {
         const reply = await run('isRevoked', () => scripted.weappAuthIsRevoked(k.jti(token.jti), k.family(token.fam), k.notBefore('access'), token.iat))
         return reply === 1
       }
