@@ -97,7 +97,7 @@ function storeChoice(env: NodeJS.ProcessEnv, redisUrl: string | undefined): Stor
   const kind = (env.STORE || '').trim()
   if (!['', 'memory', 'sqlite', 'redis'].includes(kind)) throw new ConfigError(`STORE must be sqlite, redis or memory, got ${JSON.stringify(kind.slice(0, 40))}.`)
   const redisVars = (['REDIS_URL', 'REDIS_CLUSTER_NODES', 'REDIS_SENTINELS'] as const).filter((name) => env[name])
-  if (redisVars.length > 1) throw new ConfigError(`${redisVars.join(' and ')} are all set: set one (REDIS_URL: one Redis; REDIS_CLUSTER_NODES: a Redis Cluster; REDIS_SENTINELS: Redis with Sentinel).`)
+  if (redisVars.length > 1) throw new ConfigError(`${redisVars.join(' and ')} are ${redisVars.length === 2 ? 'both' : 'all'} set: set one (REDIS_URL: one Redis; REDIS_CLUSTER_NODES: a Redis Cluster; REDIS_SENTINELS: Redis with Sentinel).`)
   if (env.REDIS_SENTINEL_NAME && !env.REDIS_SENTINELS) throw new ConfigError('REDIS_SENTINEL_NAME is set but REDIS_SENTINELS is not: set REDIS_SENTINELS=host:port,… (the sentinels) too.')
   const password = env.REDIS_PASSWORD || undefined
   if (password && !env.REDIS_CLUSTER_NODES && !env.REDIS_SENTINELS) {

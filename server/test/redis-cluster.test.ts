@@ -8,6 +8,9 @@
 import { spawn } from 'node:child_process'
 import { entryArgs, loginFlow, pickRuntime, runPool, startCluster, type Cluster, type SessionAnswer } from './helpers/cluster'
 import { startRedis } from './helpers/redis'
+import { loadConfig } from '../src/config'
+import { ConfigError, StoreUnavailableError } from '../src/errors'
+import { redisStore } from '../src/stores/redis'
 
 jest.setTimeout(60000)
 
@@ -58,6 +61,32 @@ test('a master with no replica dies: 503 store_unavailable for the sessions whos
     await sleep(100)
   }
   expect(cluster.instances[0].pid).toBe(pid)
+})
+
+test('redisStore with a URL that is a cluster node: every call is refused with StoreUnavailableError saying to use the cluster', async () => {
+  const node = cluster.redisCluster!.nodes.find((n) => n.alive)!
+  const store = redisStore(`redis://${node.address}`)
+  try {
+    expect(await store.clusterEnabled()).toBe(true)
+    const deadline = Date.now() + 5000
+    let err: unknown
+    while (Date.now() < deadline) {
+      err = await store.hit('any', 60).then(() => undefined, (e: unknown) => e)
+      if (err) break
+      await sleep(20)
+    }
+    expect(err).toBeInstanceOf(StoreUnavailableError)
+    expect((err as Error).message).toMatch(/is a node of a Redis Cluster.*REDIS_CLUSTER_NODES/)
+  } finally {
+    await store.close()
+  }
+})
+
+test('redisStore refuses cluster and sentinel arguments it cannot use, with a ConfigError', () => {
+  expect(() => redisStore({ cluster: [] })).toThrow(/cluster must be a non-empty array of \{ host, port \}/)
+  expect(() => redisStore({ cluster: [{ host: '127.0.0.1', port: 0 }] })).toThrow(/cluster\[0\] must be \{ host, port \} with a port 1–65535/)
+  expect(() => redisStore({ sentinels: [{ host: '127.0.0.1', port: 26379 }], name: '' })).toThrow(/name must be the master name the sentinels monitor/)
+  expect(() => redisStore({ cluster: [{ host: '127.0.0.1', port: 7000 }] }, { clusterKeys: 'yes' as unknown as boolean })).toThrow(ConfigError)
 })
 
 // ---------------------------------------------------------------------------------------------
@@ -130,16 +159,38 @@ describe('the bin checks its Redis addresses at start', () => {
     }
   })
 
-  test('REDIS_SENTINELS and REDIS_SENTINEL_NAME go together; one Redis setting at a time', async () => {
-    const alone = await runBin({ REDIS_SENTINELS: '127.0.0.1:26379' })
-    expect(alone.code).toBe(1)
-    expect(alone.stderr).toContain('REDIS_SENTINELS needs REDIS_SENTINEL_NAME')
-    const nameOnly = await runBin({ REDIS_SENTINEL_NAME: 'mymaster' })
-    expect(nameOnly.code).toBe(1)
-    expect(nameOnly.stderr).toContain('REDIS_SENTINEL_NAME is set but REDIS_SENTINELS is not')
-    const both = await runBin({ REDIS_URL: 'redis://127.0.0.1:6379', REDIS_CLUSTER_NODES: '127.0.0.1:7000' })
-    expect(both.code).toBe(1)
-    expect(both.stderr).toContain('REDIS_URL and REDIS_CLUSTER_NODES are all set: set one')
+  test('the Redis settings, read: one at a time, sentinels with their name, the password with a cluster or sentinels, the proxy flag with a URL', () => {
+    const base = { WX_APPID: 'wxclustercheck0001', WX_SECRET: 'cluster-check-secret', JWT_SECRET: 'cluster-check-jwt-secret-at-least-32-bytes' }
+    const problem = (env: Record<string, string>) => {
+      try {
+        loadConfig({ ...base, ...env })
+      } catch (err) {
+        expect(err).toBeInstanceOf(ConfigError)
+        return (err as Error).message
+      }
+      throw new Error(`accepted: ${JSON.stringify(env)}`)
+    }
+    expect(problem({ REDIS_SENTINELS: '127.0.0.1:26379' })).toContain('REDIS_SENTINELS needs REDIS_SENTINEL_NAME')
+    expect(problem({ REDIS_SENTINEL_NAME: 'mymaster' })).toContain('REDIS_SENTINEL_NAME is set but REDIS_SENTINELS is not')
+    expect(problem({ REDIS_SENTINELS: '127.0.0.1:26379', REDIS_SENTINEL_NAME: 'my master' })).toContain('REDIS_SENTINEL_NAME must be a master name')
+    expect(problem({ REDIS_URL: 'redis://127.0.0.1:6379', REDIS_CLUSTER_NODES: '127.0.0.1:7000' })).toContain('REDIS_URL and REDIS_CLUSTER_NODES are both set: set one')
+    expect(problem({ REDIS_CLUSTER_NODES: '127.0.0.1:70000' })).toContain('REDIS_CLUSTER_NODES must be host:port entries separated by commas, got "127.0.0.1:70000"')
+    expect(problem({ REDIS_CLUSTER_NODES: '127.0.0.1:7000', SQLITE_PATH: '/tmp/x.db' })).toContain('REDIS_CLUSTER_NODES and SQLITE_PATH are both set')
+    expect(problem({ REDIS_URL: 'redis://127.0.0.1:6379', REDIS_PASSWORD: 'p' })).toContain('with REDIS_URL, put the password in the URL')
+    expect(problem({ REDIS_CLUSTER_NODES: '127.0.0.1:7000', REDIS_CLUSTER_PROXY: '1' })).toContain('REDIS_CLUSTER_PROXY=1 goes with REDIS_URL')
+    expect(problem({ REDIS_URL: 'redis://127.0.0.1:6379', REDIS_CLUSTER_PROXY: 'yes' })).toContain('REDIS_CLUSTER_PROXY must be 1 or 0')
+
+    expect(loadConfig({ ...base, REDIS_CLUSTER_NODES: ' 10.0.0.1:7000, redis-a.internal:7001,[::1]:7002', REDIS_PASSWORD: 'p' }).store).toEqual({
+      kind: 'redis-cluster',
+      nodes: [
+        { host: '10.0.0.1', port: 7000 },
+        { host: 'redis-a.internal', port: 7001 },
+        { host: '::1', port: 7002 },
+      ],
+      password: 'p',
+    })
+    expect(loadConfig({ ...base, REDIS_SENTINELS: '10.0.0.1:26379', REDIS_SENTINEL_NAME: 'mymaster', STORE: 'redis' }).store).toEqual({ kind: 'redis-sentinel', sentinels: [{ host: '10.0.0.1', port: 26379 }], name: 'mymaster' })
+    expect(loadConfig({ ...base, REDIS_URL: 'redis://10.0.0.1:6379', REDIS_CLUSTER_PROXY: '1' }).store).toEqual({ kind: 'redis', url: 'redis://10.0.0.1:6379', clusterProxy: true })
   })
 
   test('one listed node down while the others answer: a warning, and the server starts', async () => {
