@@ -15,9 +15,9 @@
  *   - a refresh family `{<family>}`: its tokens' records, its revocation mark and its state (latest
  *     expiry). Rotation (spend once, reuse → revoke the family) is ONE script on that slot, so of N
  *     concurrent rotations of one token at most one answers `rotated`, on any number of processes.
- *   - a user `{<userId>}`: the user's fields, identities, sessions list, session_key, not-before.
- *   - everything else is one key per step (counters, locks, access_token, identities, revocation
- *     marks, the generation), atomic as one command or one single-key script.
+ *   - a user `{<userId>}`: the user's fields, identities, sessions list, session_key link, not-before.
+ *   - everything else is one key per step (counters, locks, access_token, identities, session_keys
+ *     by openid, revocation marks, the generation), atomic as one command or one single-key script.
  *
  * The steps that need keys of two slots are sequences of such atomic steps, ordered so that a race
  * or a crash between them never loses a guarantee (each is explained where it is done):
@@ -35,6 +35,11 @@
  *   - what a rotation changes in the user's session list (last use, expiry) is written after it,
  *     best-effort: the family's own state key (same slot as the rotation) is what `listSessions`
  *     trusts, so a lost update never hides a live session from "log out everywhere".
+ *   - a session_key (kept by openid, so users linked to one openid share it) is written before the
+ *     user's link to it, and deleted after the link is read.
+ *   - the few reads of several slots (checkSubject and isRevoked in cluster layout) are of marks
+ *     that only appear, so reading them at slightly different instants never accepts a token
+ *     that one instant would refuse.
  *
  * Layouts. Without a Cluster client the keys keep their historical names (no hash tags), so the data
  * of an existing single Redis keeps working as it is: nothing to migrate. A Cluster client (or
