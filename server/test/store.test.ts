@@ -308,7 +308,8 @@ describe.each(kinds)('$name store', (kind) => {
 
     test('a session has an end: sessionExpiresAt and platform pass to every successor, and past the end the family is expired however fresh the token', async () => {
       const t0 = s.now()
-      await store.putRefresh('s0', record(s, { sessionExpiresAt: t0 + 1000, platform: 'alipay' }), 60)
+      // issuedAt pinned to t0: on a real clock, a second now() may be a millisecond later
+      await store.putRefresh('s0', record(s, { issuedAt: t0, expiresAt: t0 + 60_000, sessionExpiresAt: t0 + 1000, platform: 'alipay' }), 60)
       const [a, b] = s.instances(2)
       expect(await a.rotateRefresh('s0', 's1', successor(s), 60, s.now())).toEqual({
         status: 'rotated',
