@@ -3,7 +3,9 @@
  * sqliteStore() on a real file in a temporary folder (several instances: several connections to
  * the same file, each with its own lock), and redisStore() against a real redis-server
  * (test/helpers/redis.ts), where "several instances" are several stores with their own ioredis
- * connections. Then the Redis-only faults: Redis stopped, hung and restarted under a live store.
+ * connections: with its historical key names, with the hash-tagged ones (`clusterKeys`, as behind
+ * a managed cluster's proxy), and on a real Redis Cluster of 3 masters and 3 replicas
+ * (test/helpers/redis-topologies.ts). Then the Redis-only faults: Redis stopped, hung and restarted under a live store.
  * SQLite's own faults (foreign files, full and read-only disks, several processes) are in
  * sqlite-store.test.ts.
  */
@@ -32,7 +34,7 @@ interface Subject {
 }
 
 interface Kind {
-  name: 'memory' | 'sqlite' | 'redis' | 'redis cluster'
+  name: 'memory' | 'sqlite' | 'redis' | 'redis cluster' | 'redis with cluster keys'
   setup(): Promise<void>
   create(): Promise<Subject>
   teardown(): Promise<void>
@@ -65,18 +67,22 @@ const memoryKind = (): Kind => {
   }
 }
 
-const redisKind = (): Kind => {
+/**
+ * One Redis (`clusterKeys: false`), or one Redis with the hash-tagged key names a managed cluster's
+ * proxy gets (`REDIS_CLUSTER_PROXY=1`).
+ */
+const redisKind = (clusterKeys = false): Kind => {
   let redis: RedisHandle | undefined
   let opened: Store[] = []
   return {
-    name: 'redis',
+    name: clusterKeys ? 'redis with cluster keys' : 'redis',
     async setup() {
       redis = await startRedis()
     },
     async create() {
       await redis!.flushAll()
       const open = () => {
-        const s = redisStore(redis!.url)
+        const s = redisStore(redis!.url, { clusterKeys })
         opened.push(s)
         return s
       }
@@ -187,7 +193,7 @@ const sqliteKind = (): Kind => {
   }
 }
 
-const kinds = [memoryKind(), sqliteKind(), redisKind(), redisClusterKind()]
+const kinds = [memoryKind(), sqliteKind(), redisKind(), redisKind(true), redisClusterKind()]
 
 function record(s: Subject, over: Partial<RefreshRecord> = {}): RefreshRecord {
   const issuedAt = s.now()
@@ -211,7 +217,7 @@ describe.each(kinds)('$name store', (kind) => {
   afterEach(() => kind.teardown())
 
   test('kind names the implementation', () => {
-    expect(store.kind).toBe(kind.name === 'redis cluster' ? 'redis' : kind.name)
+    expect(store.kind).toBe(kind.name.startsWith('redis') ? 'redis' : kind.name)
   })
 
   describe('refresh families', () => {
