@@ -2,13 +2,16 @@
 /**
  * `npx weapp-auth-server`: the kit as a ready-made server, configured from the environment only
  * (see config.ts and the README's table): PORT, HOST, WX_APPID, WX_SECRET, JWT_SECRET, REDIS_URL,
- * STORE, SQLITE_PATH, DATABASE_URL (users in MySQL/MariaDB or PostgreSQL), SESSION_MAX_SECONDS, WX_LEGACY_PHONE,
+ * REDIS_CLUSTER_PROXY, REDIS_CLUSTER_NODES, REDIS_SENTINELS, REDIS_SENTINEL_NAME, REDIS_PASSWORD, STORE, SQLITE_PATH, DATABASE_URL (users in MySQL/MariaDB or PostgreSQL), SESSION_MAX_SECONDS, WX_LEGACY_PHONE,
  * WX_API_BASE, TOKEN_TTL_SECONDS, REFRESH_TTL_SECONDS, WX_ACCESS_TOKEN_MODE, TRUST_PROXY, NODE_ENV,
  * WEAPP_AUTH_DEV_ENDPOINTS, UPLOAD_DIR, PUBLIC_URL, AVATAR_MAX_BYTES (avatar upload), METRICS_PORT,
  * METRICS_HOST (Prometheus metrics on a listener of their own, metrics.ts), and the other hosts'
  * QQ_*, DOUYIN_*, ALIPAY_* (providers/from-env.ts).
  *
- * - Wrong settings: one line on stderr naming every missing or wrong variable, exit code 1.
+ * - Wrong settings: one line on stderr naming every missing or wrong variable, exit code 1. The
+ *   Redis addresses are also checked against the servers at start (at most REDIS_CHECK_MS each):
+ *   a REDIS_URL that is a Cluster node, a cluster node or sentinel list that nothing answers or
+ *   that names servers of the wrong kind is one line and exit 1 too.
  * - stdout: JSON lines — one when it listens (`"msg":"listening"`, with `url`, and `metricsUrl`
  *   with METRICS_PORT), one per request.
  * - SIGTERM / SIGINT: stop accepting, let in-flight requests finish (at most 10 s), close the store,
@@ -22,10 +25,13 @@ import { migrateSqlUsers, sqlUsers, type SqlUserRepository } from './users-sql'
 import { createAvatars } from './avatars'
 import { openStore } from './stores/open'
 import type { RedisStore } from './stores/redis'
+import { checkClusterNodes, checkSentinels } from './stores/redis-probe'
 import { providersFromEnv } from './providers/from-env'
 import { createMetrics, startMetricsServer, type Metrics, type MetricsServer } from './metrics'
 
 const DRAIN_TIMEOUT_MS = 10_000
+/** How long the start-up checks of the Redis addresses wait for each answer. */
+const REDIS_CHECK_MS = 3_000
 
 function fatal(message: string): never {
   process.stderr.write(`weapp-auth-server: ${message.replace(/\s*\n\s*/g, ' ')}\n`)
@@ -68,6 +74,16 @@ async function main(): Promise<void> {
       '\n!!! weapp-auth-server: JWT_SECRET is not set; NODE_ENV=development generated a random one.\n' +
         '!!! Every restart logs every user out, and several instances cannot share tokens. Set JWT_SECRET (openssl rand -base64 48).\n\n',
     )
+  }
+
+  // The Redis addresses, asked before anything opens: a wrong one stops here, in one line.
+  if (config.store.kind === 'redis-cluster' || config.store.kind === 'redis-sentinel') {
+    const report =
+      config.store.kind === 'redis-cluster'
+        ? await checkClusterNodes(config.store.nodes, { timeoutMs: REDIS_CHECK_MS, password: config.store.password })
+        : await checkSentinels(config.store.sentinels, config.store.name, { timeoutMs: REDIS_CHECK_MS })
+    if (report.problems.length) fatal(new ConfigError(report.problems).message)
+    for (const warning of report.warnings) process.stderr.write(`weapp-auth-server: warning: ${warning}\n`)
   }
 
   let auth
@@ -127,7 +143,19 @@ async function main(): Promise<void> {
     }
   }
 
-  if (store.kind === 'redis') await warnIfRedisKeepsNothing(store as RedisStore)
+  if (store.kind === 'redis') {
+    const redis = store as RedisStore
+    // A URL that reaches one node of a cluster would serve that node's slots only (a managed
+    // cluster's proxy, REDIS_CLUSTER_PROXY=1, serves them all).
+    const proxied = config.store.kind === 'redis' && config.store.clusterProxy === true
+    if (redis.mode === 'standalone' && !proxied && (await redis.clusterEnabled().catch(() => null)) === true) {
+      await auth.close().catch(() => undefined)
+      await sql?.close().catch(() => undefined)
+      await store.close().catch(() => undefined)
+      fatal('REDIS_URL points at a node of a Redis Cluster, which holds only some of the keys: set REDIS_CLUSTER_NODES=host:port,host:port,… (the cluster\'s nodes) instead of REDIS_URL.')
+    }
+    await warnIfRedisKeepsNothing(redis)
+  }
 
   const app = buildApp({ auth, avatars, development: config.development, devEndpoints: config.devEndpoints, trustProxy: config.trustProxy, metrics })
 

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto'
 import * as path from 'node:path'
 import { ConfigError } from './errors'
 import type { StoreChoice } from './stores/open'
+import type { RedisAddress } from './stores/redis'
 import { sqlDialectOfUrl, type SqlDialectName } from './users-sql'
 
 export interface ServerConfig {
@@ -25,8 +26,11 @@ export interface ServerConfig {
   /** REDIS_URL; when set, the store is Redis (see `store`). */
   redisUrl?: string
   /**
-   * Where users and sessions are kept: REDIS_URL set → Redis; STORE=memory → memory (tests,
-   * throwaway runs); otherwise SQLite at SQLITE_PATH (default ./weapp-auth.db).
+   * Where users and sessions are kept: REDIS_URL set → one Redis (REDIS_CLUSTER_PROXY=1: a managed
+   * cluster's proxy, keys with hash tags); REDIS_CLUSTER_NODES → a Redis
+   * Cluster; REDIS_SENTINELS + REDIS_SENTINEL_NAME → the master Sentinel names (REDIS_PASSWORD for
+   * those two); STORE=memory → memory (tests, throwaway runs); otherwise SQLite at SQLITE_PATH
+   * (default ./weapp-auth.db).
    */
   store: StoreChoice
   /**
@@ -71,16 +75,54 @@ export interface ServerConfig {
 /** The default SQLite file, relative to the working directory. */
 export const DEFAULT_SQLITE_PATH = './weapp-auth.db'
 
-/** REDIS_URL, STORE and SQLITE_PATH → which store the bin opens. */
+/** `host:port,host:port,…` (REDIS_CLUSTER_NODES, REDIS_SENTINELS) → addresses; a ConfigError naming the first bad entry. */
+function addressList(name: string, raw: string): RedisAddress[] {
+  const entries = raw.split(',').map((e) => e.trim())
+  return entries.map((entry, i) => {
+    const m = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})$/.exec(entry)
+    const port = m ? Number(m[2]) : 0
+    if (!m || port < 1 || port > 65535) {
+      const where = entries.length > 1 ? ` (entry ${i + 1} of ${entries.length})` : ''
+      throw new ConfigError(`${name} must be host:port entries separated by commas, got ${JSON.stringify(entry.slice(0, 60))}${where}.`)
+    }
+    return { host: m[1].replace(/^\[|\]$/g, ''), port }
+  })
+}
+
+/**
+ * REDIS_URL, REDIS_CLUSTER_NODES, REDIS_SENTINELS (+ REDIS_SENTINEL_NAME, REDIS_PASSWORD), STORE
+ * and SQLITE_PATH → which store the bin opens.
+ */
 function storeChoice(env: NodeJS.ProcessEnv, redisUrl: string | undefined): StoreChoice {
   const kind = (env.STORE || '').trim()
   if (!['', 'memory', 'sqlite', 'redis'].includes(kind)) throw new ConfigError(`STORE must be sqlite, redis or memory, got ${JSON.stringify(kind.slice(0, 40))}.`)
-  if (redisUrl) {
-    if (kind !== '' && kind !== 'redis') throw new ConfigError(`STORE=${kind} and REDIS_URL are both set: unset one (REDIS_URL alone chooses Redis).`)
-    if (env.SQLITE_PATH) throw new ConfigError('REDIS_URL and SQLITE_PATH are both set: unset one (REDIS_URL chooses Redis; SQLITE_PATH is the SQLite file).')
-    return { kind: 'redis', url: redisUrl }
+  const redisVars = (['REDIS_URL', 'REDIS_CLUSTER_NODES', 'REDIS_SENTINELS'] as const).filter((name) => env[name])
+  if (redisVars.length > 1) throw new ConfigError(`${redisVars.join(' and ')} are ${redisVars.length === 2 ? 'both' : 'all'} set: set one (REDIS_URL: one Redis; REDIS_CLUSTER_NODES: a Redis Cluster; REDIS_SENTINELS: Redis with Sentinel).`)
+  if (env.REDIS_SENTINEL_NAME && !env.REDIS_SENTINELS) throw new ConfigError('REDIS_SENTINEL_NAME is set but REDIS_SENTINELS is not: set REDIS_SENTINELS=host:port,… (the sentinels) too.')
+  const password = env.REDIS_PASSWORD || undefined
+  if (password && !env.REDIS_CLUSTER_NODES && !env.REDIS_SENTINELS) {
+    throw new ConfigError('REDIS_PASSWORD goes with REDIS_CLUSTER_NODES or REDIS_SENTINELS; with REDIS_URL, put the password in the URL (redis://:password@host:port).')
   }
-  if (kind === 'redis') throw new ConfigError('STORE=redis needs REDIS_URL (redis://host:port).')
+  const redis = redisVars[0]
+  if (redis) {
+    if (kind !== '' && kind !== 'redis') throw new ConfigError(`STORE=${kind} and ${redis} are both set: unset one (${redis} alone chooses Redis).`)
+    if (env.SQLITE_PATH) throw new ConfigError(`${redis} and SQLITE_PATH are both set: unset one (${redis} chooses Redis; SQLITE_PATH is the SQLite file).`)
+  }
+  const proxy = (env.REDIS_CLUSTER_PROXY || '').trim()
+  if (!['', '0', '1'].includes(proxy)) throw new ConfigError(`REDIS_CLUSTER_PROXY must be 1 or 0, got ${JSON.stringify(proxy.slice(0, 20))}.`)
+  if (proxy === '1' && redis !== 'REDIS_URL') throw new ConfigError('REDIS_CLUSTER_PROXY=1 goes with REDIS_URL (the address of a managed cluster\'s proxy).')
+  if (redis === 'REDIS_URL' && redisUrl) return { kind: 'redis', url: redisUrl, ...(proxy === '1' ? { clusterProxy: true } : {}) }
+  if (redis === 'REDIS_CLUSTER_NODES') {
+    return { kind: 'redis-cluster', nodes: addressList('REDIS_CLUSTER_NODES', env.REDIS_CLUSTER_NODES as string), ...(password ? { password } : {}) }
+  }
+  if (redis === 'REDIS_SENTINELS') {
+    const sentinels = addressList('REDIS_SENTINELS', env.REDIS_SENTINELS as string)
+    const name = (env.REDIS_SENTINEL_NAME || '').trim()
+    if (!name) throw new ConfigError('REDIS_SENTINELS needs REDIS_SENTINEL_NAME: the master name the sentinels monitor (the NAME of "sentinel monitor NAME host port quorum").')
+    if (!/^[A-Za-z0-9._-]{1,64}$/.test(name)) throw new ConfigError(`REDIS_SENTINEL_NAME must be a master name such as mymaster, got ${JSON.stringify(name.slice(0, 60))}.`)
+    return { kind: 'redis-sentinel', sentinels, name, ...(password ? { password } : {}) }
+  }
+  if (kind === 'redis') throw new ConfigError('STORE=redis needs REDIS_URL (redis://host:port), REDIS_CLUSTER_NODES or REDIS_SENTINELS.')
   if (kind === 'memory') {
     if (env.SQLITE_PATH) throw new ConfigError('STORE=memory and SQLITE_PATH are both set: unset one.')
     return { kind: 'memory' }

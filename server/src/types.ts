@@ -117,7 +117,11 @@ export interface AuthServerOptions<U extends PublicUser = PublicUser> {
   refreshTtlSeconds?: number
   /** How long a session_key is kept per openid (for decrypt). Default 3 days. */
   sessionKeyTtlSeconds?: number
-  /** Where everything is kept. Default `memoryStore()` (one process). Use `redisStore(url)` for many instances. */
+  /**
+   * Where everything is kept. Default `memoryStore()` (one process). Use `redisStore(url)` for many
+   * instances; `redisStore({ cluster: [{ host, port }, …] })` (or an ioredis `Cluster` client) for a
+   * Redis Cluster, `redisStore({ sentinels: [{ host, port }, …], name })` for Redis with Sentinel.
+   */
   store?: Store
   /** The app's users. Default: users kept in the store (id, nickName, avatarUrl, phoneNumber). */
   users?: UserRepository<U>

@@ -3,7 +3,9 @@
  * sqliteStore() on a real file in a temporary folder (several instances: several connections to
  * the same file, each with its own lock), and redisStore() against a real redis-server
  * (test/helpers/redis.ts), where "several instances" are several stores with their own ioredis
- * connections. Then the Redis-only faults: Redis stopped, hung and restarted under a live store.
+ * connections: with its historical key names, with the hash-tagged ones (`clusterKeys`, as behind
+ * a managed cluster's proxy), and on a real Redis Cluster of 3 masters and 3 replicas
+ * (test/helpers/redis-topologies.ts). Then the Redis-only faults: Redis stopped, hung and restarted under a live store.
  * SQLite's own faults (foreign files, full and read-only disks, several processes) are in
  * sqlite-store.test.ts.
  */
@@ -17,6 +19,7 @@ import { sqliteStore } from '../src/stores/sqlite'
 import { StoreUnavailableError, ConfigError } from '../src/errors'
 import type { RefreshRecord, RotateResult, Store } from '../src/stores/store'
 import { startRedis, type RedisHandle } from './helpers/redis'
+import { startRedisCluster, type RedisClusterHandle } from './helpers/redis-topologies'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -31,7 +34,7 @@ interface Subject {
 }
 
 interface Kind {
-  name: 'memory' | 'sqlite' | 'redis'
+  name: 'memory' | 'sqlite' | 'redis' | 'redis cluster' | 'redis with cluster keys'
   setup(): Promise<void>
   create(): Promise<Subject>
   teardown(): Promise<void>
@@ -64,18 +67,22 @@ const memoryKind = (): Kind => {
   }
 }
 
-const redisKind = (): Kind => {
+/**
+ * One Redis (`clusterKeys: false`), or one Redis with the hash-tagged key names a managed cluster's
+ * proxy gets (`REDIS_CLUSTER_PROXY=1`).
+ */
+const redisKind = (clusterKeys = false): Kind => {
   let redis: RedisHandle | undefined
   let opened: Store[] = []
   return {
-    name: 'redis',
+    name: clusterKeys ? 'redis with cluster keys' : 'redis',
     async setup() {
       redis = await startRedis()
     },
     async create() {
       await redis!.flushAll()
       const open = () => {
-        const s = redisStore(redis!.url)
+        const s = redisStore(redis!.url, { clusterKeys })
         opened.push(s)
         return s
       }
@@ -94,6 +101,58 @@ const redisKind = (): Kind => {
     },
     async dispose() {
       await redis?.stop()
+    },
+  }
+}
+
+/**
+ * A real Redis Cluster (3 masters, 3 replicas): every atomic step must stay on one slot. A Cluster
+ * client takes a while to learn the slot map, so the "other instances" are four stores opened once
+ * for the suite, and each test's own store is awaited until it answers.
+ */
+const redisClusterKind = (): Kind => {
+  let cluster: RedisClusterHandle | undefined
+  let pool: Store[] = []
+  let main: Store | undefined
+  const ready = async (store: Store) => {
+    const deadline = Date.now() + 15000
+    for (;;) {
+      try {
+        await store.ping()
+        return store
+      } catch (err) {
+        if (Date.now() > deadline) throw err
+        await sleep(50)
+      }
+    }
+  }
+  return {
+    name: 'redis cluster',
+    async setup() {
+      cluster = await startRedisCluster({ masters: 3, replicas: 1 })
+      pool = await Promise.all(Array.from({ length: 4 }, () => ready(redisStore({ cluster: cluster!.seeds }))))
+    },
+    async create() {
+      await cluster!.flushAll()
+      main = await ready(redisStore({ cluster: cluster!.seeds }))
+      return {
+        store: main,
+        instances: (n) => {
+          if (n > pool.length) throw new Error(`the cluster kind has ${pool.length} other instances, not ${n}`)
+          return pool.slice(0, n)
+        },
+        now: () => Date.now(),
+        advance: async (ms) => {
+          await sleep(ms)
+        },
+      }
+    },
+    async teardown() {
+      await main?.close()
+    },
+    async dispose() {
+      await Promise.all(pool.map((s) => s.close()))
+      await cluster?.stop()
     },
   }
 }
@@ -134,7 +193,7 @@ const sqliteKind = (): Kind => {
   }
 }
 
-const kinds = [memoryKind(), sqliteKind(), redisKind()]
+const kinds = [memoryKind(), sqliteKind(), redisKind(), redisKind(true), redisClusterKind()]
 
 function record(s: Subject, over: Partial<RefreshRecord> = {}): RefreshRecord {
   const issuedAt = s.now()
@@ -158,7 +217,7 @@ describe.each(kinds)('$name store', (kind) => {
   afterEach(() => kind.teardown())
 
   test('kind names the implementation', () => {
-    expect(store.kind).toBe(kind.name)
+    expect(store.kind).toBe(kind.name.startsWith('redis') ? 'redis' : kind.name)
   })
 
   describe('refresh families', () => {
@@ -255,7 +314,8 @@ describe.each(kinds)('$name store', (kind) => {
 
     test('a session has an end: sessionExpiresAt and platform pass to every successor, and past the end the family is expired however fresh the token', async () => {
       const t0 = s.now()
-      await store.putRefresh('s0', record(s, { sessionExpiresAt: t0 + 1000, platform: 'alipay' }), 60)
+      // issuedAt pinned to t0: on a real clock, a second now() may be a millisecond later
+      await store.putRefresh('s0', record(s, { issuedAt: t0, expiresAt: t0 + 60_000, sessionExpiresAt: t0 + 1000, platform: 'alipay' }), 60)
       const [a, b] = s.instances(2)
       expect(await a.rotateRefresh('s0', 's1', successor(s), 60, s.now())).toEqual({
         status: 'rotated',
@@ -798,7 +858,7 @@ describe('redis store only', () => {
     try {
       const keys = (await raw.keys('*')).sort()
       expect(keys.every((key) => key.startsWith('app-a:'))).toBe(true)
-      const withTtl = ['refresh:h1', 'refresh:h2', 'family-revoked:f1', 'jti-revoked:j1', 'session:o', 'session-owner:u', 'lock:l', 'hit:k', 'user-sessions:u', 'user-not-before:u']
+      const withTtl = ['refresh:h1', 'refresh:h2', 'family-revoked:f1', 'family:f1', 'jti-revoked:j1', 'session:o', 'session-owner:u', 'lock:l', 'hit:k', 'user-sessions:u', 'user-not-before:u']
       const kept = ['identity:weixin:o', `user:${user.id}`, `user-identities:${user.id}`, 'generation', 'access-token:wx', 'not-before:access']
       expect(keys).toEqual([...withTtl, ...kept].map((key) => `app-a:${key}`).sort())
       for (const key of withTtl) {
@@ -848,7 +908,7 @@ describe('redis store only', () => {
     expect(() => redisStore('http://localhost:6379')).toThrow(ConfigError)
     expect(() => redisStore('http://localhost:6379')).toThrow(/redis:\/\/ or rediss:\/\//)
     expect(() => redisStore('not a url')).toThrow(/is not a URL/)
-    expect(() => redisStore(42 as unknown as string)).toThrow(/expected a redis:\/\/ URL or an ioredis client, got number/)
+    expect(() => redisStore(42 as unknown as string)).toThrow(/expected a redis:\/\/ URL, \{ cluster \}, \{ sentinels, name \} or an ioredis client, got number/)
     expect(() => redisStore(redis.url, { commandTimeoutMs: 0 })).toThrow(/commandTimeoutMs must be a positive number/)
     expect(() => redisStore(redis.url, { prefix: 5 as unknown as string })).toThrow(/prefix must be a string/)
   })

@@ -2,9 +2,10 @@
  * Everything the kit keeps, behind one interface with three engines, one file each beside this
  * one: `memoryStore()` (memory.ts: one process, nothing kept across a restart), `sqliteStore(path)`
  * (sqlite.ts: one machine, any number of processes, kept in one file) and `redisStore(url |
- * client)` (redis.ts: many machines). Each method that must be atomic says so; in Redis each of
- * those is ONE Lua script (or one command), in SQLite ONE `BEGIN IMMEDIATE` transaction, never a
- * read followed by a write. Refresh tokens are kept by their SHA-256 hash only, so a dump of the
+ * client | { cluster } | { sentinels })` (redis.ts: many machines). Each method that must be
+ * atomic says so; in Redis each of those is ONE Lua script (or one command) on one hash slot, or
+ * an ordered sequence of them that redis.ts explains, in SQLite ONE `BEGIN IMMEDIATE`
+ * transaction, never a read followed by a write. Refresh tokens are kept by their SHA-256 hash only, so a dump of the
  * store does not hold a usable token.
  *
  * Nothing is ever numbered: user ids are random (128 bits), so an id can never come round again

@@ -1,6 +1,7 @@
 /**
  * A whole multi-instance deployment on loopback, for the multi-instance test and benchmark:
- * one store (a real Redis from `startRedis()` by default; or one SQLite file in a temporary
+ * one store (a real Redis from `startRedis()` by default; a real Redis Cluster or Sentinel setup
+ * from redis-topologies.ts; or one SQLite file in a temporary
  * folder, as several processes on one machine share it; or each process's own memory), the fake
  * WeChat API as its own process, and N processes of the runnable server (`dist/bin.js`, or
  * `src/bin.ts` through tsx when dist is missing or older than src), all sharing that store. `cluster.client` spreads calls round-robin over the live
@@ -15,6 +16,7 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import type { FakeWechatCalls } from '../../src/testing/fake-wechat'
 import { startRedis, type RedisHandle } from './redis'
+import { startRedisCluster, startRedisSentinel, type RedisClusterHandle, type RedisClusterOptions, type RedisSentinelHandle } from './redis-topologies'
 
 const SERVER_ROOT = path.resolve(__dirname, '..', '..')
 const REPO_ROOT = path.resolve(SERVER_ROOT, '..')
@@ -61,7 +63,7 @@ function newestMtime(dir: string): number {
 }
 
 /** The node argv that runs `src/<entry>.ts` (tsx) or `dist/<entry>.js`. */
-function entryArgs(runtime: Runtime, entry: string): string[] {
+export function entryArgs(runtime: Runtime, entry: string): string[] {
   if (runtime === 'dist') {
     const file = path.join(SERVER_ROOT, 'dist', `${entry}.js`)
     if (!fs.existsSync(file)) throw new Error(`cluster: ${file} is missing; run \`npm run build -w weapp-auth-server\``)
@@ -563,18 +565,30 @@ export interface ClusterOptions {
   runtime?: Runtime
   /** Per process. Default 20 s. */
   startTimeoutMs?: number
-  /** What the processes share: one Redis (default), one SQLite file, or nothing (each its own memory). */
-  store?: 'redis' | 'sqlite' | 'memory'
+  /**
+   * What the processes share: one Redis (default), a Redis Cluster (3 masters, 3 replicas:
+   * REDIS_CLUSTER_NODES), Redis with Sentinel (1 master, 1 replica, 3 sentinels: REDIS_SENTINELS),
+   * one SQLite file, or nothing (each its own memory).
+   */
+  store?: StoreKind
+  /** With `store: 'redis-cluster'`: its shape. Default 3 masters, 1 replica each. */
+  redisCluster?: RedisClusterOptions
 }
+
+export type StoreKind = 'redis' | 'redis-cluster' | 'redis-sentinel' | 'sqlite' | 'memory'
 
 export interface Cluster {
   readonly runtime: Runtime
   readonly appid: string
   readonly secret: string
   readonly jwtSecret: string
-  readonly store: 'redis' | 'sqlite' | 'memory'
+  readonly store: StoreKind
   /** The Redis, with `store: 'redis'`. */
   readonly redis: RedisHandle | null
+  /** The Redis Cluster, with `store: 'redis-cluster'`. */
+  readonly redisCluster: RedisClusterHandle | null
+  /** The Sentinel setup, with `store: 'redis-sentinel'`. */
+  readonly redisSentinel: RedisSentinelHandle | null
   /** The SQLite file, with `store: 'sqlite'` (its folder is removed by `stop()`). */
   readonly sqlitePath: string | null
   readonly fake: FakeWechatProcess
@@ -598,6 +612,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   const jwtSecret = options.jwtSecret ?? 'cluster-jwt-secret-at-least-32-bytes-long!'
   const storeKind = options.store ?? 'redis'
   let redis: RedisHandle | undefined
+  let redisCluster: RedisClusterHandle | undefined
+  let redisSentinel: RedisSentinelHandle | undefined
   let fake: FakeWechatProcess | undefined
   const dataDir = storeKind === 'sqlite' ? fs.mkdtempSync(path.join(os.tmpdir(), 'weapp-auth-cluster-')) : null
   const sqlitePath = dataDir ? path.join(dataDir, 'weapp-auth.db') : null
@@ -607,12 +623,24 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     await Promise.all(instances.map((i) => i.kill('SIGKILL')))
     await fake?.process.kill('SIGKILL')
     await redis?.stop().catch(() => undefined)
+    await redisCluster?.stop().catch(() => undefined)
+    await redisSentinel?.stop().catch(() => undefined)
     if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true })
   }
   try {
     if (storeKind === 'redis') redis = await startRedis()
+    if (storeKind === 'redis-cluster') redisCluster = await startRedisCluster(options.redisCluster ?? { masters: 3, replicas: 1 })
+    if (storeKind === 'redis-sentinel') redisSentinel = await startRedisSentinel()
     fake = await startFakeWechat(runtime, appid, secret, timeoutMs)
-    const storeEnv: Record<string, string> = redis ? { REDIS_URL: redis.url } : sqlitePath ? { SQLITE_PATH: sqlitePath } : { STORE: 'memory' }
+    const storeEnv: Record<string, string> = redis
+      ? { REDIS_URL: redis.url }
+      : redisCluster
+        ? { REDIS_CLUSTER_NODES: redisCluster.addresses }
+        : redisSentinel
+          ? { REDIS_SENTINELS: redisSentinel.addresses, REDIS_SENTINEL_NAME: redisSentinel.name }
+          : sqlitePath
+            ? { SQLITE_PATH: sqlitePath }
+            : { STORE: 'memory' }
     const env: Record<string, string> = {
       HOST: '127.0.0.1',
       WX_APPID: appid,
@@ -642,6 +670,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     jwtSecret,
     store: storeKind,
     redis: redis ?? null,
+    redisCluster: redisCluster ?? null,
+    redisSentinel: redisSentinel ?? null,
     sqlitePath,
     fake,
     instances,
