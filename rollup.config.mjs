@@ -11,6 +11,8 @@
 // (test/dist-syntax.test.ts parses it with acorn at ecmaVersion 2015).
 import typescript from '@rollup/plugin-typescript'
 import terser from '@rollup/plugin-terser'
+import * as fs from 'node:fs'
+import * as path from 'node:path'
 
 const ts = (extra = {}) =>
   typescript({ tsconfig: './tsconfig.json', declaration: false, declarationDir: undefined, outDir: undefined, ...extra })
@@ -30,9 +32,33 @@ const inputs = { ...entries, testing: 'src/testing/index.ts' }
 // `weapp-auth/platforms` import, so a page that requires 'weapp-auth/core' loads none of them.
 const CORE_PLATFORMS = /[\\/]src[\\/]platforms[\\/](plain|weixin|wx-phone|host)\.ts$/
 const coreChunk = (id) => {
+  // The components' shared helpers: one chunk beside them, loaded only by a page using a component.
+  // The open abilities stay in the open entry (the components require ../../open.js, where the
+  // registry of provideAuth lives), never in a chunk of their own or of the components.
+  if (/[\\/]src[\\/]open[\\/]/.test(id)) return 'open'
+  if (/[\\/]src[\\/]components[\\/]/.test(id)) return /[\\/]components[\\/]common[\\/]/.test(id) ? 'components/common' : undefined
   if (CORE_PLATFORMS.test(id)) return 'shared'
   if (/[\\/]src[\\/]platforms[\\/](?!index\.ts$)/.test(id)) return 'hosts'
   return /[\\/]src[\\/]/.test(id) && !/[\\/]src[\\/](index\.ts$|open[\\/]|storage[\\/]|jwt[\\/]|testing[\\/]|platforms[\\/])/.test(id) ? 'shared' : undefined
+}
+
+// The drop-in components (src/components/<name>/index.{ts,json,wxml,wxss} + images): each one's JS
+// is an entry of the miniprogram_dist build (miniprogram_dist/components/<name>/index.js, requiring
+// ../../open.js and ../../shared.js, so the registry of provideAuth is the app's), and the copy step
+// below puts its other files beside it. They go to miniprogram_dist only: DevTools' "build npm"
+// copies them, and apps name them in usingComponents as 'weapp-auth/components/<name>/index'.
+const COMPONENTS = fs.readdirSync('src/components').filter((n) => fs.existsSync(path.join('src/components', n, 'index.json')))
+const componentEntries = Object.fromEntries(COMPONENTS.map((n) => ['components/' + n + '/index', 'src/components/' + n + '/index.ts']))
+const copyComponentFiles = {
+  name: 'copy-component-files',
+  generateBundle() {
+    for (const n of COMPONENTS) {
+      for (const file of fs.readdirSync(path.join('src/components', n))) {
+        if (/\.ts$/.test(file)) continue
+        this.emitFile({ type: 'asset', fileName: 'components/' + n + '/' + file, source: fs.readFileSync(path.join('src/components', n, file)) })
+      }
+    }
+  },
 }
 
 export default [
@@ -51,8 +77,8 @@ export default [
     output: [{ dir: 'dist', format: 'cjs', entryFileNames: '[name].cjs', chunkFileNames: '[name].cjs', manualChunks: coreChunk, banner, exports: 'named', plugins: [readable] }],
   },
   {
-    input: entries,
-    plugins: [ts()],
+    input: { ...entries, ...componentEntries },
+    plugins: [ts(), copyComponentFiles],
     output: { dir: 'miniprogram_dist', format: 'cjs', entryFileNames: '[name].js', chunkFileNames: '[name].js', manualChunks: coreChunk, banner, exports: 'named', plugins: [minified] },
   },
 ]
