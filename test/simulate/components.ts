@@ -42,12 +42,25 @@ export function newAuth() {
   return createAuth({ baseURL: 'https://api.example.com', login: { url: '/api/auth/login' }, platform: fake.wx })
 }
 
+const rendered: any[] = []
+// Every component rendered by a test is removed after it, as its page would be.
+afterEach(() => {
+  for (const comp of rendered.splice(0)) {
+    try {
+      comp.detach()
+    } catch (_) {
+      // already removed by the test
+    }
+  }
+})
+
 /** Renders the component and attaches it; the events it fires are collected by name. */
 export function render(target: Target, props?: Record<string, unknown>) {
   const comp = simulate.render(target.id, props)
+  rendered.push(comp)
   const events: Array<{ name: string; detail: any }> = []
   const parent = document.createElement('parent-wrapper')
-  for (const name of ['error', 'saved', 'uploaded', 'bound', 'denied', 'login', 'agree', 'disagree', 'link']) {
+  for (const name of ['error', 'saved', 'uploaded', 'bound', 'denied', 'login', 'agree', 'disagree', 'open', 'link']) {
     comp.addEventListener(name, (e: { detail: unknown }) => events.push({ name, detail: e.detail }))
   }
   comp.attach(parent)
