@@ -38,7 +38,7 @@ define({
       this.setData({ state, busy: state === 'binding', status: state === 'idle' ? '' : this.data[state + 'Text'] || '' })
     },
     onPhone(this: Self, e: { detail?: { errMsg?: string } }) {
-      const wired = this.data.wired && wire(TAG, this)
+      const wired = this.data.wired ? wire(TAG, this) : null
       if (!wired || this.data.busy) return
       this.show('binding')
       bindPhoneNumber<{ phoneNumber?: string; purePhoneNumber?: string }>(wired.auth, e, wired.options.phone).then(

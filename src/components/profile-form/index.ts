@@ -49,7 +49,7 @@ define({
     },
     onChooseAvatar(this: Instance & { show: (s: string, t?: string) => void }, e: { detail?: { avatarUrl?: string } }) {
       const path = e && e.detail && e.detail.avatarUrl
-      const wired = this.data.wired && wire(TAG, this)
+      const wired = this.data.wired ? wire(TAG, this) : null
       if (!wired || !path || this.data.busy) return
       const before = this.data.avatarUrl
       this.setData({ avatarUrl: path })
@@ -77,7 +77,7 @@ define({
       else if (this.data.state === 'review-failed') this.show('idle')
     },
     onSubmit(this: Instance & { show: (s: string, t?: string) => void }, e: { detail?: { value?: { nickName?: unknown } } }) {
-      const wired = this.data.wired && wire(TAG, this)
+      const wired = this.data.wired ? wire(TAG, this) : null
       if (!wired || this.data.busy) return
       if (this.data.reviewFailed) return this.show('review-failed')
       const value = e && e.detail && e.detail.value
