@@ -78,8 +78,10 @@ export function guardPage<T extends object>(options: T, guard: GuardOptions = {}
     return (!g || !g.held) && onShow ? onShow.call(this) : undefined
   }
   hooks.onHide = function (this: GuardedPage) {
-    if (this.__authGuard) this.__authGuard.visible = false
-    return onHide && onHide.call(this)
+    const g = this.__authGuard
+    if (g) g.visible = false
+    // A held page never showed: its own onHide waits with its onShow.
+    return (!g || !g.held) && onHide ? onHide.call(this) : undefined
   }
   hooks.onUnload = function (this: GuardedPage) {
     const g = this.__authGuard

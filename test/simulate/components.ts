@@ -29,13 +29,14 @@ export interface Target {
   open: typeof srcOpen
 }
 
-/** The component `name` (its folder), from the sources and from the build. */
+const loaded: Record<string, Target[]> = {}
+/** The component `name` (its folder), from the sources and from the build (loaded once: require caches its JS). */
 export function targets(name: string): Target[] {
   const distOpen = require(path.join(DIST, 'open.js')) as typeof srcOpen
-  return [
+  return (loaded[name] = loaded[name] || [
     { name: 'sources', id: simulate.load(path.join(root, 'src/components', name, 'index')), open: srcOpen },
     { name: 'miniprogram_dist', id: simulate.load(path.join(DIST, 'components', name, 'index')), open: distOpen },
-  ]
+  ])
 }
 
 export function newAuth() {
