@@ -23,7 +23,7 @@ const banner = '/*! weapp-auth | MIT */'
 const readable = terser({ ecma: 2015, compress: false, mangle: false, format: { beautify: true, wrap_func_args: false, comments: /^!/ } })
 const minified = terser({ ecma: 2015, module: false, format: { comments: /^!/ } })
 
-const entries = { index: 'src/index.ts', core: 'src/core.ts', platforms: 'src/platforms/index.ts', open: 'src/open/index.ts', storage: 'src/storage/index.ts', jwt: 'src/jwt/index.ts' }
+const entries = { index: 'src/index.ts', core: 'src/core.ts', platforms: 'src/platforms/index.ts', open: 'src/open/index.ts', components: 'src/components/index.ts', storage: 'src/storage/index.ts', jwt: 'src/jwt/index.ts' }
 const inputs = { ...entries, testing: 'src/testing/index.ts' }
 // Every module outside src/open, src/storage, src/jwt, src/testing and the host adapters goes to
 // one shared chunk, `shared`, which every entry imports (`core` is a two-line facade over it). Of
@@ -31,20 +31,27 @@ const inputs = { ...entries, testing: 'src/testing/index.ts' }
 // other adapters and the detection go to one chunk, `hosts`, which `weapp-auth` and
 // `weapp-auth/platforms` import, so a page that requires 'weapp-auth/core' loads none of them.
 const CORE_PLATFORMS = /[\\/]src[\\/]platforms[\\/](plain|weixin|wx-phone|host)\.ts$/
-const coreChunk = (id) => {
-  // The components' shared helpers: one chunk beside them, loaded only by a page using a component.
-  // The open abilities stay in the open entry (the components require ../../open.js, where the
-  // registry of provideAuth lives), never in a chunk of their own or of the components.
+// `components`: the name of the weapp-auth/components entry in that build ('components' in dist/,
+// 'components/index' in miniprogram_dist/, beside the component folders).
+const chunksFor = (components) => (id) => {
+  // The open abilities stay in the open entry, never in a chunk of their own or of the components.
   if (/[\\/]src[\\/]open[\\/]/.test(id)) return 'open'
-  if (/[\\/]src[\\/]components[\\/]/.test(id)) return /[\\/]components[\\/]common[\\/]/.test(id) ? 'components/common' : undefined
+  // The components' shared helpers: one chunk beside them, loaded only by a page using a component;
+  // provideAuth's registry and the guard: the weapp-auth/components entry, which the components
+  // require, so that the app and the components reach one registry.
+  if (/[\\/]src[\\/]components[\\/]common[\\/]/.test(id)) return components === 'components' ? components : 'components/common'
+  if (/[\\/]src[\\/]components[\\/][^\\/]+\.ts$/.test(id)) return components
+  if (/[\\/]src[\\/]components[\\/]/.test(id)) return undefined
   if (CORE_PLATFORMS.test(id)) return 'shared'
   if (/[\\/]src[\\/]platforms[\\/](?!index\.ts$)/.test(id)) return 'hosts'
-  return /[\\/]src[\\/]/.test(id) && !/[\\/]src[\\/](index\.ts$|open[\\/]|storage[\\/]|jwt[\\/]|testing[\\/]|platforms[\\/])/.test(id) ? 'shared' : undefined
+  return /[\\/]src[\\/]/.test(id) && !/[\\/]src[\\/](index\.ts$|open[\\/]|storage[\\/]|jwt[\\/]|testing[\\/]|platforms[\\/]|components[\\/])/.test(id) ? 'shared' : undefined
 }
+const coreChunk = chunksFor('components')
 
 // The drop-in components (src/components/<name>/index.{ts,json,wxml,wxss} + images): each one's JS
 // is an entry of the miniprogram_dist build (miniprogram_dist/components/<name>/index.js, requiring
-// ../../open.js and ../../shared.js, so the registry of provideAuth is the app's), and the copy step
+// ../index.js: weapp-auth/components, where the app's provideAuth put its instance; ../common.js,
+// ../../open.js, ../../shared.js), and the copy step
 // below puts its other files beside it. They go to miniprogram_dist only: DevTools' "build npm"
 // copies them, and apps name them in usingComponents as 'weapp-auth/components/<name>/index'.
 const COMPONENTS = fs.readdirSync('src/components').filter((n) => fs.existsSync(path.join('src/components', n, 'index.json')))
@@ -77,8 +84,8 @@ export default [
     output: [{ dir: 'dist', format: 'cjs', entryFileNames: '[name].cjs', chunkFileNames: '[name].cjs', manualChunks: coreChunk, banner, exports: 'named', plugins: [readable] }],
   },
   {
-    input: { ...entries, ...componentEntries },
+    input: (({ components, ...rest }) => ({ ...rest, 'components/index': components, ...componentEntries }))(entries),
     plugins: [ts(), copyComponentFiles],
-    output: { dir: 'miniprogram_dist', format: 'cjs', entryFileNames: '[name].js', chunkFileNames: '[name].js', manualChunks: coreChunk, banner, exports: 'named', plugins: [minified] },
+    output: { dir: 'miniprogram_dist', format: 'cjs', entryFileNames: '[name].js', chunkFileNames: '[name].js', manualChunks: chunksFor('components/index'), banner, exports: 'named', plugins: [minified] },
   },
 ]

@@ -3,9 +3,9 @@
  * TypeScript sources, type-only imports included.
  *
  * - No import circle in `src/` (the SDK) or in `server/src/` (weapp-auth-server).
- * - The core never imports `open/` (the open abilities), nor `testing/` (the fakes): only the
- *   entries that publish those (`src/open/`, `src/testing/`) reach them. `open/` never imports
- *   `testing/`.
+ * - The core never imports `open/` (the open abilities), `components/` (the drop-in components,
+ *   provideAuth, the guard), nor `testing/` (the fakes): only the entries that publish those reach
+ *   them. `open/` never imports `components/` or `testing/`; `components/` never imports `testing/`.
  *
  * Exits 1 with every broken rule named (file → file), 0 otherwise.
  */
@@ -31,13 +31,14 @@ async function graphOf(dir, tsConfig) {
 const sdk = await graphOf('src', 'tsconfig.json')
 await graphOf('server/src', 'server/tsconfig.json')
 
-const layer = (file) => (file.startsWith('open/') ? 'open' : file.startsWith('testing/') ? 'testing' : 'core')
+const layer = (file) => (file.startsWith('open/') ? 'open' : file.startsWith('testing/') ? 'testing' : file.startsWith('components/') ? 'components' : 'core')
 for (const [from, tos] of Object.entries(sdk)) {
   for (const to of tos) {
     const a = layer(from)
     const b = layer(to)
     if (a === 'core' && b !== 'core') problems.push(`the core imports ${b}/: ${from} → ${to}`)
-    if (a === 'open' && b === 'testing') problems.push(`open/ imports testing/: ${from} → ${to}`)
+    if (a === 'open' && (b === 'testing' || b === 'components')) problems.push(`open/ imports ${b}/: ${from} → ${to}`)
+    if (a === 'components' && b === 'testing') problems.push(`components/ imports testing/: ${from} → ${to}`)
   }
 }
 
@@ -45,4 +46,4 @@ if (problems.length > 0) {
   console.error(`import rules broken (${problems.length}):\n` + problems.map((p) => '  ' + p).join('\n'))
   process.exit(1)
 }
-console.log(`imports: no circle in src/ (${Object.keys(sdk).length} files) or server/src/; the core imports neither open/ nor testing/`)
+console.log(`imports: no circle in src/ (${Object.keys(sdk).length} files) or server/src/; the core imports neither open/, components/ nor testing/; open/ imports no components/`)

@@ -2,11 +2,12 @@
  * What the component tests share: the faithful fake wx as the global (set before
  * miniprogram-simulate loads), a fake server, and each component loaded twice: from its sources
  * (jest compiles the TypeScript) and from miniprogram_dist (what ships: `npm test` builds it
- * first), each with the `provideAuth` of the same copy of the SDK, as in an app after "build npm".
+ * first), each with the `provideAuth` (weapp-auth/components) of the same copy of the SDK, as in an app after "build npm".
  */
 import * as fs from 'fs'
 import * as path from 'path'
 import { createAuth } from 'weapp-auth'
+import * as srcComponents from 'weapp-auth/components'
 import * as srcOpen from 'weapp-auth/open'
 import { createFakeAuthServer, createFakeWx } from 'weapp-auth/testing'
 
@@ -27,15 +28,18 @@ export interface Target {
   id: string
   /** That copy's weapp-auth/open. */
   open: typeof srcOpen
+  /** That copy's weapp-auth/components (provideAuth, guardPage). */
+  wiring: typeof srcComponents
 }
 
 const loaded: Record<string, Target[]> = {}
 /** The component `name` (its folder), from the sources and from the build (loaded once: require caches its JS). */
 export function targets(name: string): Target[] {
   const distOpen = require(path.join(DIST, 'open.js')) as typeof srcOpen
+  const distComponents = require(path.join(DIST, 'components/index.js')) as typeof srcComponents
   return (loaded[name] = loaded[name] || [
-    { name: 'sources', id: simulate.load(path.join(root, 'src/components', name, 'index')), open: srcOpen },
-    { name: 'miniprogram_dist', id: simulate.load(path.join(DIST, 'components', name, 'index')), open: distOpen },
+    { name: 'sources', id: simulate.load(path.join(root, 'src/components', name, 'index')), open: srcOpen, wiring: srcComponents },
+    { name: 'miniprogram_dist', id: simulate.load(path.join(DIST, 'components', name, 'index')), open: distOpen, wiring: distComponents },
   ])
 }
 
@@ -70,6 +74,12 @@ export function render(target: Target, props?: Record<string, unknown>) {
 }
 
 export const tick = (ms = 20) => new Promise((r) => setTimeout(r, ms))
+/** Until no request is in flight, then one more turn for setData. */
+export const settle = async () => {
+  await tick(5)
+  await fake.idle()
+  await tick()
+}
 export const text = (comp: any, sel: string): string => {
   const node = comp.querySelector(sel)
   return node ? node.dom.textContent : ''

@@ -10,12 +10,12 @@ import { fake, newAuth, simulate, tick } from './components'
 
 const root = path.join(__dirname, '..', '..')
 const copies: Array<[string, string]> = [
-  ['sources', path.join(root, 'src/open/index.ts')],
-  ['miniprogram_dist', path.join(root, 'miniprogram_dist/open.js')],
+  ['sources', path.join(root, 'src/components/index.ts')],
+  ['miniprogram_dist', path.join(root, 'miniprogram_dist/components/index.js')],
 ]
 
-type Open = typeof import('weapp-auth/open')
-/** A fresh copy of weapp-auth/open (an empty registry). */
+type Open = typeof import('weapp-auth/components')
+/** A fresh copy of weapp-auth/components (an empty registry). */
 function freshOpen(file: string): Open {
   let mod: Open | undefined
   jest.isolateModules(() => {
@@ -153,7 +153,7 @@ describe.each(copies)('guardPage from %s', (_name, file) => {
 
 test('a guarded page shows the login panel; ticking the consent and logging in shows the page, with its query', async () => {
   // eslint-disable-next-line @typescript-eslint/no-var-requires
-  const { provideAuth } = require('weapp-auth/open') as Open
+  const { provideAuth } = require('weapp-auth/components') as Open
   const auth = newAuth()
   provideAuth(auth)
   const id = simulate.load(path.join(__dirname, 'fixtures/guarded-page/index'))

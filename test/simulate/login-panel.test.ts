@@ -14,7 +14,7 @@ describe.each(targets('login-panel'))('<auth-login-panel> from $name', (target) 
   let auth: ReturnType<typeof newAuth>
   beforeEach(() => {
     auth = newAuth()
-    target.open.provideAuth(auth)
+    target.wiring.provideAuth(auth)
     fake.behavior = { login: 'ok' }
   })
 

@@ -5,7 +5,7 @@
  * quota, error, the real-time verification button, a double tap, wrong-type properties.
  */
 import { phoneEvent } from 'weapp-auth/testing'
-import { fake, newAuth, render, sent, server, targets, text, tick } from './components'
+import { fake, newAuth, render, sent, server, settle, targets, text, tick } from './components'
 
 let down = false
 server.route('POST', '/api/auth/phone', (req) =>
@@ -15,7 +15,7 @@ server.route('POST', '/api/auth/phone', (req) =>
 describe.each(targets('phone-button'))('<auth-phone-button> from $name', (target) => {
   beforeEach(() => {
     down = false
-    target.open.provideAuth(newAuth())
+    target.wiring.provideAuth(newAuth())
   })
 
   test('idle: the getPhoneNumber button with its default text', async () => {
@@ -34,7 +34,7 @@ describe.each(targets('phone-button'))('<auth-phone-button> from $name', (target
     await tick(5)
     fake.setLatency(0)
     expect(comp.data.state).toBe('binding')
-    await tick(80)
+    await settle()
     const req = sent('/api/auth/phone').pop()!
     expect(req.data).toEqual({ code: 'code-1234', platform: 'weixin' })
     expect(req.header.Authorization).toMatch(/^Bearer /)

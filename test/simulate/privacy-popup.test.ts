@@ -20,7 +20,7 @@ function privacyCall(target: { open: typeof import('weapp-auth/open') }) {
 
 describe.each(targets('privacy-popup'))('<auth-privacy-popup> from $name', (target) => {
   beforeEach(() => {
-    target.open.provideAuth(newAuth())
+    target.wiring.provideAuth(newAuth())
     fake.privacy.needAuthorization = true
   })
 

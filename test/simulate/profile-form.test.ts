@@ -5,7 +5,7 @@
  * event, the unwired case, double taps, a closed avatar picker and wrong-type properties.
  */
 import { avatarEvent, nicknameReviewEvent } from 'weapp-auth/testing'
-import { fake, newAuth, render, sent, server, targets, text, tick } from './components'
+import { fake, newAuth, render, sent, server, settle, targets, text, tick } from './components'
 
 let failUploads = false
 server.route('POST', '/api/upload/avatar', (req) => (failUploads ? { networkError: 'request:fail net::ERR_CONNECTION_RESET' } : { data: { url: 'https://cdn.example.com/a/' + req.file!.size + '.jpeg' } }))
@@ -14,7 +14,7 @@ server.route('POST', '/api/user/profile', (req) => ({ data: { id: 1, nickName: (
 describe.each(targets('profile-form'))('<auth-profile-form> from $name', (target) => {
   beforeEach(() => {
     failUploads = false
-    target.open.provideAuth(newAuth())
+    target.wiring.provideAuth(newAuth())
   })
 
   test('idle: shows the initial avatar and nickname, the labels and their aria-labels', async () => {
@@ -37,7 +37,7 @@ describe.each(targets('profile-form'))('<auth-profile-form> from $name', (target
     fake.setLatency(0)
     expect(comp.data.state).toBe('uploading')
     expect(text(comp, '#status')).toBe('头像上传中…')
-    await tick(80)
+    await settle()
     expect(comp.data.state).toBe('uploaded')
     expect(text(comp, '#status')).toBe('头像已上传')
     expect(comp.data.avatarUrl).toBe('https://cdn.example.com/a/5.jpeg')
@@ -52,7 +52,7 @@ describe.each(targets('profile-form'))('<auth-profile-form> from $name', (target
     comp.querySelector('#avatar').dispatchEvent('chooseavatar', avatarEvent(fake, 'a'))
     comp.querySelector('#avatar').dispatchEvent('chooseavatar', avatarEvent(fake, 'bb'))
     comp.querySelector('#form').dispatchEvent('submit', { detail: { value: { nickName: '小明' } } })
-    await tick(120)
+    await settle()
     fake.setLatency(0)
     expect(sent('/api/upload/avatar').length - before).toBe(1)
     expect(comp.data.avatarUrl).toBe('https://cdn.example.com/a/1.jpeg')
@@ -102,7 +102,7 @@ describe.each(targets('profile-form'))('<auth-profile-form> from $name', (target
     fake.setLatency(0)
     expect(comp.data.state).toBe('saving')
     expect(text(comp, '#status')).toBe('保存中…')
-    await tick(80)
+    await settle()
     expect(sent('/api/user/profile').pop()!.data).toEqual({ nickName: '小明' })
     expect(comp.data.state).toBe('saved')
     expect(text(comp, '#status')).toBe('已保存')

@@ -30,7 +30,7 @@ describe.each(COMPONENTS)('%s', (name, tag, probe) => {
       expect(comp.dom.textContent).toBe('')
       expect(events).toHaveLength(1)
       expect(of('error')[0].detail.code).toBe('CONFIG')
-      expect(of('error')[0].detail.message).toContain(`<${tag}> has no auth instance: call provideAuth(auth) from 'weapp-auth/open' in app.ts`)
+      expect(of('error')[0].detail.message).toContain(`<${tag}> has no auth instance: call provideAuth(auth) from 'weapp-auth/components' in app.ts`)
       // the handlers behind the (absent) buttons do nothing either
       const methods = comp.instance as Record<string, (e?: unknown) => void>
       for (const m of ['onChooseAvatar', 'onSubmit', 'onPhone', 'onLogin', 'onAgree']) if (typeof methods[m] === 'function') methods[m]({ detail: { avatarUrl: 'http://tmp/x.png', value: { nickName: 'x' }, errMsg: 'getPhoneNumber:ok', code: 'c' } })

@@ -3,7 +3,7 @@
  * their default, the wiring check (no instance: show nothing, one `error` event with code CONFIG),
  * and the `error` event of a failed call.
  */
-import { providedAuth, type ProvidedAuth } from '../../open'
+import { providedAuth, type ProvidedAuth } from '../wiring'
 
 export type Kind = 'string' | 'number' | 'boolean'
 /** name → [type, default]. */
@@ -56,7 +56,7 @@ export function wire(tag: string, self: Instance): ProvidedAuth | null {
   self.setData({ wired: false })
   self.triggerEvent('error', {
     code: 'CONFIG',
-    message: `<${tag}> has no auth instance: call provideAuth(auth) from 'weapp-auth/open' in app.ts (uni-app, Taro: set the App's globalData.weappAuth to the instance).`,
+    message: `<${tag}> has no auth instance: call provideAuth(auth) from 'weapp-auth/components' in app.ts (uni-app, Taro: set the App's globalData.weappAuth to the instance).`,
   })
   return null
 }
@@ -78,3 +78,5 @@ declare const Component: (options: object) => void
 export function define(options: object): void {
   Component(options)
 }
+
+export { hostCall } from './host-call'

@@ -12,9 +12,7 @@
  * `link` { kind: 'user-agreement' | 'privacy-policy' }, `error` { code, message }.
  */
 import { bindPhoneNumber } from '../../open'
-import type { Platform } from '../../core'
-import { call, hostFor } from '../../open/host'
-import { define, properties, report, wire, type Instance } from '../common/define'
+import { define, hostCall, properties, report, wire, type Instance } from '../common/define'
 
 const TAG = 'auth-login-panel'
 type Self = Instance & { show: (s: string) => void; link: (kind: string, url: string) => void }
@@ -58,10 +56,10 @@ define({
       this.triggerEvent('link', { kind })
       const wired = this.data.wired ? wire(TAG, this) : null
       if (!wired) return
-      const api = hostFor(wired.auth.platform as Platform | undefined).api
+      const api = wired.auth.platform
       // Without a page of its own, the privacy policy is the one filed with WeChat.
       if (!url && kind === 'user-agreement') return
-      const done = url ? call(api, 'navigateTo', { url }) : call(api, 'openPrivacyContract')
+      const done = url ? hostCall(api, 'navigateTo', { url }) : hostCall(api, 'openPrivacyContract')
       done.catch((e: { errMsg?: string }) => report(this, { code: 'CONFIG', message: `${url ? 'navigateTo(' + url + ')' : 'openPrivacyContract'} failed (${e && e.errMsg})` }))
     },
     onUserAgreement(this: Self) {

@@ -10,8 +10,7 @@
  * Events: `agree`, `disagree`, `open` { referrer }, `error` { code, message }.
  */
 import type { Platform } from '../../core'
-import { call, hostFor } from '../../open/host'
-import { define, properties, wire, type Instance } from '../common/define'
+import { define, hostCall, properties, wire, type Instance } from '../common/define'
 import { answer, attachPopup, detachPopup, popupVisible, type Popup } from '../common/privacy-hub'
 
 const TAG = 'auth-privacy-popup'
@@ -44,7 +43,7 @@ define({
           self.setData({ show: true })
           self.triggerEvent('open', { referrer })
           if (self.data.contractName) return self.setData({ contract: self.data.contractName })
-          call<{ privacyContractName?: string }>(hostFor(platform).api, 'getPrivacySetting').then(
+          hostCall<{ privacyContractName?: string }>(platform, 'getPrivacySetting').then(
             (res) => res && res.privacyContractName && self.setData({ contract: res.privacyContractName }),
             () => undefined,
           )
@@ -79,7 +78,7 @@ define({
       this.triggerEvent('disagree')
     },
     onContract(this: Self) {
-      call(hostFor(this.__platform).api, 'openPrivacyContract').catch((e: { errMsg?: string }) =>
+      hostCall(this.__platform, 'openPrivacyContract').catch((e: { errMsg?: string }) =>
         this.triggerEvent('error', { code: 'UNSUPPORTED', message: `openPrivacyContract failed (${e && e.errMsg})` }),
       )
     },

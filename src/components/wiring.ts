@@ -1,17 +1,15 @@
 /**
- * `provideAuth(auth)`: gives the drop-in components (`weapp-auth/components/…`) and the page guard
- * the app's auth instance. Call it once in app.ts, next to `createAuth`.
+ * `provideAuth(auth)`: gives the drop-in components (`weapp-auth/components/<name>/index`) and the
+ * page guard the app's auth instance. Call it once in app.ts, next to `createAuth`.
  *
- * Where the components find it: in the registry below, which lives in the same file as the
- * `weapp-auth/open` an app imports (after DevTools' "build npm", the components' code and the
- * app's `import … from 'weapp-auth/open'` both load `miniprogram_npm/weapp-auth/open.js`). Under
+ * Where the components find it: in the registry below, which lives in the file the app imports as
+ * `weapp-auth/components` (after DevTools' "build npm", the components' code and the app's
+ * `import … from 'weapp-auth/components'` both load `miniprogram_npm/weapp-auth/components/index.js`). Under
  * uni-app or Taro the app's bundle carries its own copy of the SDK, so that registry is not the
  * components' one: there the components also look at the App instance, `getApp().globalData.weappAuth`.
  */
 import { AuthError, type Auth } from '../core'
-import type { UploadAvatarOptions } from './avatar'
-import type { BindPhoneOptions } from './phone'
-import type { UpdateProfileOptions } from './profile'
+import type { BindPhoneOptions, UpdateProfileOptions, UploadAvatarOptions } from '../open'
 
 declare const getApp: undefined | ((options?: { allowDefault?: boolean }) => { globalData?: { weappAuth?: unknown } } | undefined)
 
@@ -61,4 +59,4 @@ export function providedAuth(): ProvidedAuth | null {
 }
 
 /** What a component or the guard says when nothing was provided. */
-export const MISSING_AUTH = "call provideAuth(auth) from 'weapp-auth/open' in app.ts (uni-app, Taro: set the App's globalData.weappAuth to the instance)"
+export const MISSING_AUTH = "call provideAuth(auth) from 'weapp-auth/components' in app.ts (uni-app, Taro: set the App's globalData.weappAuth to the instance)"

@@ -8,7 +8,6 @@
  * then its `onShow` if it is on screen.
  */
 import { AuthError } from '../core'
-import { call, hostFor } from './host'
 import { MISSING_AUTH, providedAuth } from './wiring'
 
 export interface GuardOptions {
@@ -31,6 +30,17 @@ interface GuardedPage {
 type PageOptions = { onLoad?: Hook; onShow?: Hook; onHide?: Hook; onUnload?: Hook; methods?: PageOptions; data?: Record<string, unknown> }
 
 const MODES = ['panel', 'redirect', 'navigate']
+
+declare const wx: object | undefined
+
+/** `redirectTo` / `navigateTo` on the instance's adapter (which delegates to `wx`), else the global `wx`. */
+function navigate(platform: object | undefined, name: string, url: string): Promise<unknown> {
+  const api = (platform || (typeof wx == 'object' ? wx : {})) as Record<string, (o: object) => void>
+  return new Promise((resolve, reject) => {
+    if (typeof api[name] !== 'function') return reject({ errMsg: name + ':fail not supported' })
+    api[name]({ url, success: resolve, fail: reject })
+  })
+}
 
 /**
  * Returns `options` with its onLoad / onShow / onHide / onUnload wrapped (at the top level, or in
@@ -68,7 +78,7 @@ export function guardPage<T extends object>(options: T, guard: GuardOptions = {}
     if (mode === 'panel') return
     const here = '/' + (this.route || '').replace(/^\//, '')
     const url = guard.loginPage + (guard.loginPage!.indexOf('?') < 0 ? '?' : '&') + 'redirect=' + encodeURIComponent(here)
-    call(hostFor(wired.auth.platform || undefined).api, mode === 'redirect' ? 'redirectTo' : 'navigateTo', { url }).catch((e: { errMsg?: string }) =>
+    navigate(wired.auth.platform, mode === 'redirect' ? 'redirectTo' : 'navigateTo', url).catch((e: { errMsg?: string }) =>
       console.error(new AuthError('CONFIG', `guardPage(): ${mode === 'redirect' ? 'redirectTo' : 'navigateTo'}(${guard.loginPage}) failed (${e && e.errMsg}): is it a page in app.json?`)),
     )
   }
