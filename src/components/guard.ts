@@ -21,6 +21,13 @@ export interface GuardOptions {
   loginPage?: string
 }
 
+/** `this` in the hooks of a guarded page's options: the page, with its data and setData. */
+export interface GuardedThis {
+  data: Record<string, any>
+  setData(data: Record<string, unknown>, callback?: () => void): void
+  route?: string
+}
+
 type Hook = (this: GuardedPage, arg?: unknown) => unknown
 interface GuardedPage {
   route?: string
@@ -48,7 +55,7 @@ function navigate(platform: object | undefined, name: string, url: string): Prom
  * for an unknown mode, or 'redirect' / 'navigate' without `loginPage`. A page opened while
  * `provideAuth` was never called logs that CONFIG error and stays held.
  */
-export function guardPage<T extends object>(options: T, guard: GuardOptions = {}): T {
+export function guardPage<T extends object>(options: T & ThisType<T & GuardedThis>, guard: GuardOptions = {}): T {
   const mode = guard.mode || 'panel'
   if (MODES.indexOf(mode) < 0) throw new AuthError('CONFIG', `guardPage(): mode must be 'panel', 'redirect' or 'navigate', got ${JSON.stringify(mode)}.`)
   if (mode !== 'panel' && (typeof guard.loginPage !== 'string' || !guard.loginPage)) throw new AuthError('CONFIG', `guardPage(): mode '${mode}' needs loginPage, e.g. '/pages/login/index'.`)

@@ -8,4 +8,4 @@
 export { provideAuth, providedAuth } from './wiring'
 export type { ProvideAuthOptions, ProvidedAuth, ComponentAuth } from './wiring'
 export { guardPage } from './guard'
-export type { GuardOptions } from './guard'
+export type { GuardOptions, GuardedThis } from './guard'
