@@ -2,7 +2,8 @@
  * One answer for the host's privacy prompts, whatever the number of `<auth-privacy-popup>`s.
  *
  * WeChat keeps one `onNeedPrivacyAuthorization` listener (a new registration replaces the old
- * one), and every privacy call waiting for the user gets its own `resolve`
+ * one: "覆盖式注册监听", https://developers.weixin.qq.com/community/develop/article/doc/000c0690728730511d40ba9056ac13),
+ * and every privacy call waiting for the user gets its own `resolve`, pending until answered
  * (https://developers.weixin.qq.com/miniprogram/dev/api/open-api/privacy/wx.onNeedPrivacyAuthorization.html).
  * So the popups do not register one each: the first one attached registers this hub's listener,
  * the prompts queue here, and the popup of the page on screen (the last shown; else the last

@@ -6,7 +6,11 @@
  * States (`state` in its data, and the class `auth-profile-form__status--<state>`): idle,
  * uploading, uploaded, saving, saved, review-failed, invalid, error (network). A chooseavatar or
  * a submit while uploading or saving is ignored: never a second request. A closed avatar picker
- * sends no event on WeChat (or one without a path): nothing happens.
+ * sends no event on WeChat (or one without a path): nothing happens
+ * (https://developers.weixin.qq.com/community/develop/doc/0006081d7485507c3dce2cb0551400: "如果用户
+ * 点击取消，这个事件不被触发"). The nickname review (`bindnicknamereview`, `{ pass, timeout }`)
+ * runs on blur, and a failed check empties the input, hence the value read at submit
+ * (https://developers.weixin.qq.com/miniprogram/dev/framework/open-ability/userProfile.html).
  *
  * Events: `uploaded` { avatarUrl, response }, `saved` (your server's answer: the user), `error`
  * { code, message }.
