@@ -10,6 +10,7 @@ module.exports = {
     '^weapp-auth/core$': '<rootDir>/src/core.ts',
     '^weapp-auth/platforms$': '<rootDir>/src/platforms/index.ts',
     '^weapp-auth/open$': '<rootDir>/src/open/index.ts',
+    '^weapp-auth/components$': '<rootDir>/src/components/index.ts',
     '^weapp-auth/storage$': '<rootDir>/src/storage/index.ts',
     '^weapp-auth/jwt$': '<rootDir>/src/jwt/index.ts',
     // jsdom tests that start the example server would otherwise get jose's browser build.

@@ -50,6 +50,17 @@ const oneHost = (name, adapter, global, own) => ({
   base: `${CORE}console.log(createAuth({}))`,
   without: others(own),
 })
+/** The drop-in components: ratchets just above their size when they were added. */
+const COMPONENT_BUDGETS = { provide: 900, components: 6600 }
+/** Every text file of miniprogram_dist/components (what "build npm" copies), sorted. */
+function listComponentFiles(dir = 'miniprogram_dist/components') {
+  if (!fs.existsSync(path.join(root, dir))) return [dir + '/index.js']
+  return fs
+    .readdirSync(path.join(root, dir), { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? listComponentFiles(dir + '/' + e.name) : /\.(js|json|wxml|wxss)$/.test(e.name) ? [dir + '/' + e.name] : []))
+    .sort()
+}
+const componentFiles = listComponentFiles()
 const checks = [
   { name: 'core', what: "import { createAuth } from 'weapp-auth/core' (one-host app, WeChat)", budget: 9500, goal: 7000, entry: `${CORE}console.log(createAuth)`, without: others() },
   oneHost('qq', 'qqPlatform', 'qq', 'qq'),
@@ -73,6 +84,16 @@ const checks = [
   { name: 'open-alone', what: "all of 'weapp-auth/open', without createAuth (scope/privacy only apps)", budget: 3945, goal: 3000, entry: "import * as open from 'weapp-auth/open'\nconsole.log(open)" },
   { name: 'miniprogram', what: "miniprogram_dist/core.js + the shared.js it requires (require('weapp-auth/core'))", budget: 9585, goal: 8000, files: ['miniprogram_dist/core.js', 'miniprogram_dist/shared.js'] },
   { name: 'miniprogram-detect', what: "miniprogram_dist/index.js + hosts.js + shared.js (require('weapp-auth'))", budget: 11665, files: ['miniprogram_dist/index.js', 'miniprogram_dist/hosts.js', 'miniprogram_dist/shared.js'] },
+  {
+    name: 'provide',
+    what: "provideAuth + guardPage from 'weapp-auth/components' (app.ts and guarded pages), on top of createAuth",
+    budget: COMPONENT_BUDGETS.provide,
+    entry: `${CORE}import { provideAuth, guardPage } from 'weapp-auth/components'\nconsole.log(createAuth, provideAuth, guardPage)`,
+    base: `${CORE}console.log(createAuth)`,
+  },
+  // The components' own weight: what a page using them adds to the package (js + wxml + wxss + json
+  // of miniprogram_dist/components/, the default avatar apart). A page using none loads none of it.
+  { name: 'components', what: 'miniprogram_dist/components/** (4 components, their helpers, provideAuth: js + wxml + wxss + json)', budget: COMPONENT_BUDGETS.components, files: componentFiles },
 ]
 
 function parseBudgets(argv) {
@@ -99,7 +120,7 @@ async function bundle(entry) {
     target: 'es2015',
     logLevel: 'silent',
     // Resolve the package by its name, from the built files, as an app would.
-    alias: { 'weapp-auth/core': path.join(root, 'dist/core.mjs'), 'weapp-auth/platforms': path.join(root, 'dist/platforms.mjs'), 'weapp-auth/open': path.join(root, 'dist/open.mjs'), 'weapp-auth/storage': path.join(root, 'dist/storage.mjs'), 'weapp-auth/jwt': path.join(root, 'dist/jwt.mjs'), 'weapp-auth': path.join(root, 'dist/index.mjs') },
+    alias: { 'weapp-auth/components': path.join(root, 'dist/components.mjs'), 'weapp-auth/core': path.join(root, 'dist/core.mjs'), 'weapp-auth/platforms': path.join(root, 'dist/platforms.mjs'), 'weapp-auth/open': path.join(root, 'dist/open.mjs'), 'weapp-auth/storage': path.join(root, 'dist/storage.mjs'), 'weapp-auth/jwt': path.join(root, 'dist/jwt.mjs'), 'weapp-auth': path.join(root, 'dist/index.mjs') },
     nodePaths: [path.join(root, 'node_modules')],
   })
   const bytes = result.outputFiles[0].contents

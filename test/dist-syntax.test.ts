@@ -15,6 +15,7 @@ const files: Array<[string, 'module' | 'script']> = [
   ['dist/platforms.mjs', 'module'],
   ['dist/hosts.mjs', 'module'],
   ['dist/open.mjs', 'module'],
+  ['dist/components.mjs', 'module'],
   ['dist/storage.mjs', 'module'],
   ['dist/jwt.mjs', 'module'],
   ['dist/testing.mjs', 'module'],
@@ -24,6 +25,7 @@ const files: Array<[string, 'module' | 'script']> = [
   ['dist/platforms.cjs', 'script'],
   ['dist/hosts.cjs', 'script'],
   ['dist/open.cjs', 'script'],
+  ['dist/components.cjs', 'script'],
   ['dist/storage.cjs', 'script'],
   ['dist/jwt.cjs', 'script'],
   ['dist/testing.cjs', 'script'],
@@ -35,9 +37,20 @@ const files: Array<[string, 'module' | 'script']> = [
   ['miniprogram_dist/open.js', 'script'],
   ['miniprogram_dist/storage.js', 'script'],
   ['miniprogram_dist/jwt.js', 'script'],
+  // The components: their JS runs in the same runtime.
+  ['miniprogram_dist/components/index.js', 'script'],
+  ['miniprogram_dist/components/common.js', 'script'],
+  ['miniprogram_dist/components/profile-form/index.js', 'script'],
+  ['miniprogram_dist/components/phone-button/index.js', 'script'],
+  ['miniprogram_dist/components/privacy-popup/index.js', 'script'],
+  ['miniprogram_dist/components/login-panel/index.js', 'script'],
 ]
 /** What each built file may import: tslib (dist only) and the package's own chunks. */
-const OWN_CHUNKS = ['mjs', 'cjs', 'js'].reduce((all: string[], ext) => all.concat(['./shared.', './hosts.', './platforms.', './core.', './index.'].map((name) => name + ext)), [])
+const OWN_CHUNKS = ['mjs', 'cjs', 'js']
+  .reduce((all: string[], ext) => all.concat(['./shared.', './hosts.', './platforms.', './core.', './index.', './open.'].map((name) => name + ext)), [])
+  // components/<name>/index.js, components/common.js and components/index.js (weapp-auth/components,
+  // where provideAuth keeps the app's instance): the SDK's open.js and shared.js, and each other.
+  .concat(['../../open.js', '../../shared.js', '../common.js', '../index.js', '../open.js', '../shared.js', './index.js'])
 const FORBIDDEN_GLOBALS = ['window', 'document', 'process', 'Buffer', 'global', 'globalThis', 'atob', 'btoa', 'URL', 'AbortController', 'navigator', 'localStorage']
 
 type Node = { type: string; [k: string]: unknown }
@@ -137,6 +150,12 @@ describe('layering: the core never loads the open abilities', () => {
     const code = read(file)
     for (const name of ['bindPhoneNumber', 'uploadAvatar', 'ensureScope', 'getPrivacySetting', 'scope.writePhotosAlbum']) expect(code).not.toContain(name)
     expect(code).not.toMatch(/require\(["']\.\/open|from ["']\.\/open/)
+  })
+
+  test.each(['miniprogram_dist/index.js', 'miniprogram_dist/core.js', 'miniprogram_dist/shared.js', 'miniprogram_dist/open.js'])('%s loads none of the components (a page that uses none pays nothing)', (file) => {
+    const code = read(file)
+    expect(code).not.toMatch(/require\(["']\.\/components/)
+    expect(code).not.toContain('auth-profile-form')
   })
 
   test.each(['dist/open.mjs', 'dist/open.cjs', 'miniprogram_dist/open.js'])('%s gets the core from the shared chunk, not a copy of its own', (file) => {

@@ -5,7 +5,7 @@
  */
 import { AuthError } from 'weapp-auth'
 import { SCOPES, ensurePrivacyAuthorized, ensureScope, getAuthSetting, onNeedPrivacyAuthorization } from 'weapp-auth/open'
-import { createFakeWx } from 'weapp-auth/testing'
+import { createFakeWx, privacyAgreeEvent } from 'weapp-auth/testing'
 
 /** A fake wx, and the `{ platform }` option that points the helpers at it. */
 function setup(options?: Parameters<typeof createFakeWx>[0]) {
@@ -115,13 +115,22 @@ describe('privacy', () => {
     let answer: 'agree' | 'disagree' = 'disagree'
     onNeedPrivacyAuthorization((req) => {
       shown.push(String(req.referrer))
-      setTimeout(() => (answer === 'agree' ? req.agree('agree-btn') : req.disagree()), 1)
+      // The user taps the popup's agree button (the base library checks the tap), or declines.
+      setTimeout(() => (answer === 'agree' ? (privacyAgreeEvent(fake, 'agree-btn'), req.agree('agree-btn')) : req.disagree()), 1)
     }, on)
     await expect(ensurePrivacyAuthorized(on)).rejects.toMatchObject({ code: 'PRIVACY_DENIED' })
     answer = 'agree'
     await expect(ensurePrivacyAuthorized(on)).resolves.toBeUndefined()
     expect(fake.privacy.needAuthorization).toBe(false)
     expect(shown).toEqual(['requirePrivacyAuthorize', 'requirePrivacyAuthorize'])
+  })
+
+  test('agreeing with a button the user never tapped counts as a refusal, as the base library checks', async () => {
+    const { fake, on } = setup()
+    fake.privacy.needAuthorization = true
+    onNeedPrivacyAuthorization((req) => setTimeout(() => req.agree('never-tapped'), 1), on)
+    await expect(ensurePrivacyAuthorized(on)).rejects.toMatchObject({ code: 'PRIVACY_DENIED' })
+    expect(fake.privacy.needAuthorization).toBe(true)
   })
 
   test('base library without the privacy API → resolves at once', async () => {

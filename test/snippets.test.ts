@@ -280,6 +280,7 @@ function options(side: 'client' | 'server'): ts.CompilerOptions {
       'weapp-auth': ['src/index.ts'],
       'weapp-auth/testing': ['src/testing/index.ts'],
       'weapp-auth/open': ['src/open/index.ts'],
+      'weapp-auth/components': ['src/components/index.ts'],
       'weapp-auth/storage': ['src/storage/index.ts'],
       'weapp-auth/jwt': ['src/jwt/index.ts'],
       'weapp-auth/core': ['src/core.ts'],

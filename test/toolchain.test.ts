@@ -58,6 +58,15 @@ test('miniprogram-ci builds npm and compiles the example; the output runs in the
   // …with the core chunk index.js requires, and the open abilities' entry the pages require as 'weapp-auth/open'
   expect(result.files.some((n) => /miniprogram_npm\/weapp-auth\/core\.js$/.test(n))).toBe(true)
   expect(result.files.some((n) => /miniprogram_npm\/weapp-auth\/open\.js$/.test(n))).toBe(true)
+  // the drop-in components the profile and phone pages name in usingComponents, from miniprogram_npm
+  // (a page naming a component that cannot be found fails the compile), with their templates and
+  // styles, and weapp-auth/components (provideAuth) that app.ts imports and the components require
+  for (const c of ['profile-form', 'phone-button', 'privacy-popup', 'login-panel']) {
+    for (const ext of ['js', 'json', 'wxml', 'wxss']) {
+      expect(result.files.some((n) => n.endsWith(`miniprogram_npm/weapp-auth/components/${c}/index.${ext}`))).toBe(true)
+    }
+  }
+  expect(result.files.some((n) => /miniprogram_npm\/weapp-auth\/components\/index\.js$/.test(n))).toBe(true)
   // every page of app.json (and app.ts) was compiled from TypeScript
   for (const page of ['pages/home/index.js', 'pages/profile/index.js', 'pages/phone/index.js', 'pages/settings/index.js', 'app.js']) {
     expect(result.files.some((n) => n.endsWith(page))).toBe(true)

@@ -22,7 +22,7 @@
  * weapp-auth-server` first), as an installed package; EXAMPLE_KIT=src runs its sources through tsx
  * (test/example/e2e-hosts.test.ts uses it, so jest needs no server build).
  */
-import './resolve-sdk'
+import { MINIPROGRAM_DIST } from './resolve-sdk'
 import type { ChildProcess } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
@@ -30,7 +30,7 @@ import { installDom } from './dom'
 import { createBridgedHost } from './bridge'
 import { compileExample } from './compile'
 import { spawnServer, APPID as EXAMPLE_APPID, EXAMPLE_PLATFORMS, type ExamplePlatform, type SpawnedServer } from './spawn-server'
-import { avatarEvent, nicknameReviewEvent, phoneEvent } from 'weapp-auth/testing'
+import { avatarEvent, nicknameReviewEvent, phoneEvent, privacyAgreeEvent } from 'weapp-auth/testing'
 
 const root = path.join(__dirname, '..')
 const c = (code: number) => (s: string) => (process.stdout.isTTY || process.env.FORCE_COLOR ? `\x1b[${code}m${s}\x1b[0m` : s)
@@ -212,8 +212,15 @@ async function main() {
   const hasChooseAvatar = auth.platform.host === 'weixin'
   const hasAuthorize = typeof auth.platform.authorize === 'function'
 
+  // The pages' usingComponents name 'weapp-auth/components/<name>/index', which DevTools finds in
+  // miniprogram_npm after "build npm": here, the built components in miniprogram_dist.
+  const usingComponents = (name: string): Record<string, string> => {
+    const out: Record<string, string> = {}
+    for (const c of ['profile-form', 'phone-button', 'privacy-popup', 'login-panel']) out['auth-' + c] = path.relative(path.join(mp, 'pages', name), path.join(MINIPROGRAM_DIST, 'components', c, 'index'))
+    return out
+  }
   const page = (name: string) => {
-    const comp = simulate.render(simulate.load(path.join(mp, `pages/${name}/index`), name + '-page', { compiler: 'simulate' }))
+    const comp = simulate.render(simulate.load(path.join(mp, `pages/${name}/index`), name + '-page', { compiler: 'simulate', usingComponents: usingComponents(name) }))
     comp.attach(document.createElement('parent-wrapper'))
     return comp
   }
@@ -258,20 +265,24 @@ async function main() {
 
   console.log(bold('\n3. Profile: choose an avatar → uploaded; nickname reviewed → saved'))
   const profile = page('profile')
+  // <auth-profile-form> inside the page: the same buttons and input, and its state.
+  const form = profile.querySelector('#profile')
+  check(!!form && form.data.wired === true, '<auth-profile-form> is wired to the app\'s instance by the one provideAuth(auth) line in app.ts')
   if (!hasChooseAvatar) {
     log(yellow('  – skipped: ') + `avatar upload — ${hostName} has no chooseAvatar button (docs/platforms.md, "Client: open abilities")`)
   } else {
     // A JPEG as far as its first bytes go: the bin reads the type from them, not from the name.
     const JPEG = '\xff\xd8\xff\xe0JPEGDATA'
-    profile.querySelector('#avatar').dispatchEvent('chooseavatar', avatarEvent(fake, JPEG))
-    await waitFor('avatar uploaded', () => /头像已上传|失败/.test(profile.data.status) && profile.data.status)
-    check(profile.data.status === '头像已上传', `avatar uploaded: ${profile.data.avatarUrl.replace(url, '')}`)
-    const served = await fetch(profile.data.avatarUrl)
+    form.querySelector('#avatar').dispatchEvent('chooseavatar', avatarEvent(fake, JPEG))
+    await waitFor('avatar uploaded', () => /uploaded|error/.test(form.data.state) && form.data.state)
+    check(form.data.state === 'uploaded' && form.data.status === '头像已上传', `avatar uploaded: ${form.data.avatarUrl.replace(url, '')}`)
+    const served = await fetch(form.data.avatarUrl)
     check(served.status === 200 && Buffer.from(await served.arrayBuffer()).equals(Buffer.from(JPEG, 'latin1')), 'the server serves the uploaded avatar back')
   }
-  profile.querySelector('#nick').dispatchEvent('nicknamereview', nicknameReviewEvent(true))
-  profile.querySelector('#form').dispatchEvent('submit', { detail: { value: { nickName: '  小明  ' } } })
-  await waitFor('nickname saved', () => /已保存|失败|不能/.test(profile.data.status) && profile.data.status)
+  form.querySelector('#nick').dispatchEvent('nicknamereview', nicknameReviewEvent(true))
+  form.querySelector('#form').dispatchEvent('submit', { detail: { value: { nickName: '  小明  ' } } })
+  await waitFor('nickname saved', () => /saved|error|invalid/.test(form.data.state) && form.data.state)
+  check(form.data.state === 'saved' && profile.data.nickName === '小明', `the form says "${form.data.status}", and its saved event reached the page ("${profile.data.nickName}")`)
   const me = await auth.get('/api/user/me')
   check(me.nickName === '小明', `nickname saved and trimmed: "${me.nickName}"`)
   const checked = platform === 'weixin' ? ((await (await fetch(started.wechatUrl + '/__fake/stats')).json()) as Record<string, number>) : await hostStats()
@@ -299,20 +310,41 @@ async function main() {
     // What the host puts in the button's event: encrypted by the fake host API with this user's session_key.
     grant = { detail: (await bridged.phoneDetail('13812345678'))! }
   }
-  phone.querySelector('#bind').dispatchEvent('getphonenumber', grant)
-  await waitFor('phone bound', () => /已绑定|失败/.test(phone.data.status) && phone.data.status)
-  check(phone.data.phoneNumber === '138****5678', `phone bound, shown masked: ${phone.data.phoneNumber || phone.data.status}`)
+  // <auth-phone-button> inside the page.
+  const button = phone.querySelector('#phone')
+  button.querySelector('#phone').dispatchEvent('getphonenumber', grant)
+  await waitFor('phone bound', () => /bound|error|quota/.test(button.data.state) && button.data.state)
+  check(button.data.phoneNumber === '138****5678' && phone.data.phoneNumber === '138****5678', `phone bound, shown masked: ${button.data.phoneNumber || button.data.status}`)
   const phoneBody = fake.requests.filter((r) => r.url.endsWith('/api/auth/phone')).pop()!.data as Record<string, unknown>
   check(phoneBody.platform === platform, `the phone body carried what ${hostName} hands out: ${JSON.stringify(Object.keys(phoneBody))}`)
   const sentBefore = fake.requests.length
   if (platform === 'alipay') {
     bridged.alipayPhoneChoice = 'deny'
-    phone.querySelector('#bind').dispatchEvent('getphonenumber', { detail: {} })
+    button.querySelector('#phone').dispatchEvent('getphonenumber', { detail: {} })
   } else {
-    phone.querySelector('#bind').dispatchEvent('getphonenumber', phoneEvent.denied())
+    button.querySelector('#phone').dispatchEvent('getphonenumber', phoneEvent.denied())
   }
-  await waitFor('denial shown', () => /拒绝|失败/.test(phone.data.status) && phone.data.status !== '手机号已绑定' && phone.data.status)
-  check(/拒绝/.test(phone.data.status) && fake.requests.length === sentBefore, 'a denial shows a message and sends nothing')
+  await waitFor('denial shown', () => /denied|error|quota/.test(button.data.state) && button.data.state)
+  check(button.data.state === 'denied' && /拒绝/.test(button.data.status) && fake.requests.length === sentBefore, `a denial shows "${button.data.status}" and sends nothing`)
+
+  console.log(bold('\n4b. Privacy: the host asks → the popup of the page on screen → agree'))
+  if (platform !== 'weixin') {
+    log(yellow('  – skipped: ') + `${hostName} declares no privacy contract calls (docs/platforms.md, "Client: open abilities")`)
+  } else {
+    const { ensurePrivacyAuthorized } = require('weapp-auth/open') as typeof import('weapp-auth/open')
+    const wxFake = fake as unknown as { privacy: { needAuthorization: boolean }; privacyAgreeTaps: string[] }
+    wxFake.privacy.needAuthorization = true
+    let agreed = false
+    ensurePrivacyAuthorized({ platform: auth.platform }).then(() => (agreed = true), () => undefined)
+    // The profile and phone pages each hold one; the phone page, opened last, is on screen.
+    const popup = phone.querySelector('#privacy')
+    const shown = await waitFor('the popup shown', () => popup && popup.data.show && popup)
+    check(shown.data.contract === '《示例小程序隐私保护指引》', `the phone page's popup shows the contract from getPrivacySetting: ${shown.data.contract}`)
+    check(!profile.querySelector('#privacy').data.show, "the profile page's popup stays closed: one popup answers")
+    shown.querySelector('#auth-privacy-agree').dispatchEvent('agreeprivacyauthorization', privacyAgreeEvent(wxFake, 'auth-privacy-agree'))
+    await waitFor('the privacy call goes on', () => agreed)
+    check(!wxFake.privacy.needAuthorization && !shown.data.show, 'agree (the tapped agreePrivacyAuthorization button) → the waiting call goes on, the popup closes')
+  }
 
   console.log(bold('\n5. Settings: scope denied, then granted via the settings page'))
   if (!hasAuthorize) {

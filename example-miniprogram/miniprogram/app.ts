@@ -1,4 +1,9 @@
+import { provideAuth } from 'weapp-auth/components'
 import { getAuth } from './auth'
+
+// The one line that wires <auth-profile-form>, <auth-phone-button>, <auth-privacy-popup> and
+// <auth-login-panel> (and guardPage) to the app's instance.
+provideAuth(getAuth())
 
 App({
   onLaunch() {

@@ -7,7 +7,16 @@
  * - `openSetting` only opens from a tap (`tapGesture`), applies `userChoices.openSetting`, and
  *   reports the new settings.
  * - `requirePrivacyAuthorize` calls the page's `onNeedPrivacyAuthorization` listener when one is
- *   registered (the page shows its own popup), else answers with `userChoices.privacy`.
+ *   registered (the page shows its own popup), else answers with `userChoices.privacy`. A second
+ *   registration replaces the first ("覆盖式注册"). Each call waiting for the user gets its own
+ *   `resolve`; an answer `{ event: 'agree', buttonId }` counts only if that
+ *   `<button open-type="agreePrivacyAuthorization">` was tapped (`privacyAgreeEvent`), as the base
+ *   library checks; otherwise the call fails as a refusal does
+ *   (https://developers.weixin.qq.com/miniprogram/dev/api/open-api/privacy/wx.onNeedPrivacyAuthorization.html).
+ * - `openPrivacyContract` (WeChat 2.32.3, Douyin 3.19.0:
+ *   https://developers.weixin.qq.com/miniprogram/dev/api/open-api/privacy/wx.openPrivacyContract.html,
+ *   https://developer.open-douyin.com/docs/resource/zh-CN/mini-app/develop/api/open-interface/privacy/tt-openPrivacyContract),
+ *   `navigateTo` and `redirectTo` succeed and are logged in `navigations`.
  */
 
 import { booleans, checked, replaceBooleans, switches } from './settings'
@@ -62,6 +71,10 @@ export interface FakeOpenAbilities {
   readonly modals: Array<{ title?: string; content?: string }>
   /** Prompts the user saw from authorize. */
   readonly authorizePrompts: string[]
+  /** Ids of the agreePrivacyAuthorization buttons tapped (see `privacyAgreeEvent`). */
+  readonly privacyAgreeTaps: string[]
+  /** openPrivacyContract, navigateTo and redirectTo calls, in order. */
+  readonly navigations: Array<{ api: 'openPrivacyContract' | 'navigateTo' | 'redirectTo'; url?: string }>
 }
 
 /** What the open abilities' calls read and write. */
@@ -72,6 +85,8 @@ interface OpenState {
   tapGesture: boolean
   modals: Array<{ title?: string; content?: string }>
   authorizePrompts: string[]
+  privacyAgreeTaps: string[]
+  navigations: Array<{ api: 'openPrivacyContract' | 'navigateTo' | 'redirectTo'; url?: string }>
 }
 
 /** The open abilities' calls (`api`), and the accessors of their switches to put on a fake (`attach`). */
@@ -89,6 +104,8 @@ export function createFakeOpenAbilities(): { api: Record<string, (o: any) => unk
     tapGesture: true,
     modals: [],
     authorizePrompts: [],
+    privacyAgreeTaps: [],
+    navigations: [],
   }
   let privacyListener: ((resolve: (r: { event: string; buttonId?: string }) => void, info: { referrer: string }) => void) | null = null
   const settings = (): Record<string, boolean> => {
@@ -137,9 +154,11 @@ export function createFakeOpenAbilities(): { api: Record<string, (o: any) => unk
         let done = false
         privacyListener(
           (r) => {
-            if (done) return
+            // 'exposureAuthorization' only tells the platform the popup is on screen.
+            if (done || r.event === 'exposureAuthorization') return
             done = true
-            answer(r.event)
+            // The base library checks that the agree button named was tapped.
+            answer(r.event === 'agree' && !(r.buttonId && state.privacyAgreeTaps.indexOf(r.buttonId) >= 0) ? 'disagree' : r.event)
           },
           { referrer: 'requirePrivacyAuthorize' },
         )
@@ -147,6 +166,18 @@ export function createFakeOpenAbilities(): { api: Record<string, (o: any) => unk
     },
     onNeedPrivacyAuthorization(listener: any) {
       privacyListener = listener
+    },
+    openPrivacyContract(o: Callbacks) {
+      state.navigations.push({ api: 'openPrivacyContract' })
+      ok(o, { errMsg: 'openPrivacyContract:ok' })
+    },
+    navigateTo(o: Callbacks & { url: string }) {
+      state.navigations.push({ api: 'navigateTo', url: o.url })
+      ok(o, { errMsg: 'navigateTo:ok' })
+    },
+    redirectTo(o: Callbacks & { url: string }) {
+      state.navigations.push({ api: 'redirectTo', url: o.url })
+      ok(o, { errMsg: 'redirectTo:ok' })
     },
   }
   const attach = <T extends object>(fake: T): T & FakeOpenAbilities =>
@@ -157,6 +188,8 @@ export function createFakeOpenAbilities(): { api: Record<string, (o: any) => unk
       tapGesture: { enumerable: true, get: () => state.tapGesture, set: (v: unknown) => (state.tapGesture = checked('fake.tapGesture', 'boolean', v as boolean)) },
       modals: { enumerable: true, value: state.modals },
       authorizePrompts: { enumerable: true, value: state.authorizePrompts },
+      privacyAgreeTaps: { enumerable: true, value: state.privacyAgreeTaps },
+      navigations: { enumerable: true, value: state.navigations },
     }) as T & FakeOpenAbilities
   return { api, attach }
 }
@@ -178,6 +211,26 @@ export const phoneEvent = {
   noCode: () => ({ type: 'getphonenumber', detail: { errMsg: 'getPhoneNumber:ok', encryptedData: 'ENCRYPTED', iv: 'IV' } }),
   /** QQ and Douyin before 3.51.0: data encrypted with the session key, and its IV. */
   encrypted: (encryptedData = 'ENCRYPTED', iv = 'IV') => ({ type: 'getphonenumber', detail: { errMsg: 'getPhoneNumber:ok', encryptedData, iv } }),
+  /**
+   * WeChat's `<button open-type="getRealtimePhoneNumber">` (real-time verification): its own event,
+   * `getrealtimephonenumber`, with `{ code, errMsg, errno }`, the same quota errno
+   * (https://developers.weixin.qq.com/miniprogram/dev/framework/open-ability/getRealtimePhoneNumber.html).
+   */
+  realtime: {
+    ok: (code = 'realtime-code-' + Math.random().toString(36).slice(2, 8)) => ({ type: 'getrealtimephonenumber', detail: { errMsg: 'getRealtimePhoneNumber:ok', code } }),
+    denied: () => ({ type: 'getrealtimephonenumber', detail: { errMsg: 'getRealtimePhoneNumber:fail user deny' } }),
+    quotaExhausted: () => ({ type: 'getrealtimephonenumber', detail: { errMsg: 'getRealtimePhoneNumber:fail no permission', errno: 1400001 } }),
+  },
+}
+
+/**
+ * The user taps `<button id="…" open-type="agreePrivacyAuthorization">`: the fake notes the tap
+ * (the base library accepts `resolve({ event: 'agree', buttonId })` only for a tapped button) and
+ * the button's `agreeprivacyauthorization` event is returned.
+ */
+export function privacyAgreeEvent(fake: { privacyAgreeTaps: string[] }, buttonId = 'agree-btn') {
+  fake.privacyAgreeTaps.push(buttonId)
+  return { type: 'agreeprivacyauthorization', detail: { errMsg: 'agreePrivacyAuthorization:ok' }, target: { id: buttonId } }
 }
 
 /** The event of `<button open-type="chooseAvatar">` for a temp file added to the fake. */

@@ -7,7 +7,7 @@ export { createFakeWx, NETWORK_TASK_LIMIT } from './fake-wx'
 export type { FakeWx, FakeWxOptions, FakeBehavior, FakeRequest, FakeReply, FakeHandler, CodeCheck } from './fake-wx'
 export { createFakeAuthServer } from './fake-server'
 export type { FakeAuthServer, FakeAuthServerOptions, FakeRoute } from './fake-server'
-export { phoneEvent, avatarEvent, nicknameReviewEvent } from './fake-open-abilities'
+export { phoneEvent, avatarEvent, nicknameReviewEvent, privacyAgreeEvent } from './fake-open-abilities'
 export type { FakeOpenAbilities, FakeUserChoices } from './fake-open-abilities'
 export type { FakeHostObject } from './fake-host'
 // The other hosts, each over the same engine (storage, codes, handlers, task limit), with that

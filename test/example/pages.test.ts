@@ -21,6 +21,19 @@ const fake = createBridgedWx()
 const simulate = require('miniprogram-simulate')
 
 const pagesDir = path.join(__dirname, '../../example-miniprogram/miniprogram/pages')
+const DIST_COMPONENTS = path.join(__dirname, '../../miniprogram_dist/components')
+// simulate registers a component anew for each load() and runs its JS again to do so (it clears
+// Node's require cache); jest keeps a cache of its own, so the built components' JS is run afresh
+// here. Their own requires (../index.js, the registry of provideAuth; ../../open.js) stay cached: one copy.
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const simulateUtils = require('miniprogram-simulate/src/utils') as { runJs(file: string): void }
+const runJs = simulateUtils.runJs
+simulateUtils.runJs = (file: string) => {
+  if (!file.startsWith(DIST_COMPONENTS + path.sep)) return runJs(file)
+  const js = file.endsWith('.js') ? file : file + '.js'
+  const mod = { exports: {} }
+  new Function('require', 'module', 'exports', fs.readFileSync(js, 'utf8'))((p: string) => require(path.resolve(path.dirname(js), p)), mod, mod.exports)
+}
 // The server runs in its own process, as in `npm run example` (and jose stays out of jsdom).
 let srv: SpawnedServer
 let uploadDir: string
@@ -30,7 +43,18 @@ beforeAll(async () => {
   uploadDir = fs.mkdtempSync(path.join(os.tmpdir(), 'weapp-auth-example-'))
   srv = await spawnServer({ UPLOAD_DIR: uploadDir, EXAMPLE_QUIET: '1' })
   config.baseURL = srv.url
-  for (const name of ['home', 'profile', 'phone', 'settings']) ids[name] = simulate.load(path.join(pagesDir, name, 'index'), name + '-page', { compiler: 'simulate' })
+  // What the example's app.ts does, in one line, with the copy of weapp-auth/components that the
+  // built components require (both are in miniprogram_npm after "build npm").
+  ;(require(path.join(DIST_COMPONENTS, 'index.js')) as typeof import('weapp-auth/components')).provideAuth(getAuth())
+  // The pages name 'weapp-auth/components/<name>/index' (miniprogram_npm after "build npm"): here,
+  // the built components, only those the page's JSON names.
+  const usingComponents = (name: string): Record<string, string> => {
+    const out: Record<string, string> = {}
+    const json = JSON.parse(fs.readFileSync(path.join(pagesDir, name, 'index.json'), 'utf8')) as { usingComponents: Record<string, string> }
+    for (const tag of Object.keys(json.usingComponents)) out[tag] = path.relative(path.join(pagesDir, name), path.join(DIST_COMPONENTS, tag.replace(/^auth-/, ''), 'index'))
+    return out
+  }
+  for (const name of ['home', 'profile', 'phone', 'settings']) ids[name] = simulate.load(path.join(pagesDir, name, 'index'), name + '-page', { compiler: 'simulate', usingComponents: usingComponents(name) })
 })
 type Stats = { logins: number; refreshes: number; unauthorized: number }
 // jsdom has no fetch: ask the server through Node's http.
@@ -98,32 +122,36 @@ test('home: logs in, shows the user; after server-side expiry 5 requests share o
   expect(getAuth().getToken()).toBeNull()
 })
 
-test('profile: avatar uploaded and served; nickname saved after the review passes', async () => {
+test('profile: <auth-profile-form> uploads the avatar (served back) and saves the reviewed nickname', async () => {
   const profile = render('profile')
+  const form = profile.querySelector('#profile')
   // A JPEG by its first bytes (the server reads the type from them).
-  profile.querySelector('#avatar').dispatchEvent('chooseavatar', avatarEvent(fake, '\xff\xd8\xff\xe0IMG'))
-  await until('upload', () => /已上传|失败/.test(profile.data.status))
-  expect(profile.data.status).toBe('头像已上传')
-  expect(profile.data.avatarUrl).toMatch(new RegExp('^' + srv.url + '/uploads/'))
+  form.querySelector('#avatar').dispatchEvent('chooseavatar', avatarEvent(fake, '\xff\xd8\xff\xe0IMG'))
+  await until('upload', () => /uploaded|error/.test(form.data.state))
+  expect(form.data.status).toBe('头像已上传')
+  expect(form.data.avatarUrl).toMatch(new RegExp('^' + srv.url + '/uploads/'))
   expect(fs.readdirSync(uploadDir)).toHaveLength(1)
 
-  profile.querySelector('#form').dispatchEvent('submit', { detail: { value: { nickName: '小红' } } })
-  await until('blocked', () => profile.data.status === '请先填写昵称')
-  profile.querySelector('#nick').dispatchEvent('nicknamereview', nicknameReviewEvent(true))
-  profile.querySelector('#form').dispatchEvent('submit', { detail: { value: { nickName: ' 小红 ' } } })
-  await until('saved', () => /已保存|失败|不能/.test(profile.data.status))
-  expect(profile.data.status).toBe('昵称已保存')
+  form.querySelector('#nick').dispatchEvent('nicknamereview', nicknameReviewEvent(false))
+  form.querySelector('#form').dispatchEvent('submit', { detail: { value: { nickName: '' } } })
+  await until('blocked', () => form.data.state === 'review-failed')
+  form.querySelector('#nick').dispatchEvent('nicknamereview', nicknameReviewEvent(true))
+  form.querySelector('#form').dispatchEvent('submit', { detail: { value: { nickName: ' 小红 ' } } })
+  await until('saved', () => /saved|error|invalid/.test(form.data.state))
+  expect(form.data.status).toBe('已保存')
+  expect(profile.data.nickName).toBe('小红')
   expect((await getAuth().get<{ nickName: string }>('/api/user/me')).nickName).toBe('小红')
 })
 
-test('phone: the code is exchanged and the number shown masked; a denial sends nothing', async () => {
+test('phone: <auth-phone-button> exchanges the code and the page shows the number masked; a denial sends nothing', async () => {
   const phone = render('phone')
-  phone.querySelector('#bind').dispatchEvent('getphonenumber', phoneEvent.ok(await mintPhoneCode('13812345678')))
-  await until('bound', () => /已绑定|失败/.test(phone.data.status))
+  const button = phone.querySelector('#phone')
+  button.querySelector('#phone').dispatchEvent('getphonenumber', phoneEvent.ok(await mintPhoneCode('13812345678')))
+  await until('bound', () => /bound|error/.test(button.data.state))
   expect(phone.querySelector('#number').dom.textContent).toBe('138****5678')
   const sent = fake.requests.length
-  phone.querySelector('#bind').dispatchEvent('getphonenumber', phoneEvent.denied())
-  await until('denied', () => /拒绝/.test(phone.data.status))
+  button.querySelector('#phone').dispatchEvent('getphonenumber', phoneEvent.denied())
+  await until('denied', () => button.data.state === 'denied')
   expect(fake.requests.length).toBe(sent)
 })
 
