@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import type { DefaultTheme } from 'vitepress'
 import { withMermaid } from 'vitepress-plugin-mermaid'
@@ -8,6 +8,16 @@ import { withMermaid } from 'vitepress-plugin-mermaid'
 function apiSidebar(pkg: 'client' | 'server'): DefaultTheme.SidebarItem[] {
   const file = fileURLToPath(new URL(`../api/${pkg}/typedoc-sidebar.json`, import.meta.url))
   return existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : []
+}
+
+/** Every page written by hand ('guide/quick-start.md', 'zh/index.md'), for the language switch. */
+function handWrittenPages(dir = fileURLToPath(new URL('..', import.meta.url)), prefix = ''): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    if (e.isDirectory()) {
+      return e.name.startsWith('.') || ['api', 'public', 'node_modules'].includes(e.name) ? [] : handWrittenPages(`${dir}/${e.name}`, `${prefix}${e.name}/`)
+    }
+    return e.name.endsWith('.md') && e.name !== 'README.md' && !e.name.startsWith('_') ? [prefix + e.name] : []
+  })
 }
 
 const api: DefaultTheme.SidebarItem[] = [
@@ -117,7 +127,19 @@ export default withMermaid({
   // A broken internal link fails the build.
   ignoreDeadLinks: false,
   srcExclude: ['**/README.md', '**/_*.md', '.vitepress/**'],
-  head: [['meta', { name: 'theme-color', content: '#07c160' }]],
+  head: [
+    ['link', { rel: 'icon', type: 'image/svg+xml', href: '/logo.svg' }],
+    ['meta', { name: 'theme-color', content: '#07c160' }],
+  ],
+  // Mermaid's chunks are larger than Vite's 500 kB warning, which would otherwise print on every build.
+  vite: {
+    build: { chunkSizeWarningLimit: 4096 },
+    resolve: {
+      // The language switch leads to the other language's home from the pages only in English
+      // (see theme/langs.ts) instead of to a page that does not exist.
+      alias: [{ find: /^\.{1,2}\/composables\/langs(\.js)?$/, replacement: fileURLToPath(new URL('./theme/langs.ts', import.meta.url)) }],
+    },
+  },
   markdown: { lineNumbers: false },
   mermaid: {},
   locales: {
@@ -179,6 +201,9 @@ export default withMermaid({
     },
   },
   themeConfig: {
+    // Read by theme/langs.ts: which pages exist in which language (not a default theme option).
+    ...({ pages: handWrittenPages() } as object),
+    logo: '/logo.svg',
     socialLinks: [],
     search: {
       provider: 'local',
