@@ -1,4 +1,5 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import type { DefaultTheme } from 'vitepress'
 import { withMermaid } from 'vitepress-plugin-mermaid'
@@ -137,7 +138,12 @@ export default withMermaid({
     resolve: {
       // The language switch leads to the other language's home from the pages only in English
       // (see theme/langs.ts) instead of to a page that does not exist.
-      alias: [{ find: /^\.{1,2}\/composables\/langs(\.js)?$/, replacement: fileURLToPath(new URL('./theme/langs.ts', import.meta.url)) }],
+      alias: [
+        { find: /^\.{1,2}\/composables\/langs(\.js)?$/, replacement: fileURLToPath(new URL('./theme/langs.ts', import.meta.url)) },
+        // Mermaid is loaded by the pages with a diagram only (see theme/mermaid-lazy.ts).
+        { find: /^vitepress-plugin-mermaid\/Mermaid\.vue$/, replacement: fileURLToPath(new URL('./theme/mermaid-lazy.ts', import.meta.url)) },
+        { find: /^mermaid-component-real$/, replacement: createRequire(import.meta.url).resolve('vitepress-plugin-mermaid/Mermaid.vue') },
+      ],
     },
   },
   markdown: { lineNumbers: false },
