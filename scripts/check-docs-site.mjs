@@ -198,11 +198,12 @@ async function visit(tab, path) {
       } catch {
         fail(`${path}: a Mermaid diagram did not render (no svg in its container)`)
       }
-      const broken = await page.$$eval('.vp-doc .mermaid svg', (svgs) =>
-        svgs.filter((s) => s.getAttribute('aria-roledescription') === 'error' || /Syntax error/i.test(s.textContent || '')).length,
-      )
+      const { rendered, broken } = await page.$$eval('.vp-doc .mermaid > svg', (svgs) => {
+        const isError = (s) => s.getAttribute('aria-roledescription') === 'error' || /Syntax error/i.test(s.textContent || '')
+        return { rendered: svgs.filter((s) => !isError(s)).length, broken: svgs.filter(isError).length }
+      })
       if (broken) fail(`${path}: ${broken} Mermaid diagram(s) rendered mermaid's error instead`)
-      diagrams += containers
+      diagrams += rendered
     }
     // Whatever the page started on mounting (prefetches, late errors) settles before the next one.
     await page.waitForNetworkIdle({ idleTime: 100, timeout: PAGE_TIMEOUT_MS })
