@@ -135,6 +135,9 @@ export default withMermaid({
   // Mermaid's chunks are larger than Vite's 500 kB warning, which would otherwise print on every build.
   vite: {
     build: { chunkSizeWarningLimit: 4096 },
+    // `vitepress dev`: Mermaid imports CommonJS dependencies (fastdom) that only work pre-bundled,
+    // and the dev server would not find it by itself behind the lazy component.
+    optimizeDeps: { include: ['mermaid'] },
     resolve: {
       // The language switch leads to the other language's home from the pages only in English
       // (see theme/langs.ts) instead of to a page that does not exist.
