@@ -23,16 +23,20 @@ const minified = terser({ ecma: 2015, module: false, format: { comments: /^!/ } 
 
 const entries = { index: 'src/index.ts', core: 'src/core.ts', platforms: 'src/platforms/index.ts', open: 'src/open/index.ts', storage: 'src/storage/index.ts', jwt: 'src/jwt/index.ts' }
 const inputs = { ...entries, testing: 'src/testing/index.ts' }
-// Every module outside src/open, src/storage, src/jwt, src/testing and the host adapters goes to
-// one shared chunk, `shared`, which every entry imports (`core` is a two-line facade over it). Of
-// src/platforms only what core itself needs joins it (the WeChat tag and the adapter types); the
-// other adapters and the detection go to one chunk, `hosts`, which `weapp-auth` and
-// `weapp-auth/platforms` import, so a page that requires 'weapp-auth/core' loads none of them.
+// The core's layers, src/base/ (errors, the host interface, abort, url), src/net/ (http, limiter,
+// request types) and src/core/ (the auth instance, session, login, request wrapper, token store,
+// config), with the src/core.ts entry, go to one shared chunk, `shared`, which every entry imports
+// (`core` is a two-line facade over it). Of src/platforms only what core itself needs joins it
+// (the WeChat tag and the adapter types); the other adapters and the detection go to one chunk,
+// `hosts`, which `weapp-auth` and `weapp-auth/platforms` import, so a page that requires
+// 'weapp-auth/core' loads none of them. src/open, src/storage, src/jwt and src/testing stay in
+// their entries.
 const CORE_PLATFORMS = /[\\/]src[\\/]platforms[\\/](plain|weixin|wx-phone|host)\.ts$/
+const CORE_LAYERS = /[\\/]src[\\/](core\.ts$|core[\\/]|net[\\/]|base[\\/])/
 const coreChunk = (id) => {
   if (CORE_PLATFORMS.test(id)) return 'shared'
   if (/[\\/]src[\\/]platforms[\\/](?!index\.ts$)/.test(id)) return 'hosts'
-  return /[\\/]src[\\/]/.test(id) && !/[\\/]src[\\/](index\.ts$|open[\\/]|storage[\\/]|jwt[\\/]|testing[\\/]|platforms[\\/])/.test(id) ? 'shared' : undefined
+  return CORE_LAYERS.test(id) ? 'shared' : undefined
 }
 
 export default [

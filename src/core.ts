@@ -4,9 +4,9 @@
  * from `weapp-auth/platforms`), so a bundle keeps that one adapter and no other. Everything else
  * is `weapp-auth`'s API (same errors, same types).
  */
-import { createAuthOn, type Auth } from './auth'
-import type { AuthOptions } from './config'
-import type { Platform } from './platform'
+import { createAuthOn, type Auth } from './core/auth'
+import type { AuthOptions } from './core/config'
+import type { Platform } from './base/platform'
 import { asHostPlatform } from './platforms/plain'
 
 /** `createAuth`'s options in `weapp-auth/core`: `platform` is an object (no host names: they need detection). */
@@ -19,13 +19,13 @@ export type CoreAuthOptions<U = unknown> = Omit<AuthOptions<U>, 'platform'> & {
 export function createAuth<U = unknown>(options: CoreAuthOptions<U>): Auth<U> {
   return createAuthOn(options as AuthOptions<U>, asHostPlatform)
 }
-export type { Auth, AuthEventName, AuthState } from './auth'
-export type { AuthOptions, LoginOptions, RefreshOptions } from './config'
-export type { AuthEvents, Phase } from './session'
-export type { Session, SessionInput } from './login-response'
-export type { RequestOptions, UploadOptions, AuthResponse, Hooks, HookOptions, Method } from './request'
-export { createAbortController } from './abort'
-export type { AbortSignalLike, AbortControllerLike } from './abort'
+export type { Auth, AuthEventName, AuthState } from './core/auth'
+export type { AuthOptions, LoginOptions, RefreshOptions } from './core/config'
+export type { AuthEvents, Phase } from './core/session'
+export type { Session, SessionInput } from './core/login-response'
+export type { RequestOptions, UploadOptions, AuthResponse, Hooks, HookOptions, Method } from './core/request'
+export { createAbortController } from './base/abort'
+export type { AbortSignalLike, AbortControllerLike } from './base/abort'
 export {
   WeappAuthError,
   AuthError,
@@ -35,8 +35,8 @@ export {
   AbortError,
   ResponseParseError,
   isWeappAuthError,
-} from './errors'
-export type { AuthErrorCode, ErrorCode } from './errors'
-export type { Platform } from './platform'
+} from './base/errors'
+export type { AuthErrorCode, ErrorCode } from './base/errors'
+export type { Platform } from './base/platform'
 export type { HostName, HostPlatform, PhoneCredential } from './platforms/host'
-export type { Migration, SessionStorage, StorageIO, StorageFailure } from './storage-io'
+export type { Migration, SessionStorage, StorageIO, StorageFailure } from './core/storage-io'

@@ -2,7 +2,7 @@
  * `weapp-auth`: `createAuth` with host detection, and everything `weapp-auth/core` exports (the
  * errors, the types). The local `createAuth` takes precedence over core's.
  */
-import { createAuthOn, type Auth } from './auth'
+import { createAuthOn, type Auth } from './core/auth'
 import type { AuthOptions } from './core'
 import { choosePlatform } from './platforms/choose'
 

@@ -1,7 +1,7 @@
 /**
- * Every setting of the fakes that the README's "Testing your pages" documents, on every host's fake
- * (wx, qq, tt, my, uni and Taro share one engine): set as the README writes it, it does what the
- * README says; an object of settings can be assigned as a whole (the fields left out go back to
+ * Every setting of the fakes that the "Testing your pages" guide (docs/guide/testing.md) documents, on every host's fake
+ * (wx, qq, tt, my, uni and Taro share one engine): set as the guide writes it, it does what the
+ * guide says; an object of settings can be assigned as a whole (the fields left out go back to
  * their defaults); and a wrong value throws a TypeError naming the setting and the values it
  * takes, instead of being ignored.
  */
@@ -135,7 +135,7 @@ describe.each(EACH_HOST)('%s', (_label, c) => {
     expect(await getAuthSetting(on(w))).toEqual({ [CAMERA]: true })
   })
 
-  test("fake.userChoices = { authorize, modal, openSetting, privacy } (as a whole, as the README writes it)", async () => {
+  test("fake.userChoices = { authorize, modal, openSetting, privacy } (as a whole, as the testing guide writes it)", async () => {
     const w = world(c)
     w.fake.userChoices = { authorize: 'deny', modal: 'cancel', openSetting: { [camera(w)]: true }, privacy: 'disagree' }
     expect({ ...w.fake.userChoices }).toEqual({ authorize: 'deny', modal: 'cancel', openSetting: { [camera(w)]: true }, privacy: 'disagree' })
@@ -200,7 +200,7 @@ describe.each(EACH_HOST)('%s', (_label, c) => {
   })
 })
 
-describe('the options the README documents', () => {
+describe('the options the testing guide documents', () => {
   test("createFakeMy({ responseFields: 'legacy', httpErrors }), and fake.phoneNumber", async () => {
     const my = createFakeMy({ responseFields: 'legacy', httpErrors: 'success', handler: () => ({ statusCode: 404, data: {} }) })
     const res = await new Promise<Record<string, unknown>>((resolve) => my.my.request({ url: BASE + '/x', success: resolve, fail: resolve }))

@@ -1,8 +1,8 @@
 /**
- * The README's "Testing your pages" example (README.md and README.zh-CN.md show the same code),
+ * The "Testing your pages" guide's first example (docs/guide/testing.md and docs/zh/guide/testing.md show the same code),
  * compiled by `npm run typecheck` (`tsc -p test/tsconfig.json`): the fakes' host objects pass as
  * `platform` to `createAuth` and to the open helpers without casts. test/readme.test.ts checks that
- * both READMEs still show exactly the code between the markers below (comments aside).
+ * both pages still show exactly the code between the markers below (comments aside).
  */
 // The README's imports, as written:
 import { createAuth } from 'weapp-auth'

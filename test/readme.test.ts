@@ -1,7 +1,7 @@
 /**
- * The READMEs' "Testing your pages" example is the code test/readme-testing.test-d.ts compiles
- * (`npm run typecheck`): both READMEs (English and Chinese) show its imports and its statements,
- * comments aside, so the documented example compiles as written.
+ * The "Testing your pages" guide's first example is the code test/readme-testing.test-d.ts compiles
+ * (`npm run typecheck`): both pages (docs/guide/testing.md and its Chinese docs/zh/guide/testing.md)
+ * show its imports and its statements, comments aside, so the documented example compiles as written.
  */
 import * as fs from 'fs'
 import * as path from 'path'
@@ -30,8 +30,8 @@ const body = code(typed.slice(typed.indexOf('// README snippet starts'), typed.i
 const imports = code(typed).filter((line) => line.startsWith('import '))
 
 test.each([
-  ['README.md', '## Testing your pages'],
-  ['README.zh-CN.md', '## 测试你的页面'],
+  ['docs/guide/testing.md', '## A first test'],
+  ['docs/zh/guide/testing.md', '## 第一个测试'],
 ])('%s: the testing example is the code the type test compiles', (file, heading) => {
   const shown = snippet(file, heading)
   const shownImports = shown.filter((line) => line.startsWith('import '))

@@ -1,7 +1,8 @@
 /**
- * The Express recipe in server/README.md, run as written: the README's snippet must be exactly
- * test/fixtures/express-recipe.ts (this test reads it out of the README and compares), and that
- * file is what runs here — over real HTTP, against the fake WeChat API over HTTP.
+ * The Express recipe of the server docs (server/README.md or a page of docs/guide/), run as
+ * written: the documented snippet must be exactly test/fixtures/express-recipe.ts (this test reads
+ * it out of the docs and compares), and that file is what runs here — over real HTTP, against the
+ * fake WeChat API over HTTP.
  */
 import * as fs from 'node:fs'
 import type { Server } from 'node:http'
@@ -9,7 +10,14 @@ import type { AddressInfo } from 'node:net'
 import * as path from 'node:path'
 import { createFakeWechat, type FakeWechat } from 'weapp-auth-server/testing'
 
-const README = path.join(__dirname, '..', 'README.md')
+const ROOT = path.join(__dirname, '..', '..')
+const GUIDES = [path.join(ROOT, 'docs', 'guide'), path.join(ROOT, 'docs', 'zh', 'guide')]
+/** The server's docs: its READMEs and the guide pages in both languages, wherever the recipe lives. */
+const DOCS = [
+  path.join(ROOT, 'server', 'README.md'),
+  path.join(ROOT, 'server', 'README.zh-CN.md'),
+  ...GUIDES.filter((dir) => fs.existsSync(dir)).flatMap((dir) => fs.readdirSync(dir).filter((f) => f.endsWith('.md')).map((f) => path.join(dir, f))),
+]
 const FIXTURE = path.join(__dirname, 'fixtures', 'express-recipe.ts')
 const APPID = 'wxexpresstest0001'
 const SECRET = 'express-test-app-secret-000000000'
@@ -46,12 +54,16 @@ async function call(p: string, init: { body?: unknown; raw?: string; token?: str
   return { status: res.status, json: text ? JSON.parse(text) : undefined }
 }
 
-test('the README’s Express recipe is exactly the fixture this file runs', () => {
-  const readme = fs.readFileSync(README, 'utf8')
-  const m = /<!-- express-recipe: test\/fixtures\/express-recipe\.ts -->\s*```ts\n([\s\S]*?)```/.exec(readme)
-  expect(m).not.toBeNull()
-  expect(m![1]).toBe(fs.readFileSync(FIXTURE, 'utf8'))
-  expect(m![1].trim().split('\n').length).toBeLessThanOrEqual(30)
+test('the documented Express recipe is exactly the fixture this file runs', () => {
+  const docs = DOCS.map((file) => fs.readFileSync(file, 'utf8')).join('\n')
+  const copies = [...docs.matchAll(/<!-- express-recipe: test\/fixtures\/express-recipe\.ts -->\s*```ts\n([\s\S]*?)```/g)].map((m) => m[1])
+  // The English and the Chinese server guide each show it; a translated copy may only differ in
+  // its comments.
+  const code = (text: string) => text.split('\n').map((line) => line.replace(/\s*\/\/ .*$/, '')).join('\n')
+  expect(copies.length).toBeGreaterThanOrEqual(2)
+  expect(copies[0]).toBe(fs.readFileSync(FIXTURE, 'utf8'))
+  for (const copy of copies) expect(code(copy)).toBe(code(fs.readFileSync(FIXTURE, 'utf8')))
+  expect(copies[0].trim().split('\n').length).toBeLessThanOrEqual(30)
 })
 
 test('login → me → refresh (rotation) → logout, as the SDK calls them', async () => {

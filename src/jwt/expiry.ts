@@ -7,7 +7,7 @@
  * by hand.
  */
 
-import { toEpochMs } from '../login-response'
+import { toEpochMs } from '../core/login-response'
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
 /** A payload larger than this is not worth decoding for one number. */

@@ -4,8 +4,8 @@
  * the session here as `auth.logout()` does (emits `logout`). China's PIPL (art. 47) and WeChat's
  * review ask apps with accounts to offer this.
  */
-import type { Auth } from '../auth'
-import { AuthError } from '../errors'
+import type { Auth } from '../core/auth'
+import { AuthError } from '../base/errors'
 import { checkInstance, type AuthInstance } from './instance'
 
 export interface DeleteAccountOptions {

@@ -17,7 +17,7 @@
  * paths elsewhere. So any path is accepted, except an http(s) URL whose host is a real domain or
  * address (it has a dot or a port): that is a file on someone's server, not on the device.
  */
-import { AuthError } from '../errors'
+import { AuthError } from '../base/errors'
 import { attempt } from './host'
 import { checkInstance, type AuthInstance } from './instance'
 

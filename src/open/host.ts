@@ -8,8 +8,8 @@
  * option, the running host's global is used, looked for in the order qq, tt, my, wx (as
  * createAuth detects).
  */
-import { AuthError, type AuthErrorCode } from '../errors'
-import { baseLibraryVersion, hasApi, type Platform } from '../platform'
+import { AuthError, type AuthErrorCode } from '../base/errors'
+import { baseLibraryVersion, hasApi, type Platform } from '../base/platform'
 import type { HostName } from '../platforms/host'
 
 declare const qq: unknown

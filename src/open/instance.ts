@@ -3,9 +3,9 @@
  * they send with the token and the one-re-login-on-401 rule, and its `platform` (the host
  * adapter), so they know the host without detecting it. Nothing else of the core.
  */
-import type { Auth } from '../auth'
-import { AuthError } from '../errors'
-import type { Platform } from '../platform'
+import type { Auth } from '../core/auth'
+import { AuthError } from '../base/errors'
+import type { Platform } from '../base/platform'
 import { hostFor, type Host } from './host'
 
 /** `platform` may be absent (a hand-made stand-in): the host is then WeChat's global `wx` shapes. */

@@ -15,7 +15,7 @@
  *   carries no data (https://opendocs.alipay.com/mini/api/getphonenumber, @mini-types/my
  *   lib.my.d.ts getPhoneNumber).
  */
-import { AuthError } from '../errors'
+import { AuthError } from '../base/errors'
 import { attempt, call, failure, label, requireApi, type HostFailure } from './host'
 import { checkInstance, type AuthInstance } from './instance'
 

@@ -5,8 +5,8 @@
  * hosts without such a contract (QQ, Douyin and Alipay declare none: docs/platforms.md, "Client:
  * open abilities"). A host that gains the calls under wx's names is served as WeChat is.
  */
-import { AuthError } from '../errors'
-import { hasApi } from '../platform'
+import { AuthError } from '../base/errors'
+import { hasApi } from '../base/platform'
 import { attempt, call, callOr, hostOf, type HostOptions } from './host'
 
 export interface PrivacyRequest {

@@ -1,7 +1,7 @@
 /**
  * The nickname check and `updateProfile(auth, { nickName?, avatarUrl? })`, sent with the token.
  */
-import { AuthError } from '../errors'
+import { AuthError } from '../base/errors'
 import { attempt } from './host'
 import { checkInstance, type AuthInstance } from './instance'
 

@@ -14,8 +14,8 @@
  *   works on every host. There is no `my.authorize`: Alipay asks the user when the API that needs
  *   the scope is called (https://opendocs.alipay.com/mini/api/xmk3ml).
  */
-import { AuthError } from '../errors'
-import { hasApi } from '../platform'
+import { AuthError } from '../base/errors'
+import { hasApi } from '../base/platform'
 import { attempt, call, callOr, hostOf, label, requireApi, type Host, type HostOptions } from './host'
 
 /** The scopes from WeChat's authorization table, with the API each one guards. */

@@ -8,8 +8,8 @@
  *   object, treated as WeChat.
  * Bundles every adapter; `weapp-auth/core` (plain.ts) takes objects only and bundles none.
  */
-import { AuthError } from '../errors'
-import type { Platform } from '../platform'
+import { AuthError } from '../base/errors'
+import type { Platform } from '../base/platform'
 import { ADAPTERS, detectPlatform, GLOBALS } from './detect'
 import type { HostName, HostPlatform } from './host'
 import { asHostPlatform } from './plain'

@@ -8,7 +8,7 @@
  * `wx` as an alias of its own object (QQ does, see docs/platforms.md) while WeChat defines none of
  * the others.
  */
-import { AuthError } from '../errors'
+import { AuthError } from '../base/errors'
 import { alipayPlatform } from './alipay'
 import { douyinPlatform } from './douyin'
 import type { HostName, HostPlatform } from './host'

@@ -3,7 +3,7 @@
  * target and return promises besides (silenced here), so only the target host differs. The
  * per-target differences follow the hosts' own adapters (docs/platforms.md).
  */
-import { AuthError } from '../errors'
+import { AuthError } from '../base/errors'
 import type { HostName, HostPlatform } from './host'
 import { bindNames, quiet, WX_NAMES, type Host } from './wrap'
 import { wxPhone } from './wx-phone'

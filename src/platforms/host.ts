@@ -5,7 +5,7 @@
  * what its host does not have (no `checkSession` on Alipay, no `authorize` there either), and
  * weapp-auth/open checks for the call it needs. The facts, with sources: docs/platforms.md.
  */
-import type { Platform } from '../platform'
+import type { Platform } from '../base/platform'
 
 /** The value the login body carries as `platform`, so one server can route the code. */
 export type HostName = 'weixin' | 'qq' | 'douyin' | 'alipay'

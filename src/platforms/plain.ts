@@ -3,8 +3,8 @@
  * no host's adapter but WeChat's tag: an adapter (it has `host`) as is; any other wx-compatible
  * object, or the global `wx` when absent, as WeChat. Host names need `weapp-auth` (choose.ts).
  */
-import { AuthError } from '../errors'
-import { defaultPlatform, type Platform } from '../platform'
+import { AuthError } from '../base/errors'
+import { defaultPlatform, type Platform } from '../base/platform'
 import type { HostName, HostPlatform } from './host'
 import { weixinPlatform } from './weixin'
 

@@ -2,7 +2,7 @@
  * WeChat: `wx` already has the SDK's Platform shapes; the adapter only attaches the host facts
  * (the object delegates to `wx`, which stays untouched). Sources: docs/platforms.md (WeChat row).
  */
-import type { Platform } from '../platform'
+import type { Platform } from '../base/platform'
 import type { HostPlatform } from './host'
 import { wxPhone } from './wx-phone'
 

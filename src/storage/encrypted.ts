@@ -7,9 +7,9 @@
  * earlier launch is migrated into the encrypted one. On an older base library it falls back to
  * plain storage with one warning.
  */
-import type { Platform } from '../platform'
-import { toRecord } from '../session-record'
-import { plainStorage, type SessionStorage } from '../storage-io'
+import type { Platform } from '../base/platform'
+import { toRecord } from '../core/session-record'
+import { plainStorage, type SessionStorage } from '../core/storage-io'
 
 /** Encrypted storage exists on base library 2.21.3+. */
 function supportsEncryption(platform: Platform): boolean {

@@ -1,3 +1,3 @@
 export { encryptedStorage } from './encrypted'
 export { legacyToken } from './legacy-token'
-export type { Migration, SessionStorage, StorageIO, StorageFailure } from '../storage-io'
+export type { Migration, SessionStorage, StorageIO, StorageFailure } from '../core/storage-io'

@@ -3,8 +3,8 @@
  * `wx.setStorageSync('token', token)`) into the SDK's record, once, and removes the old key. With
  * `expiryFromToken: jwtExpiry`, a JWT's `exp` becomes its expiry.
  */
-import { AuthError } from '../errors'
-import type { Migration } from '../storage-io'
+import { AuthError } from '../base/errors'
+import type { Migration } from '../core/storage-io'
 
 /** Pass as `createAuth({ migrate: legacyToken('token') })`. */
 export function legacyToken(legacyKey: string): Migration {

@@ -17,7 +17,7 @@
  * - every request and upload is timed: its `timeout`, else `networkTimeout` (60 000 ms, as wx).
  */
 
-import type { Platform } from '../platform'
+import type { Platform } from '../base/platform'
 import type { FakeHostObject } from './host-object-type'
 import { createFakeOpenAbilities, type FakeOpenAbilities } from './fake-open-abilities'
 import { checked, switches } from './settings'

@@ -13,7 +13,7 @@ import { douyinPlatform } from '../../src/platforms/douyin'
 import type { HostPlatform } from '../../src/platforms/host'
 import { taroPlatform } from '../../src/platforms/taro'
 import { uniPlatform, type UniLike } from '../../src/platforms/uni-app'
-import type { Platform } from '../../src/platform'
+import type { Platform } from '../../src/base/platform'
 
 declare const tt: typeof TT
 declare const taro: typeof TaroNamespace

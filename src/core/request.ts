@@ -4,20 +4,20 @@
  * unauthorized answer shares one renewal with the whole burst and retries at most once.
  * Every call settles: with the body, or with a typed error.
  */
-import { raceAbort } from './abort'
+import { raceAbort } from '../base/abort'
 import type { ResolvedConfig } from './config'
 import { createDispatcher, type Call } from './dispatch'
-import { AuthError, HttpError, NetworkError, ResponseParseError } from './errors'
-import { hookList, runHooks } from './hooks'
-import { snippet } from './http'
-import { redact, scrub } from './redact'
-import type { AuthResponse, HookOptions, RequestOptions, UploadOptions } from './request-types'
-import type { Limiter } from './limiter'
+import { AuthError, HttpError, NetworkError, ResponseParseError } from '../base/errors'
+import { hookList, runHooks } from '../net/hooks'
+import { snippet } from '../net/http'
+import { redact, scrub } from '../base/redact'
+import type { AuthResponse, HookOptions, RequestOptions, UploadOptions } from '../net/request-types'
+import type { Limiter } from '../net/limiter'
 import { loggedOutError, type SessionMachine } from './session'
-import { createTrustCheck } from './trust'
-import { resolveUrl, stripQuery } from './url'
+import { createTrustCheck } from '../net/trust'
+import { resolveUrl, stripQuery } from '../base/url'
 
-export type { AuthResponse, HookOptions, Hooks, Method, OneOrMany, RequestOptions, UploadOptions } from './request-types'
+export type { AuthResponse, HookOptions, Hooks, Method, OneOrMany, RequestOptions, UploadOptions } from '../net/request-types'
 
 export interface Requester {
   request<T = unknown>(options: RequestOptions, extra?: Partial<RequestOptions>): Promise<T>

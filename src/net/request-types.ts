@@ -3,7 +3,7 @@
  * Types only, in their own file, so the configuration (config.ts) and the request machinery
  * (request.ts, dispatch.ts, hooks.ts) share them without importing each other.
  */
-import type { AbortSignalLike } from './abort'
+import type { AbortSignalLike } from '../base/abort'
 
 /** The methods wx.request supports (it has no PATCH). */
 export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE' | 'HEAD' | 'OPTIONS'

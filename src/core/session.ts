@@ -13,8 +13,8 @@
  * (a burst) share one renewal, and a 401 that arrives after it finished reuses its outcome
  * instead of starting another.
  */
-import { createAbortController, type AbortControllerLike, type AbortSignalLike } from './abort'
-import { AuthError } from './errors'
+import { createAbortController, type AbortControllerLike, type AbortSignalLike } from '../base/abort'
+import { AuthError } from '../base/errors'
 import type { Emitter } from './events'
 import { isExpiring, type Session } from './login-response'
 import type { TokenStore } from './token-store'

@@ -4,11 +4,11 @@
  * (session ready, a slot free) goes out synchronously, with no extra promise. The 401 rule and
  * the hooks live in request.ts.
  */
-import { abortError, raceAbort } from './abort'
+import { abortError, raceAbort } from '../base/abort'
 import type { ResolvedConfig } from './config'
-import { transmit, type RawResponse } from './http'
-import type { Limiter } from './limiter'
-import type { HookOptions, RequestOptions, UploadOptions } from './request-types'
+import { transmit, type RawResponse } from '../net/http'
+import type { Limiter } from '../net/limiter'
+import type { HookOptions, RequestOptions, UploadOptions } from '../net/request-types'
 import { loggedOutError, type SessionMachine } from './session'
 
 /**

@@ -6,16 +6,16 @@
  * The code request is built in one place (`codeRequest`): the code, the host's name as
  * `platform` (so one server can route it), and Douyin's `anonymousCode` when tt.login gave one.
  */
-import { raceAbort, type AbortSignalLike } from './abort'
+import { raceAbort, type AbortSignalLike } from '../base/abort'
 import type { ResolvedConfig } from './config'
-import { AuthError, TimeoutError } from './errors'
-import { transmit, snippet, type RawResponse } from './http'
-import type { Limiter } from './limiter'
+import { AuthError, TimeoutError } from '../base/errors'
+import { transmit, snippet, type RawResponse } from '../net/http'
+import type { Limiter } from '../net/limiter'
 import { defaultParse, normalizeSession, type Session } from './login-response'
-import { appIdOf, envVersion } from './platform'
-import { redact, scrub } from './redact'
+import { appIdOf, envVersion } from '../base/platform'
+import { redact, scrub } from '../base/redact'
 import type { TokenStore } from './token-store'
-import { appendQuery, stripQuery } from './url'
+import { appendQuery, stripQuery } from '../base/url'
 
 export interface LoginFlow {
   /** A full login: wx.login → code → server. `signal` aborts when logout() abandons it. */

@@ -3,10 +3,10 @@
  * promise form: `await wx.request()` yields a RequestTask, not the response), with a time
  * limit, an abort signal and body parsing. No auth logic lives here.
  */
-import { onAbort, abortError, type AbortSignalLike } from './abort'
-import { NetworkError, TimeoutError } from './errors'
-import type { Platform, WxRequestOptions, WxRequestTask } from './platform'
-import { stripQuery } from './url'
+import { onAbort, abortError, type AbortSignalLike } from '../base/abort'
+import { NetworkError, TimeoutError } from '../base/errors'
+import type { Platform, WxRequestOptions, WxRequestTask } from '../base/platform'
+import { stripQuery } from '../base/url'
 
 export interface TransmitSpec {
   kind: 'request' | 'upload'

@@ -4,9 +4,9 @@
  * sync storage; `encryptedStorage()` (weapp-auth/storage) is another `SessionStorage` that an
  * app passes as `createAuth({ storage })`, so apps that do not use it do not bundle it.
  */
-import { AuthError } from './errors'
+import { AuthError } from '../base/errors'
 import type { Session } from './login-response'
-import type { Platform } from './platform'
+import type { Platform } from '../base/platform'
 import { toRecord } from './session-record'
 
 export interface StorageIO {

@@ -6,12 +6,12 @@
  */
 import { resolveConfig, type AuthOptions, type PlatformChooser } from './config'
 import { createEmitter, type Emitter, type Listener } from './events'
-import { createLimiter } from './limiter'
+import { createLimiter } from '../net/limiter'
 import { createLoginFlow } from './login'
 import { isExpiring, type Session } from './login-response'
 import { createRequester, type Method, type RequestOptions, type UploadOptions } from './request'
 import { createSessionMachine, type AuthEvents, type Phase } from './session'
-import type { HostPlatform } from './platforms/host'
+import type { HostPlatform } from '../platforms/host'
 import { createTokenStore } from './token-store'
 
 export type AuthEventName = keyof AuthEvents

@@ -4,13 +4,13 @@
  * AuthError('CONFIG') with a message that says what to pass instead; nothing downstream
  * re-checks or re-defaults an option.
  */
-import { AuthError } from './errors'
+import { AuthError } from '../base/errors'
 import type { SessionInput } from './login-response'
-import type { Platform } from './platform'
-import type { HostName, HostPlatform } from './platforms/host'
-import type { AuthResponse, Hooks } from './request-types'
+import type { Platform } from '../base/platform'
+import type { HostName, HostPlatform } from '../platforms/host'
+import type { AuthResponse, Hooks } from '../net/request-types'
 import type { Migration, SessionStorage } from './storage-io'
-import { isLoopback, parseOrigin, resolveUrl, stripQuery, type Origin } from './url'
+import { isLoopback, parseOrigin, resolveUrl, stripQuery, type Origin } from '../base/url'
 
 export interface LoginOptions<U = unknown> {
   /** Your server's login endpoint, relative to `baseURL` or absolute. */

@@ -3,7 +3,7 @@
  * (scheme, host, port), so a look-alike host (`api.example.com.evil.com`,
  * `api.example.com@evil.com`) never gets it.
  */
-import { parseOrigin, sameOrigin, type Origin } from './url'
+import { parseOrigin, sameOrigin, type Origin } from '../base/url'
 
 /**
  * An authority that parsers read differently: a backslash (a WHATWG parser ends the authority

@@ -13,7 +13,7 @@
  * `legacyToken('token')`) may supply one, which is stored at once.
  */
 import type { ResolvedConfig } from './config'
-import { AuthError } from './errors'
+import { AuthError } from '../base/errors'
 import type { Session } from './login-response'
 import { fromStored } from './session-record'
 import { plainStorage, storageFailure } from './storage-io'
