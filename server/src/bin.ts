@@ -10,7 +10,9 @@
  *
  * - Wrong settings: one line on stderr naming every missing or wrong variable, exit code 1.
  * - stdout: JSON lines — one when it listens (`"msg":"listening"`, with `url`, and `metricsUrl`
- *   with METRICS_PORT), one per request.
+ *   with METRICS_PORT), one per request. They are written asynchronously (sonic-boom, `sync: false`:
+ *   lines that arrive while a write is under way go out together in the next one), so a slow
+ *   stdout never blocks requests; what is still buffered is flushed before the process exits.
  * - SIGTERM / SIGINT: stop accepting, let in-flight requests finish (at most 10 s), close the store,
  *   exit 0. A second signal exits 1 at once.
  */
@@ -24,6 +26,7 @@ import { openStore } from './stores/open'
 import type { RedisStore } from './stores/redis'
 import { providersFromEnv } from './providers/from-env'
 import { createMetrics, startMetricsServer, type Metrics, type MetricsServer } from './metrics'
+import SonicBoom from 'sonic-boom'
 
 const DRAIN_TIMEOUT_MS = 10_000
 
@@ -129,7 +132,17 @@ async function main(): Promise<void> {
 
   if (store.kind === 'redis') await warnIfRedisKeepsNothing(store as RedisStore)
 
-  const app = buildApp({ auth, avatars, development: config.development, devEndpoints: config.devEndpoints, trustProxy: config.trustProxy, metrics })
+  // The log lines, without blocking the event loop: one write carries every line queued meanwhile.
+  const logs = new SonicBoom({ fd: process.stdout.fd, sync: false })
+  // Whatever exits the process (a second signal, a failed start) first writes what is buffered.
+  process.on('exit', () => {
+    try {
+      logs.flushSync()
+    } catch {
+      // stdout is gone: nothing to write to
+    }
+  })
+  const app = buildApp({ auth, avatars, development: config.development, devEndpoints: config.devEndpoints, trustProxy: config.trustProxy, metrics, log: logs })
 
   let address: string
   try {
@@ -181,7 +194,9 @@ async function main(): Promise<void> {
       .then(
         () => {
           app.log.info('closed')
-          process.exit(0)
+          // Every log line out before exiting: end() waits for the write under way, then writes the rest.
+          logs.once('close', () => process.exit(0))
+          logs.end()
         },
         (err: Error) => {
           process.stderr.write(`weapp-auth-server: error while closing: ${err.message}\n`)

@@ -67,7 +67,7 @@ import {
   newSession,
   toMs,
 } from './arguments'
-import type { RefreshRecord, RotateResult, Store, StoredSession, StoredUser } from './store'
+import type { RefreshRecord, RotateResult, Store, StoredSession, StoredUser, SubjectState } from './store'
 
 export interface RedisStoreOptions {
   /** Prepended to every key. Default `weapp-auth:`. */
@@ -254,13 +254,20 @@ return redis.call('GET', KEYS[1])
 
 /**
  * KEYS: generation, user key, family-revoked key of the token's family, user-not-before key.
- * ARGV: a fresh generation candidate, '1' when the token names a family.
- * Returns { generation, user exists 1 | 0, session ended 1 | 0, the user's not-before or '' }.
+ * ARGV: a fresh generation candidate, '1' when the token names a family, '1' to answer the user too.
+ * Returns { generation, user exists 1 | 0, session ended 1 | 0, the user's not-before or '' },
+ * then the user's HGETALL when asked (the same user key: no other key is read).
  */
 const CHECK_SUBJECT = `
 redis.call('SET', KEYS[1], ARGV[1], 'NX')
 local ended = 0
 if ARGV[2] == '1' then ended = redis.call('EXISTS', KEYS[3]) end
+if ARGV[3] == '1' then
+  local user = redis.call('HGETALL', KEYS[2])
+  local exists = 0
+  if #user > 0 then exists = 1 end
+  return {redis.call('GET', KEYS[1]), exists, ended, redis.call('GET', KEYS[4]) or '', user}
+end
 return {redis.call('GET', KEYS[1]), redis.call('EXISTS', KEYS[2]), ended, redis.call('GET', KEYS[4]) or ''}
 `
 
@@ -321,7 +328,7 @@ interface ScriptedRedis {
   weappAuthGetSession(k1: string, sessionPrefix: string): Promise<[string, string] | null>
   weappAuthFindOrCreateUser(k1: string, k2: string, ...argv: Arg[]): Promise<[string, string[], string]>
   weappAuthGeneration(k1: string, candidate: string): Promise<string>
-  weappAuthCheckSubject(k1: string, k2: string, k3: string, k4: string, candidate: string, hasFamily: string): Promise<[string, number, number, string]>
+  weappAuthCheckSubject(k1: string, k2: string, k3: string, k4: string, candidate: string, hasFamily: string, withUser: string): Promise<[string, number, number, string, string[]?]>
   weappAuthListSessions(k1: string, ...argv: Arg[]): Promise<string[]>
   weappAuthDeleteUser(k1: string, k2: string, k3: string, k4: string, ...argv: Arg[]): Promise<number>
   weappAuthUpdateUser(k1: string, ...argv: Arg[]): Promise<string[] | null>
@@ -413,6 +420,8 @@ export function redisStore(urlOrClient: string | Redis, options: RedisStoreOptio
     where = redacted(urlOrClient)
     owned = true
     client = new Redis(url.toString(), {
+      // Commands issued in the same tick (many requests' checks under load) leave in one write.
+      enableAutoPipelining: true,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
       commandTimeout: commandTimeoutMs,
@@ -474,6 +483,14 @@ export function redisStore(urlOrClient: string | Redis, options: RedisStoreOptio
   /** Runs one round trip: bounded by commandTimeoutMs, every failure as StoreUnavailableError. */
   async function run<T>(method: string, call: () => Promise<T>): Promise<T> {
     if (closed) throw new StoreUnavailableError(`redis store: ${method} called after close()`)
+    // Our own connected client bounds every command itself (commandTimeout): no timer of ours.
+    if (owned && client.status === 'ready') {
+      try {
+        return await call()
+      } catch (err) {
+        throw unavailable(method, err)
+      }
+    }
     const deadline = Date.now() + commandTimeoutMs
     let timer: NodeJS.Timeout | undefined
     const timeout = new Promise<never>((_, reject) => {
@@ -519,13 +536,16 @@ export function redisStore(urlOrClient: string | Redis, options: RedisStoreOptio
       return run('generation', () => scripted.weappAuthGeneration(k.generation, randomId()))
     },
 
-    async checkSubject(userId, family) {
+    async checkSubject(userId, family, options) {
       checkString('checkSubject', 'userId', userId)
       if (family !== undefined) checkString('checkSubject', 'family', family)
-      const [generation, exists, ended, notBefore] = await run('checkSubject', () =>
-        scripted.weappAuthCheckSubject(k.generation, k.user(userId), k.family(family ?? ''), k.userNotBefore(userId), randomId(), family === undefined ? '0' : '1'),
+      const withUser = options?.withUser === true
+      const [generation, exists, ended, notBefore, flat] = await run('checkSubject', () =>
+        scripted.weappAuthCheckSubject(k.generation, k.user(userId), k.family(family ?? ''), k.userNotBefore(userId), randomId(), family === undefined ? '0' : '1', withUser ? '1' : '0'),
       )
-      return { generation: String(generation), userExists: Number(exists) === 1, sessionEnded: Number(ended) === 1, notBefore: notBefore === '' ? 0 : Number(notBefore) }
+      const subject: SubjectState = { generation: String(generation), userExists: Number(exists) === 1, sessionEnded: Number(ended) === 1, notBefore: notBefore === '' ? 0 : Number(notBefore) }
+      if (withUser) subject.user = Array.isArray(flat) && flat.length > 0 ? toUser(userId, flat) : null
+      return subject
     },
 
     async persistence() {
