@@ -141,16 +141,18 @@ export function buildApp(options: AppOptions): FastifyInstance {
   })
   // The one line per request. Only these fields: no header, body or query string can leak a token.
   app.addHook('onResponse', (request, reply, done) => {
+    // request.routeOptions builds a new object on every read: read it once.
+    const pattern = request.routeOptions.url
     const line: Record<string, unknown> = {
       method: request.method,
-      route: request.routeOptions.url || request.url.split('?')[0],
+      route: pattern || request.url.split('?')[0],
       status: reply.statusCode,
       ms: Math.round(reply.elapsedTime * 10) / 10,
     }
     if (request.user) line.userId = request.user.id
     request.log.info(line, 'request')
     if (metrics) {
-      const route = request.routeOptions.url || 'unmatched'
+      const route = pattern || 'unmatched'
       metrics.observeRequest({
         route,
         method: request.method,

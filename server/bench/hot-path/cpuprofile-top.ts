@@ -1,7 +1,7 @@
 /**
  * Prints the functions with the most self time in a V8 CPU profile (`node --cpu-prof`):
  *
- *   tsx bench/hot-path/cpuprofile-top.ts <file.cpuprofile> [count=15]
+ *   tsx bench/hot-path/cpuprofile-top.ts <file.cpuprofile> [count=15] [last-ms]
  *
  * Self time is summed per function (name, file, line) over every node of the call tree, from the
  * samples' time deltas. `(idle)` is time the event loop waited for I/O; `(program)` native work
@@ -28,8 +28,16 @@ export interface SelfTime {
   share: number
 }
 
-export function topSelfTime(file: string, count = 15): { busyMs: number; idleMs: number; top: SelfTime[] } {
+/**
+ * `lastMs`: only the samples of the profile's last `lastMs` milliseconds (the load, not the
+ * process's start-up, which loads and compiles every module).
+ */
+export function topSelfTime(file: string, count = 15, lastMs = Infinity): { busyMs: number; idleMs: number; top: SelfTime[] } {
   const profile = JSON.parse(fs.readFileSync(file, 'utf8')) as Profile
+  const times: number[] = []
+  let t = 0
+  for (const delta of profile.timeDeltas) times.push((t += delta))
+  const from = t - lastMs * 1000
   const byId = new Map(profile.nodes.map((n) => [n.id, n]))
   const selfUs = new Map<string, { name: string; where: string; us: number }>()
   let idleUs = 0
@@ -37,7 +45,7 @@ export function topSelfTime(file: string, count = 15): { busyMs: number; idleMs:
   for (let i = 0; i < profile.samples.length; i++) {
     const node = byId.get(profile.samples[i])
     const delta = profile.timeDeltas[i] ?? 0
-    if (!node || delta < 0) continue
+    if (!node || delta < 0 || times[i] < from) continue
     totalUs += delta
     const { functionName, url, lineNumber } = node.callFrame
     const name = functionName || '(anonymous)'
@@ -78,5 +86,5 @@ if (require.main === module) {
     process.stderr.write('usage: tsx bench/hot-path/cpuprofile-top.ts <file.cpuprofile> [count]\n')
     process.exit(1)
   }
-  process.stdout.write(formatTop(topSelfTime(file, Number(process.argv[3] ?? 15))) + '\n')
+  process.stdout.write(formatTop(topSelfTime(file, Number(process.argv[3] ?? 15), Number(process.argv[4] ?? Infinity))) + '\n')
 }

@@ -91,7 +91,7 @@ function request(url: string, method: string, body?: unknown, headers: Record<st
 
 /** Whether the built server reads REDIS_CLUSTER_NODES (Redis Cluster support). */
 export function binSupportsCluster(): boolean {
-  const config = path.join(SERVER_ROOT, 'dist', 'config.js')
+  const config = path.join(process.env.BENCH_BIN ? path.dirname(path.resolve(process.env.BENCH_BIN)) : path.join(SERVER_ROOT, 'dist'), 'config.js')
   return fs.existsSync(config) && fs.readFileSync(config, 'utf8').includes('REDIS_CLUSTER_NODES')
 }
 
@@ -108,7 +108,8 @@ export interface DeployOptions {
 
 export async function deploy(options: DeployOptions): Promise<Deployment> {
   const { store, processes } = options
-  const bin = path.join(SERVER_ROOT, 'dist', 'bin.js')
+  // BENCH_BIN: another build of the bin (an older version's dist/bin.js, to compare).
+  const bin = process.env.BENCH_BIN ? path.resolve(process.env.BENCH_BIN) : path.join(SERVER_ROOT, 'dist', 'bin.js')
   if (!fs.existsSync(bin)) throw new Error(`${bin} is missing: run \`npm run build -w weapp-auth-server\` first`)
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weapp-auth-hotpath-'))
   const logDir = options.logDir ?? dir

@@ -18,7 +18,8 @@
  *
  * Environment: BENCH_SECONDS (per measurement, default 4), BENCH_ROUNDS (default 3),
  * BENCH_CONNECTIONS (default 50), BENCH_PROCESSES (default 1,2,4), BENCH_STORES (default
- * memory,sqlite,redis,redis-cluster), BENCH_JSON (a file to write the figures to).
+ * memory,sqlite,redis,redis-cluster), BENCH_JSON (a file to write the figures to), BENCH_BIN
+ * (another build's dist/bin.js, to compare versions).
  */
 import * as fs from 'node:fs'
 import * as os from 'node:os'
