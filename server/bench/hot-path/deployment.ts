@@ -30,6 +30,8 @@ export interface Target {
   url: string
   /** The access token of a user of this process (memory: each process knows only its own users). */
   token: string
+  /** The server process's pid (its CPU time is read from /proc). */
+  pid: number
 }
 
 export interface Deployment {
@@ -167,7 +169,7 @@ export async function deploy(options: DeployOptions): Promise<Deployment> {
         return line ? (JSON.parse(line) as { store: string }) : undefined
       }, child)
       if (store === 'redis-cluster' && listening.store !== 'redis') throw new Error(`server #${i} does not run on the Redis Cluster (store: ${listening.store})`)
-      bins.push({ url: `http://127.0.0.1:${port}`, token: '' })
+      bins.push({ url: `http://127.0.0.1:${port}`, token: '', pid: child.child.pid ?? -1 })
     }
 
     // One user per process, logged in there (memory: each process knows only its own users).
@@ -187,7 +189,7 @@ export async function deploy(options: DeployOptions): Promise<Deployment> {
         const ref = startChild(tsxArgs(path.join(__dirname, 'reference-server.ts')), { PORT: '0', JWT_SECRET, REFERENCE_USERS: JSON.stringify(users) }, 'pipe')
         started.push(ref)
         const url = await waitFor(`reference #${i}`, () => /reference: (http:\/\/\S+)/.exec(ref.output())?.[1], ref)
-        references.push({ url: url.replace(/\/$/, ''), token: bins[i].token })
+        references.push({ url: url.replace(/\/$/, ''), token: bins[i].token, pid: ref.child.pid ?? -1 })
         const me = await request(`${url}/api/user/me`, 'GET', undefined, { authorization: `Bearer ${bins[i].token}` })
         if (me.status !== 200) throw new Error(`the reference route answered ${me.status}`)
       }

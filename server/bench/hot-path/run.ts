@@ -16,7 +16,7 @@
  * turns, the order alternating each round) and the median of the rounds is printed, with the
  * spread of the ratio: the machine is shared and noisy.
  *
- * Environment: BENCH_SECONDS (per measurement, default 4), BENCH_ROUNDS (default 3),
+ * Environment: BENCH_SECONDS (per measurement, default 3), BENCH_ROUNDS (default 5),
  * BENCH_CONNECTIONS (default 50), BENCH_PROCESSES (default 1,2,4), BENCH_STORES (default
  * memory,sqlite,redis,redis-cluster), BENCH_JSON (a file to write the figures to), BENCH_BIN
  * (another build's dist/bin.js, to compare versions).
@@ -26,8 +26,8 @@ import * as os from 'node:os'
 import { binSupportsCluster, deploy, stopAll, type StoreKind } from './deployment'
 import { loadLogin, loadMe, type LoadResult } from './load'
 
-const SECONDS = positive('BENCH_SECONDS', 4)
-const ROUNDS = positive('BENCH_ROUNDS', 3)
+const SECONDS = positive('BENCH_SECONDS', 3)
+const ROUNDS = positive('BENCH_ROUNDS', 5)
 const CONNECTIONS = positive('BENCH_CONNECTIONS', 50)
 const PROCESSES = list('BENCH_PROCESSES', '1,2,4').map(Number)
 const STORES = list('BENCH_STORES', 'memory,sqlite,redis,redis-cluster') as StoreKind[]
@@ -66,6 +66,12 @@ export interface Row {
   ratio?: number
   ratioMin?: number
   ratioMax?: number
+  /** CPU µs per answer (median of the rounds): the bin's `GET /api/user/me`, the hand-written route's, a login. */
+  meCpuMicros?: number
+  referenceCpuMicros?: number
+  loginCpuMicros?: number
+  /** referenceCpuMicros / meCpuMicros: the throughput ratio the CPU cost alone predicts. */
+  cpuRatio?: number
   failures?: number
 }
 
@@ -95,7 +101,10 @@ async function measure(store: StoreKind, processes: number): Promise<Row> {
       ref.push(r)
       ratios.push(b.perSecond / r.perSecond)
       login.push(await loadLogin(bins, CONNECTIONS, SECONDS))
-      process.stderr.write(`  ${store} × ${processes}, round ${round + 1}/${ROUNDS}: /me ${b.perSecond.toFixed(0)}/s vs ${r.perSecond.toFixed(0)}/s (${(b.perSecond / r.perSecond).toFixed(2)}×), logins ${login[round].perSecond.toFixed(0)}/s\n`)
+      process.stderr.write(
+        `  ${store} × ${processes}, round ${round + 1}/${ROUNDS}: /me ${b.perSecond.toFixed(0)}/s vs ${r.perSecond.toFixed(0)}/s (${(b.perSecond / r.perSecond).toFixed(2)}×), ` +
+          `CPU ${b.cpuMicrosPerAnswer.toFixed(0)} vs ${r.cpuMicrosPerAnswer.toFixed(0)} µs/req, logins ${login[round].perSecond.toFixed(0)}/s\n`,
+      )
     }
     return {
       processes,
@@ -109,6 +118,10 @@ async function measure(store: StoreKind, processes: number): Promise<Row> {
       ratio: median(ratios),
       ratioMin: Math.min(...ratios),
       ratioMax: Math.max(...ratios),
+      meCpuMicros: median(me.map((x) => x.cpuMicrosPerAnswer)),
+      referenceCpuMicros: median(ref.map((x) => x.cpuMicrosPerAnswer)),
+      loginCpuMicros: median(login.map((x) => x.cpuMicrosPerAnswer)),
+      cpuRatio: median(ref.map((x, i) => x.cpuMicrosPerAnswer / me[i].cpuMicrosPerAnswer)),
       failures: [...me, ...ref, ...login].reduce((sum, x) => sum + x.failures, 0),
     }
   } finally {
@@ -117,7 +130,7 @@ async function measure(store: StoreKind, processes: number): Promise<Row> {
 }
 
 function table(rows: Row[]): string {
-  const head = ['procs', 'store', 'logins/s', 'login p99', '/me req/s', '/me p99', 'hand-written req/s', 'hand-written p99', 'ratio (min–max)', 'non-2xx']
+  const head = ['procs', 'store', 'logins/s', 'login p99', '/me req/s', '/me p99', 'hand-written req/s', 'hand-written p99', 'ratio (min–max)', 'CPU µs/req bin : hand-written', 'CPU ratio', 'non-2xx']
   const measured = rows.filter((r) => !r.skipped)
   const body = measured.map((r) => [
     String(r.processes),
@@ -129,6 +142,8 @@ function table(rows: Row[]): string {
     (r.referencePerSecond ?? 0).toFixed(0),
     `${r.referenceP99} ms`,
     `${(r.ratio ?? 0).toFixed(2)}× (${(r.ratioMin ?? 0).toFixed(2)}–${(r.ratioMax ?? 0).toFixed(2)})`,
+    `${(r.meCpuMicros ?? NaN).toFixed(0)} : ${(r.referenceCpuMicros ?? NaN).toFixed(0)}`,
+    `${(r.cpuRatio ?? NaN).toFixed(2)}×`,
     String(r.failures ?? 0),
   ])
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)))
@@ -158,6 +173,7 @@ async function main(): Promise<void> {
   process.stdout.write(`\n${table(rows)}\n\n`)
   process.stdout.write(
     `ratio: the server's GET /api/user/me throughput over the hand-written route's (fastify + jose, user from a Map), measured alternately on the same machine; median of ${ROUNDS} rounds.\n` +
+      `CPU ratio: the hand-written route's CPU time per answer over the server's (its Node processes only; Redis's own CPU is not counted), which other jobs on the machine hardly move.\n` +
       `Each process has its own port; the load generator spreads ${CONNECTIONS} connections evenly over them. memory × N: each process its own memory (tokens stay on the process that issued them).\n` +
       `${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} cores, Node ${process.version}, wall time ${seconds.toFixed(0)} s.\n`,
   )
