@@ -26,8 +26,8 @@ export interface LoadResult {
   /** Answers that were not 2xx, plus connection errors and timeouts. */
   failures: number
   /**
-   * CPU time the target processes spent per 2xx answer, in µs (user + system, from /proc): unlike
-   * throughput, it hardly moves when other jobs take the cores. NaN where /proc is missing.
+   * CPU time the target processes spent per 2xx answer, in µs (user + system, from /proc): steadier
+   * than throughput when other jobs take the cores. NaN where /proc is missing.
    */
   cpuMicrosPerAnswer: number
 }

@@ -173,7 +173,7 @@ async function main(): Promise<void> {
   process.stdout.write(`\n${table(rows)}\n\n`)
   process.stdout.write(
     `ratio: the server's GET /api/user/me throughput over the hand-written route's (fastify + jose, user from a Map), measured alternately on the same machine; median of ${ROUNDS} rounds.\n` +
-      `CPU ratio: the hand-written route's CPU time per answer over the server's (its Node processes only; Redis's own CPU is not counted), which other jobs on the machine hardly move.\n` +
+      `CPU ratio: the hand-written route's CPU time per answer over the server's (its Node processes only; Redis's own CPU is not counted): steadier than throughput when other jobs share the cores, though both grow when the cores are oversubscribed.\n` +
       `Each process has its own port; the load generator spreads ${CONNECTIONS} connections evenly over them. memory × N: each process its own memory (tokens stay on the process that issued them).\n` +
       `${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} cores, Node ${process.version}, wall time ${seconds.toFixed(0)} s.\n`,
   )
