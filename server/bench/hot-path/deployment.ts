@@ -168,7 +168,7 @@ export async function deploy(options: DeployOptions): Promise<Deployment> {
         const line = fs.readFileSync(logFile, 'utf8').split('\n').find((l) => l.includes('"msg":"listening"'))
         return line ? (JSON.parse(line) as { store: string }) : undefined
       }, child)
-      if (store === 'redis-cluster' && listening.store !== 'redis') throw new Error(`server #${i} does not run on the Redis Cluster (store: ${listening.store})`)
+      if (store === 'redis-cluster' && !String(listening.store).startsWith('redis')) throw new Error(`server #${i} does not run on the Redis Cluster (store: ${listening.store})`)
       bins.push({ url: `http://127.0.0.1:${port}`, token: '', pid: child.child.pid ?? -1 })
     }
 
