@@ -528,6 +528,13 @@ export function redisStore(urlOrClient: string | Redis, options: RedisStoreOptio
     generation: `${prefix}generation`,
   }
 
+  // Every checkSubject offers a generation, written only when the data has none (it was lost). Each
+  // offer is new (a random prefix of this store's and a counter), so a generation lost with the
+  // data never comes back, without drawing random bytes on every authenticated request.
+  const offerPrefix = `${randomId()}.`
+  let offers = 0
+  const generationOffer = (): string => offerPrefix + (++offers).toString(36)
+
   const store: RedisStore = {
     kind: 'redis',
     client,
@@ -541,7 +548,7 @@ export function redisStore(urlOrClient: string | Redis, options: RedisStoreOptio
       if (family !== undefined) checkString('checkSubject', 'family', family)
       const withUser = options?.withUser === true
       const [generation, exists, ended, notBefore, flat] = await run('checkSubject', () =>
-        scripted.weappAuthCheckSubject(k.generation, k.user(userId), k.family(family ?? ''), k.userNotBefore(userId), randomId(), family === undefined ? '0' : '1', withUser ? '1' : '0'),
+        scripted.weappAuthCheckSubject(k.generation, k.user(userId), k.family(family ?? ''), k.userNotBefore(userId), generationOffer(), family === undefined ? '0' : '1', withUser ? '1' : '0'),
       )
       const subject: SubjectState = { generation: String(generation), userExists: Number(exists) === 1, sessionEnded: Number(ended) === 1, notBefore: notBefore === '' ? 0 : Number(notBefore) }
       if (withUser) subject.user = Array.isArray(flat) && flat.length > 0 ? toUser(userId, flat) : null
