@@ -1,8 +1,9 @@
 /**
- * `npm run bench:server`: the full multi-instance run, on loopback only. Four processes of the
- * runnable server (dist/bin.js) share one real Redis and call the fake WeChat API (its own
- * process); a client spreads calls round-robin over them. One run, bounded in count and time
- * (a hard deadline stops everything), printing counts, ratios, throughput and p99 per route:
+ * `npm run bench:multi-instance -w weapp-auth-server`: the full multi-instance run, on loopback
+ * only. Four processes of the runnable server (dist/bin.js) share one real Redis and call the
+ * fake WeChat API (its own process); a client spreads calls round-robin over them. One run,
+ * bounded in count and time (a hard deadline stops everything), printing counts, ratios,
+ * throughput and p99 per route:
  *
  * 1. load: 2,000 logins with distinct codes plus 500 phone calls, while WeChat expires the
  *    access_token twice (≥ 30 s apart: the kit respects WeChat's gap between forced refreshes).

@@ -1,5 +1,5 @@
 /**
- * `tsx bench/stores.ts [--rounds N]` (part of `npm run bench -w weapp-auth-server`): the stores side
+ * `tsx bench/stores.ts [--rounds N]` (or `npm run bench:stores -w weapp-auth-server`): the stores side
  * by side, on loopback only. Five deployments of the runnable server (dist/bin.js), each with its
  * own fake WeChat API process, are started once and kept for the whole run:
  *

@@ -38,8 +38,8 @@ import type {
   TokenSet,
   UserRepository,
 } from './types'
-import { storeUsers, USERS_IN_STORE } from './users'
-import type { Store } from './stores/store'
+import { FIND_BY_ID_READS_STORE, storeUsers, userFromStore, USERS_IN_STORE } from './users'
+import type { Store, SubjectState } from './stores/store'
 import { wechatProvider } from './providers/wechat'
 
 /** A login or phone code longer than this is refused before anything is called (WeChat's are 32 chars). */
@@ -88,6 +88,8 @@ export function createAuthServer<U extends PublicUser = PublicUser>(options: Aut
   const users: UserRepository<U> = o.users ?? (storeUsers(store, { onIdentityConflict: o.onIdentityConflict }) as unknown as UserRepository<U>)
   /** Users kept in this store (the default, or storeUsers(store) spread): a token whose user is gone is refused. */
   const usersInStore = o.users === undefined || (o.users as { [USERS_IN_STORE]?: Store })[USERS_IN_STORE] === rawStore
+  /** findById is the default one, reading only the store's record: authenticate() takes it from the token check's round trip. */
+  const userComesWithCheck = usersInStore && (users.findById as { [FIND_BY_ID_READS_STORE]?: boolean } | undefined)?.[FIND_BY_ID_READS_STORE] === true
   const { now } = o
   const emit = (event: AuthServerEvent): void => {
     if (!o.onEvent) return
@@ -283,6 +285,29 @@ export function createAuthServer<U extends PublicUser = PublicUser>(options: Aut
     return user ? publicUser(user) : undefined
   }
 
+  /**
+   * The access token checked, then bound to the data it names, in one store round trip: the
+   * generation (a store that lost its data never lets an old token open whatever account its id
+   * names now), whether the user still exists (default users), whether its session was ended
+   * (logout, reuse, deletion) and the user's own not-before (log out everywhere): seen by every
+   * instance from the next request. `withUser`: the same round trip answers the user's record.
+   */
+  async function checkToken(token: string, withUser: boolean): Promise<{ claims: Claims; subject: SubjectState }> {
+    const claims = await tokens.verify(token)
+    const subject = await store.checkSubject(claims.sub, claims.fam, withUser ? { withUser: true } : undefined)
+    if (claims.gen !== subject.generation) {
+      throw new TokenError('token_stale', 'Access token was issued against data this server no longer has (its store was reset or replaced); log in again')
+    }
+    if (usersInStore && !subject.userExists) throw new TokenError('user_not_found', 'Access token belongs to a user who no longer exists; log in again')
+    if (subject.sessionEnded === true || (typeof subject.notBefore === 'number' && claims.iat < subject.notBefore)) {
+      throw new TokenError('token_revoked', 'This session was ended (logged out, possibly from another device); log in again')
+    }
+    if (o.revocation && (await store.isRevoked({ jti: claims.jti, fam: claims.fam, iat: claims.iat }))) {
+      throw new TokenError('token_revoked', 'Access token was revoked; log in again')
+    }
+    return { claims, subject }
+  }
+
   const server: AuthServer<U> = {
     users,
     store: rawStore,
@@ -338,23 +363,15 @@ export function createAuthServer<U extends PublicUser = PublicUser>(options: Aut
     },
 
     async verify(token) {
-      const claims = await tokens.verify(token)
-      // Bound to the data it names, in one store round trip: the generation (a store that lost its
-      // data never lets an old token open whatever account its id names now), whether the user
-      // still exists (default users), whether its session was ended (logout, reuse, deletion) and
-      // the user's own not-before (log out everywhere): seen by every instance from the next request.
-      const subject = await store.checkSubject(claims.sub, claims.fam)
-      if (claims.gen !== subject.generation) {
-        throw new TokenError('token_stale', 'Access token was issued against data this server no longer has (its store was reset or replaced); log in again')
-      }
-      if (usersInStore && !subject.userExists) throw new TokenError('user_not_found', 'Access token belongs to a user who no longer exists; log in again')
-      if (subject.sessionEnded === true || (typeof subject.notBefore === 'number' && claims.iat < subject.notBefore)) {
-        throw new TokenError('token_revoked', 'This session was ended (logged out, possibly from another device); log in again')
-      }
-      if (o.revocation && (await store.isRevoked({ jti: claims.jti, fam: claims.fam, iat: claims.iat }))) {
-        throw new TokenError('token_revoked', 'Access token was revoked; log in again')
-      }
-      return claims
+      return (await checkToken(token, false)).claims
+    },
+
+    async authenticate(token) {
+      const { claims, subject } = await checkToken(token, userComesWithCheck)
+      // Users kept in the store came with the check; a repository of yours is asked now.
+      if (subject.user !== undefined) return { claims, user: subject.user ? (userFromStore(subject.user) as unknown as U) : null }
+      if (!users.findById) return { claims, user: null }
+      return { claims, user: (await users.findById(claims.sub)) ?? null }
     },
 
     async logout(claims: Claims, options?: { all?: boolean; others?: boolean }) {

@@ -13,7 +13,9 @@
  *   a REDIS_URL that is a Cluster node, a cluster node or sentinel list that nothing answers or
  *   that names servers of the wrong kind is one line and exit 1 too.
  * - stdout: JSON lines — one when it listens (`"msg":"listening"`, with `url`, and `metricsUrl`
- *   with METRICS_PORT), one per request.
+ *   with METRICS_PORT), one per request. They are written asynchronously (sonic-boom, `sync: false`:
+ *   lines that arrive while a write is under way go out together in the next one), so a slow
+ *   stdout never blocks requests; what is still buffered is flushed before the process exits.
  * - SIGTERM / SIGINT: stop accepting, let in-flight requests finish (at most 10 s), close the store,
  *   exit 0. A second signal exits 1 at once.
  */
@@ -28,6 +30,7 @@ import type { RedisStore } from './stores/redis'
 import { checkClusterNodes, checkSentinels } from './stores/redis-probe'
 import { providersFromEnv } from './providers/from-env'
 import { createMetrics, startMetricsServer, type Metrics, type MetricsServer } from './metrics'
+import SonicBoom from 'sonic-boom'
 
 const DRAIN_TIMEOUT_MS = 10_000
 /** How long the start-up checks of the Redis addresses wait for each answer. */
@@ -157,7 +160,17 @@ async function main(): Promise<void> {
     await warnIfRedisKeepsNothing(redis)
   }
 
-  const app = buildApp({ auth, avatars, development: config.development, devEndpoints: config.devEndpoints, trustProxy: config.trustProxy, metrics })
+  // The log lines, without blocking the event loop: one write carries every line queued meanwhile.
+  const logs = new SonicBoom({ fd: process.stdout.fd, sync: false })
+  // Whatever exits the process (a second signal, a failed start) first writes what is buffered.
+  process.on('exit', () => {
+    try {
+      logs.flushSync()
+    } catch {
+      // stdout is gone: nothing to write to
+    }
+  })
+  const app = buildApp({ auth, avatars, development: config.development, devEndpoints: config.devEndpoints, trustProxy: config.trustProxy, metrics, log: logs })
 
   let address: string
   try {
@@ -209,7 +222,9 @@ async function main(): Promise<void> {
       .then(
         () => {
           app.log.info('closed')
-          process.exit(0)
+          // Every log line out before exiting: end() waits for the write under way, then writes the rest.
+          logs.once('close', () => process.exit(0))
+          logs.end()
         },
         (err: Error) => {
           process.stderr.write(`weapp-auth-server: error while closing: ${err.message}\n`)

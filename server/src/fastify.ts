@@ -4,6 +4,7 @@
  *   const auth = createAuthServer({ appid, secret, jwt: { secret: JWT_SECRET } })
  *   app.register(weappAuth, { auth })                    // POST /api/auth/{login,refresh,phone,logout}
  *   app.get('/api/me', { preHandler: app.authenticate }, (req) => ({ id: req.user!.id }))
+ *   app.get('/api/profile', { preHandler: app.authenticateUser }, (req) => req.user!.profile)
  *
  * Routes (under `prefix`, default `/api/auth`):
  * - `POST /login`   `{ code, platform?, anonymousCode?, appid? }` (JSON body, or `?code=` as the SDK's
@@ -24,7 +25,8 @@
  *   user's sessions.
  *
  * The plugin is wrapped with fastify-plugin, so `app.authenticate` (a preHandler that sets
- * `request.user = { id, claims }` or answers 401) is visible to the whole app. The routes live in
+ * `request.user = { id, claims }` or answers 401) and `app.authenticateUser` (the same, plus
+ * `request.user.profile`: the user, read with the token check) are visible to the whole app. The routes live in
  * their own encapsulated context with their own JSON parser (16 KiB limit, an empty body is
  * allowed for `?code=`), content types (JSON only) and error handler, so nothing here changes how
  * the app's other routes parse or fail.
@@ -47,12 +49,22 @@ export interface AuthenticatedUser {
   /** The token's `sub`: the id your users repository gave the user. */
   id: string
   claims: Claims
+  /**
+   * Set by `app.authenticateUser` only: the user as your users repository answers it (null when
+   * it has no such user). With the default users it came with the token check, at no extra cost.
+   */
+  profile?: PublicUser | null
 }
 
 declare module 'fastify' {
   interface FastifyInstance {
     /** preHandler: `Authorization: Bearer <jwt>` → `request.user`; otherwise 401 with a stable `error` code. */
     authenticate: preHandlerAsyncHookHandler
+    /**
+     * preHandler: as `authenticate`, and `request.user.profile` is the user (`auth.authenticate`):
+     * for routes that answer with the user's data, in the same store round trip as the token check.
+     */
+    authenticateUser: preHandlerAsyncHookHandler
   }
   interface FastifyRequest {
     /** Set by `app.authenticate`; null on routes that do not use it. */
@@ -149,7 +161,7 @@ function queryObject(query: unknown): Record<string, unknown> {
 
 const plugin: FastifyPluginAsync<WeappAuthOptions> = async (app, options) => {
   const auth = options && options.auth
-  if (!auth || typeof auth.login !== 'function' || typeof auth.verify !== 'function') {
+  if (!auth || typeof auth.login !== 'function' || typeof auth.verify !== 'function' || typeof auth.authenticate !== 'function') {
     throw new TypeError('weappAuth: options.auth must be the AuthServer from createAuthServer(options).')
   }
   const prefix = options.prefix === undefined ? DEFAULT_PREFIX : options.prefix
@@ -172,8 +184,21 @@ const plugin: FastifyPluginAsync<WeappAuthOptions> = async (app, options) => {
       return sendError(request, reply, err)
     }
   }
+  const authenticateUser: preHandlerAsyncHookHandler = async function (request, reply) {
+    const token = bearer(request.headers.authorization)
+    if (!token) {
+      return sendError(request, reply, new TokenError('unauthorized', 'Send the access token as Authorization: Bearer <token>.'))
+    }
+    try {
+      const { claims, user } = await auth.authenticate(token)
+      request.user = { id: String(claims.sub), claims, profile: user }
+    } catch (err) {
+      return sendError(request, reply, err)
+    }
+  }
   if (!app.hasRequestDecorator('user')) app.decorateRequest('user', null)
   if (!app.hasDecorator('authenticate')) app.decorate('authenticate', authenticate)
+  if (!app.hasDecorator('authenticateUser')) app.decorate('authenticateUser', authenticateUser)
 
   // The routes, in their own context: JSON only, an empty body allowed, the limit, the error answers.
   await app.register(

@@ -10,6 +10,7 @@
  * — plus `iss`/`aud` when configured. A token without `gen` (signed by an older version) verifies
  * here with `gen: ''`, which no store has, so the core refuses it as stale.
  */
+import { createSecretKey, type KeyObject } from 'node:crypto'
 import { errors as joseErrors, jwtVerify, SignJWT, type JWTHeaderParameters, type JWTPayload } from 'jose'
 import { TokenError } from './errors'
 import { randomId } from './ids'
@@ -45,8 +46,9 @@ const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/
 export function createTokenIssuer(options: TokenIssuerOptions): TokenIssuer {
   const { keys, issuer, audience, ttlSeconds, now } = options
   if (keys.length === 0) throw new TypeError('createTokenIssuer: at least one key')
-  const byKid = new Map(keys.map((k) => [k.kid, k.key]))
-  const signer = keys[0]
+  // KeyObjects made once: jose would otherwise import the raw bytes again on every sign and verify.
+  const byKid = new Map<string, KeyObject>(keys.map((k) => [k.kid, createSecretKey(k.key)]))
+  const signer = { kid: keys[0].kid, key: byKid.get(keys[0].kid) as KeyObject }
 
   async function sign(input: { sub: string; fam: string; gen: string; plt?: HostPlatform; app?: string }): Promise<{ token: string; claims: Claims }> {
     const iat = Math.floor(now() / 1000)
@@ -72,7 +74,7 @@ export function createTokenIssuer(options: TokenIssuerOptions): TokenIssuer {
     return { token, claims }
   }
 
-  function keyFor(header: JWTHeaderParameters): Uint8Array {
+  function keyFor(header: JWTHeaderParameters): KeyObject {
     // jose calls this only after checking `alg` against `algorithms`, so `none`/HS512 never get here.
     const kid = header.kid
     if (typeof kid !== 'string') throw new TokenError('invalid_token', 'Access token has no key id (kid)')

@@ -39,9 +39,18 @@ export interface StoreUserRepository extends UserRepository<StoreUser> {
  */
 export const USERS_IN_STORE: unique symbol = Symbol.for('weapp-auth-server.usersInStore') as never
 
-function toUser(stored: StoredUser): StoreUser {
+/** A stored user as the repository answers it: its fields, and its id. */
+export function userFromStore(stored: StoredUser): StoreUser {
   return { ...stored.fields, id: stored.id }
 }
+const toUser = userFromStore
+
+/**
+ * Set on the default repository's `findById`: it reads nothing but the store's user record, so
+ * the core may answer that record from the token check's round trip instead (Store.checkSubject
+ * `withUser`). A `findById` of yours, even on a spread of `storeUsers(store)`, is always called.
+ */
+export const FIND_BY_ID_READS_STORE: unique symbol = Symbol.for('weapp-auth-server.findByIdReadsStore') as never
 
 /** Two accounts that turn out to be one person (they share a unionid): see `onIdentityConflict`. */
 export interface IdentityConflict {
@@ -82,10 +91,13 @@ export function storeUsers(store: Store, options: StoreUsersOptions = {}): Store
       }
       return toUser({ id: stored.id, fields: stored.fields })
     },
-    async findById(id) {
-      const stored = await store.getUser(id)
-      return stored ? toUser(stored) : null
-    },
+    findById: Object.assign(
+      async (id: string) => {
+        const stored = await store.getUser(id)
+        return stored ? toUser(stored) : null
+      },
+      { [FIND_BY_ID_READS_STORE]: true },
+    ),
     async updateUser(id, patch) {
       const { id: _ignored, openid: _o, unionid: _u, session_key: _s, sessionKey: _k, ...safe } = patch
       const stored = await store.updateUser(id, safe)

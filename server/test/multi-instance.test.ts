@@ -1,6 +1,6 @@
 /**
  * Many instances of the runnable server sharing one real Redis, against the fake WeChat API in its
- * own process: the small version of `npm run bench:server` (bench/multi-instance.ts). Two server
+ * own process: the small version of bench/multi-instance.ts (`npm run bench:multi-instance`). Two server
  * processes, 100 logins and 40 phone calls across one access_token expiry, 50 concurrent
  * refreshes of one refresh token, a token crossing instances, one instance SIGKILLed under load,
  * and a Redis restart. The scenarios share one cluster and run in order (the Redis restart last,

@@ -607,6 +607,20 @@ describe.each(kinds)('$name store', (kind) => {
       expect(await store.checkSubject('someone-else')).toMatchObject({ notBefore: 0 })
     })
 
+    test('checkSubject withUser answers the user\'s record in the same call, current after an update, null once deleted', async () => {
+      const user = await store.findOrCreateUser('weixin:with-user', { nickName: '微信用户', avatarUrl: '' })
+      await store.putRefresh('w1', record(s, { userId: user.id, family: 'fw' }), 60)
+      const subject = await store.checkSubject(user.id, 'fw', { withUser: true })
+      expect(subject).toEqual({ generation: await store.generation(), userExists: true, sessionEnded: false, notBefore: 0, user: { id: user.id, fields: { nickName: '微信用户', avatarUrl: '' } } })
+      // Without it, no user (and the same answer otherwise).
+      expect(await store.checkSubject(user.id, 'fw')).not.toHaveProperty('user')
+      await store.updateUser(user.id, { nickName: 'Alice', score: 3 })
+      expect((await store.checkSubject(user.id, 'fw', { withUser: true })).user).toEqual({ id: user.id, fields: { nickName: 'Alice', avatarUrl: '', score: 3 } })
+      await store.deleteUser(user.id, 60)
+      expect(await store.checkSubject(user.id, 'fw', { withUser: true })).toMatchObject({ userExists: false, sessionEnded: true, user: null })
+      expect(await store.checkSubject('nobody', undefined, { withUser: true })).toMatchObject({ userExists: false, sessionEnded: false, user: null })
+    })
+
     test('deleteUser removes the user, their identities, session_key and sessions at once; the same identity then gets a new id', async () => {
       const alice = await store.findOrCreateUser('weixin:alice', { nickName: 'Alice' })
       const bob = await store.findOrCreateUser('weixin:bob', { nickName: 'Bob' })

@@ -29,7 +29,7 @@ import {
   sessionEnd,
   toMs,
 } from './arguments'
-import type { RefreshRecord, RotateResult, Store, StoredSession, StoredUser } from './store'
+import type { RefreshRecord, RotateResult, Store, StoredSession, StoredUser, SubjectState } from './store'
 
 export interface MemoryStoreOptions {
   /** Clock for every expiry (ms since epoch). Default Date.now; tests pass a controllable one. */
@@ -168,16 +168,21 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       return generation
     },
 
-    async checkSubject(userId, family) {
+    async checkSubject(userId, family, options) {
       open('checkSubject')
       checkString('checkSubject', 'userId', userId)
       if (family !== undefined) checkString('checkSubject', 'family', family)
-      return {
+      const subject: SubjectState = {
         generation,
         userExists: users.has(userId),
         sessionEnded: family !== undefined && revokedFamilies.get(family) === true,
         notBefore: userNotBefore.get(userId) ?? 0,
       }
+      if (options?.withUser) {
+        const fields = users.get(userId)
+        subject.user = fields ? toStored(userId, fields) : null
+      }
+      return subject
     },
 
     async putRefresh(tokenHash, record, ttlSeconds) {

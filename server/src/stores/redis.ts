@@ -109,7 +109,7 @@ import {
   sessionEnd,
   toMs,
 } from './arguments'
-import type { RefreshRecord, RotateResult, Store, StoredSession, StoredUser } from './store'
+import type { RefreshRecord, RotateResult, Store, StoredSession, StoredUser, SubjectState } from './store'
 
 /** A Redis server's address (a cluster node or a sentinel). */
 export interface RedisAddress {
@@ -350,13 +350,20 @@ return redis.call('GET', KEYS[1])
 
 /**
  * Standalone layout: one round trip. KEYS: generation, user key, family-revoked key of the token's
- * family, user-not-before key. ARGV: a fresh generation candidate, '1' when the token names a family.
- * Returns { generation, user exists 1 | 0, session ended 1 | 0, the user's not-before or '' }.
+ * family, user-not-before key. ARGV: a fresh generation candidate, '1' when the token names a family,
+ * '1' to answer the user too. Returns { generation, user exists 1 | 0, session ended 1 | 0, the
+ * user's not-before or '' }, then the user's HGETALL when asked (the same user key: no other key is read).
  */
 const CHECK_SUBJECT = `
 redis.call('SET', KEYS[1], ARGV[1], 'NX')
 local ended = 0
 if ARGV[2] == '1' then ended = redis.call('EXISTS', KEYS[3]) end
+if ARGV[3] == '1' then
+  local user = redis.call('HGETALL', KEYS[2])
+  local exists = 0
+  if #user > 0 then exists = 1 end
+  return {redis.call('GET', KEYS[1]), exists, ended, redis.call('GET', KEYS[4]) or '', user}
+end
 return {redis.call('GET', KEYS[1]), redis.call('EXISTS', KEYS[2]), ended, redis.call('GET', KEYS[4]) or ''}
 `
 
@@ -394,7 +401,7 @@ interface ScriptedRedis {
   weappAuthHit(k1: string, windowMs: number): Promise<[number, number]>
   weappAuthIsRevoked(k1: string, k2: string, k3: string, iat: number): Promise<number>
   weappAuthGeneration(k1: string, candidate: string): Promise<string>
-  weappAuthCheckSubject(k1: string, k2: string, k3: string, k4: string, candidate: string, hasFamily: string): Promise<[string, number, number, string]>
+  weappAuthCheckSubject(k1: string, k2: string, k3: string, k4: string, candidate: string, hasFamily: string, withUser: string): Promise<[string, number, number, string, string[]?]>
   weappAuthCheckUser(k1: string, k2: string): Promise<[number, string]>
   weappAuthUpdateUser(k1: string, ...argv: Arg[]): Promise<string[] | null>
 }
@@ -502,6 +509,8 @@ export function redisStore(target: RedisTarget | Redis | Cluster, options: Redis
 
   // Our own clients: fail fast while down, reconnect forever in the background.
   const failFast: RedisOptions = {
+    // Commands issued in the same tick (many requests' checks under load) leave in one write.
+    enableAutoPipelining: true,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     commandTimeout: commandTimeoutMs,
@@ -634,6 +643,14 @@ export function redisStore(target: RedisTarget | Redis | Cluster, options: Redis
   async function run<T>(method: string, call: () => Promise<T>, rounds = 1): Promise<T> {
     if (closed) throw new StoreUnavailableError(`redis store: ${method} called after close()`)
     if (wrongTopology) throw new StoreUnavailableError(`redis store: ${method} refused: ${wrongTopology}`)
+    // Our own connected client bounds every command itself (commandTimeout): no timer of ours.
+    if (owned && client.status === 'ready') {
+      try {
+        return await call()
+      } catch (err) {
+        throw unavailable(method, err)
+      }
+    }
     const deadline = Date.now() + commandTimeoutMs
     const limit = commandTimeoutMs * rounds
     let timer: NodeJS.Timeout | undefined
@@ -730,6 +747,13 @@ export function redisStore(target: RedisTarget | Redis | Cluster, options: Redis
     throw new Error(`findOrCreateUser: the identity kept changing under ${MAX_IDENTITY_ATTEMPTS} attempts`)
   }
 
+  // Every checkSubject offers a generation, written only when the data has none (it was lost). Each
+  // offer is new (a random prefix of this store's and a counter), so a generation lost with the
+  // data never comes back, without drawing random bytes on every authenticated request.
+  const offerPrefix = `${randomId()}.`
+  let offers = 0
+  const generationOffer = (): string => offerPrefix + (++offers).toString(36)
+
   const store: RedisStore = {
     kind: 'redis',
     mode,
@@ -739,27 +763,33 @@ export function redisStore(target: RedisTarget | Redis | Cluster, options: Redis
       return run('generation', () => scripted.weappAuthGeneration(k.generation, randomId()))
     },
 
-    async checkSubject(userId, family) {
+    async checkSubject(userId, family, options) {
       checkString('checkSubject', 'userId', userId)
       if (family !== undefined) checkString('checkSubject', 'family', family)
+      const withUser = options?.withUser === true
       if (!tagged) {
-        // One server: one round trip for every authenticated request.
-        const [generation, exists, ended, notBefore] = await run('checkSubject', () =>
-          scripted.weappAuthCheckSubject(k.generation, k.user(userId), k.family(family ?? ''), k.userNotBefore(userId), randomId(), family === undefined ? '0' : '1'),
+        // One server: one round trip for every authenticated request, the user included when asked.
+        const [generation, exists, ended, notBefore, flat] = await run('checkSubject', () =>
+          scripted.weappAuthCheckSubject(k.generation, k.user(userId), k.family(family ?? ''), k.userNotBefore(userId), generationOffer(), family === undefined ? '0' : '1', withUser ? '1' : '0'),
         )
-        return { generation: String(generation), userExists: Number(exists) === 1, sessionEnded: Number(ended) === 1, notBefore: notBefore === '' ? 0 : Number(notBefore) }
+        const subject: SubjectState = { generation: String(generation), userExists: Number(exists) === 1, sessionEnded: Number(ended) === 1, notBefore: notBefore === '' ? 0 : Number(notBefore) }
+        if (withUser) subject.user = Array.isArray(flat) && flat.length > 0 ? toUser(userId, flat) : null
+        return subject
       }
       // Cluster layout: three slots (the generation's, the user's, the family's), asked in parallel. Each
       // answer is a read of marks that only appear (or, for the user, only disappear), so reading
       // them at slightly different instants never accepts what one instant would refuse.
-      const [generation, [exists, notBefore], ended] = await run('checkSubject', () =>
+      const [generation, [exists, notBefore], ended, flatUser] = await run('checkSubject', () =>
         Promise.all([
-          scripted.weappAuthGeneration(k.generation, randomId()),
+          scripted.weappAuthGeneration(k.generation, generationOffer()),
           scripted.weappAuthCheckUser(k.user(userId), k.userNotBefore(userId)),
           family === undefined ? Promise.resolve(0) : client.exists(k.family(family)),
+          withUser ? client.hgetall(k.user(userId)) : Promise.resolve(undefined),
         ]),
       )
-      return { generation: String(generation), userExists: Number(exists) === 1, sessionEnded: Number(ended) === 1, notBefore: notBefore === '' ? 0 : Number(notBefore) }
+      const subject: SubjectState = { generation: String(generation), userExists: Number(exists) === 1, sessionEnded: Number(ended) === 1, notBefore: notBefore === '' ? 0 : Number(notBefore) }
+      if (withUser) subject.user = subject.userExists && flatUser && Object.keys(flatUser).length > 0 ? toUser(userId, Object.entries(flatUser).flat()) : null
+      return subject
     },
 
     async persistence() {

@@ -61,7 +61,7 @@ import {
   sessionEnd,
   toMs,
 } from './arguments'
-import type { RefreshRecord, RotateResult, Store, StoredSession, StoredUser } from './store'
+import type { RefreshRecord, RotateResult, Store, StoredSession, StoredUser, SubjectState } from './store'
 
 export interface SqliteStoreOptions {
   /** Clock for every expiry (ms since epoch). Default Date.now; tests pass a controllable one. */
@@ -280,6 +280,12 @@ export function sqliteStore(file: string, options: SqliteStoreOptions = {}): Sql
     deleteKvRange: db.prepare('DELETE FROM weapp_auth_kv WHERE key >= ? AND key < ?'),
     getUser: db.prepare('SELECT fields FROM weapp_auth_users WHERE id = ?'),
     hasUser: db.prepare('SELECT 1 AS one FROM weapp_auth_users WHERE id = ?'),
+    // Every authenticated request: one statement (one snapshot) for the user, its session's end and its not-before.
+    checkSubject: db.prepare(
+      'SELECT (SELECT fields FROM weapp_auth_users WHERE id = ?) AS fields, ' +
+        '(SELECT 1 FROM weapp_auth_kv WHERE key = ? AND (purge_at IS NULL OR purge_at > ?)) AS ended, ' +
+        '(SELECT value FROM weapp_auth_kv WHERE key = ? AND (purge_at IS NULL OR purge_at > ?)) AS not_before',
+    ),
     putUser: db.prepare('INSERT INTO weapp_auth_users (id, fields, created_at) VALUES (?, ?, ?)'),
     setUserFields: db.prepare('UPDATE weapp_auth_users SET fields = ? WHERE id = ?'),
     ping: db.prepare('SELECT 1 AS one'),
@@ -376,15 +382,26 @@ export function sqliteStore(file: string, options: SqliteStoreOptions = {}): Sql
       return run('generation', false, () => generation)
     },
 
-    async checkSubject(userId, family) {
+    async checkSubject(userId, family, options) {
       checkString('checkSubject', 'userId', userId)
       if (family !== undefined) checkString('checkSubject', 'family', family)
-      return run('checkSubject', false, () => ({
-        generation,
-        userExists: q.hasUser.get(userId) !== undefined,
-        sessionEnded: family !== undefined && kvGet(`family-revoked:${family}`) !== undefined,
-        notBefore: Number(kvGet(`user-not-before:${userId}`) ?? 0),
-      }))
+      return run('checkSubject', false, () => {
+        const t = now()
+        // No family: a key no family has (families are random ids), so `ended` is null.
+        const row = q.checkSubject.get(userId, family === undefined ? '' : `family-revoked:${family}`, t, `user-not-before:${userId}`, t) as {
+          fields: string | null
+          ended: number | null
+          not_before: string | null
+        }
+        const subject: SubjectState = {
+          generation,
+          userExists: row.fields !== null,
+          sessionEnded: family !== undefined && row.ended !== null,
+          notBefore: Number(row.not_before ?? 0),
+        }
+        if (options?.withUser) subject.user = row.fields === null ? null : { id: userId, fields: fieldsOf(userId, row.fields) }
+        return subject
+      })
     },
 
     async putRefresh(tokenHash, record, ttlSeconds) {

@@ -68,6 +68,11 @@ export interface SubjectState {
   sessionEnded: boolean
   /** The user's own access not-before (epoch seconds; 0 when none): tokens issued before it are refused. */
   notBefore: number
+  /**
+   * With `{ withUser: true }`: the user as the default user repository keeps it (null when there
+   * is none), read in the same round trip. Absent otherwise (and from stores that cannot).
+   */
+  user?: StoredUser | null
 }
 
 export interface StoredUser {
@@ -90,9 +95,10 @@ export interface Store {
    * written if missing), whether user `userId` exists in the default user repository, whether
    * `family` (the token's session) was ended, and the user's own access not-before. Ending a
    * session or deleting an account is thereby seen by every instance from the next request, at
-   * no extra round trip.
+   * no extra round trip. `{ withUser: true }` also answers the user's record (`user`), still in
+   * that one round trip: a route that needs the user pays nothing more.
    */
-  checkSubject(userId: string, family?: string): Promise<SubjectState>
+  checkSubject(userId: string, family?: string, options?: { withUser?: boolean }): Promise<SubjectState>
 
   // --- refresh families -------------------------------------------------------------------
   /**

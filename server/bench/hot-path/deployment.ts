@@ -1,0 +1,207 @@
+/**
+ * One deployment for the hot-path benchmark, all on loopback: a store (each process's own memory,
+ * one SQLite file shared by every process, one real Redis, or a real Redis Cluster of 3 masters
+ * and 3 replicas), the fake WeChat API as its own process, N processes of the ready-made server
+ * (dist/bin.js), and N processes of the hand-written reference route (reference-server.ts).
+ *
+ * Every server process has its own port; the load generator spreads its connections evenly over
+ * them (no node:cluster, no proxy in between). The bins' JSON log lines go to a file each, as they
+ * would to a log collector: the load generator never reads them.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import * as fs from 'node:fs'
+import * as http from 'node:http'
+import * as os from 'node:os'
+import * as path from 'node:path'
+import { freePort, terminate, track } from '../../test/helpers/processes'
+import { startRedis, type RedisHandle } from '../../test/helpers/redis'
+import { startRedisCluster, type RedisClusterHandle } from './redis-cluster'
+
+export type StoreKind = 'memory' | 'sqlite' | 'redis' | 'redis-cluster'
+
+const SERVER_ROOT = path.resolve(__dirname, '..', '..')
+const REPO_ROOT = path.resolve(SERVER_ROOT, '..')
+const APPID = 'wx_bench_app'
+const SECRET = 'bench-app-secret'
+export const JWT_SECRET = 'bench-jwt-secret-of-at-least-32-bytes-long!!'
+
+export interface Target {
+  /** `http://127.0.0.1:<port>` */
+  url: string
+  /** The access token of a user of this process (memory: each process knows only its own users). */
+  token: string
+  /** The server process's pid (its CPU time is read from /proc). */
+  pid: number
+}
+
+export interface Deployment {
+  store: StoreKind
+  processes: number
+  /** The bins, one per process. */
+  bins: Target[]
+  /** The hand-written reference route, one per process, verifying the same tokens. */
+  references: Target[]
+  stop(): Promise<void>
+}
+
+interface Child {
+  child: ChildProcess
+  exited: Promise<void>
+  output(): string
+}
+
+const children = new Set<Child>()
+
+function tsxArgs(file: string): string[] {
+  const tsx = require.resolve('tsx', { paths: [SERVER_ROOT, REPO_ROOT] })
+  return ['--import', 'file://' + tsx.split(path.sep).join('/'), file]
+}
+
+function startChild(args: string[], env: Record<string, string>, stdout: 'pipe' | number): Child {
+  const child = spawn(process.execPath, args, { cwd: SERVER_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', stdout, 'pipe'] })
+  const tracked = track(child)
+  const handle = { child, exited: tracked.exited, output: tracked.output }
+  children.add(handle)
+  void tracked.exited.then(() => children.delete(handle))
+  return handle
+}
+
+async function waitFor<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, child: Child, timeoutMs = 20000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await probe()
+    if (value !== undefined) return value
+    if (child.child.exitCode !== null || child.child.signalCode !== null) throw new Error(`${what} exited during start-up:\n${child.output()}`)
+    if (Date.now() > deadline) throw new Error(`${what} did not start within ${timeoutMs} ms:\n${child.output()}`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
+
+function request(url: string, method: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
+  return new Promise((resolve, reject) => {
+    const data = body === undefined ? undefined : JSON.stringify(body)
+    const req = http.request(url, { method, headers: { ...(data ? { 'content-type': 'application/json' } : {}), ...headers } }, (res) => {
+      let text = ''
+      res.setEncoding('utf8')
+      res.on('data', (chunk) => (text += chunk))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : null }))
+    })
+    req.on('error', reject)
+    req.end(data)
+  })
+}
+
+/** Whether the built server reads REDIS_CLUSTER_NODES (Redis Cluster support). */
+export function binSupportsCluster(): boolean {
+  const config = path.join(process.env.BENCH_BIN ? path.dirname(path.resolve(process.env.BENCH_BIN)) : path.join(SERVER_ROOT, 'dist'), 'config.js')
+  return fs.existsSync(config) && fs.readFileSync(config, 'utf8').includes('REDIS_CLUSTER_NODES')
+}
+
+export interface DeployOptions {
+  store: StoreKind
+  processes: number
+  /** Extra node flags for the bins (e.g. --cpu-prof). */
+  nodeArgs?: string[]
+  /** Without the reference processes (profiling). */
+  withoutReference?: boolean
+  /** Where the bins' log files go. Default: a temporary folder removed by stop(). */
+  logDir?: string
+}
+
+export async function deploy(options: DeployOptions): Promise<Deployment> {
+  const { store, processes } = options
+  // BENCH_BIN: another build of the bin (an older version's dist/bin.js, to compare).
+  const bin = process.env.BENCH_BIN ? path.resolve(process.env.BENCH_BIN) : path.join(SERVER_ROOT, 'dist', 'bin.js')
+  if (!fs.existsSync(bin)) throw new Error(`${bin} is missing: run \`npm run build -w weapp-auth-server\` first`)
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weapp-auth-hotpath-'))
+  const logDir = options.logDir ?? dir
+  const started: Child[] = []
+  let redis: RedisHandle | undefined
+  let cluster: RedisClusterHandle | undefined
+  const stop = async () => {
+    await Promise.all(started.map((c) => terminate(c.child, c.exited, 5000)))
+    await redis?.stop().catch(() => undefined)
+    await cluster?.stop().catch(() => undefined)
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+  try {
+    // The fake WeChat, its own process: any well-formed code logs in (a user per code prefix).
+    const fake = startChild(tsxArgs(path.join(SERVER_ROOT, 'src', 'testing', 'fake-wechat-main.ts')), { PORT: '0', WX_APPID: APPID, WX_SECRET: SECRET, FAKE_WECHAT_ACCEPT_ANY_CODE: '1' }, 'pipe')
+    started.push(fake)
+    const fakeUrl = await waitFor('the fake WeChat', () => /fake wechat: (http:\/\/\S+)/.exec(fake.output())?.[1], fake)
+
+    let storeEnv: Record<string, string>
+    if (store === 'memory') storeEnv = { STORE: 'memory' }
+    else if (store === 'sqlite') storeEnv = { STORE: 'sqlite', SQLITE_PATH: path.join(dir, 'weapp-auth.db') }
+    else if (store === 'redis') {
+      redis = await startRedis()
+      storeEnv = { REDIS_URL: redis.url }
+    } else {
+      cluster = await startRedisCluster()
+      storeEnv = { REDIS_CLUSTER_NODES: cluster.nodes.join(',') }
+    }
+
+    const bins: Target[] = []
+    for (let i = 0; i < processes; i++) {
+      const port = await freePort()
+      const logFile = path.join(logDir, `bin-${store}-${processes}-${i}.log`)
+      const fd = fs.openSync(logFile, 'w')
+      const child = startChild(
+        [...(options.nodeArgs ?? []), bin],
+        {
+          NODE_ENV: 'production',
+          HOST: '127.0.0.1',
+          PORT: String(port),
+          WX_APPID: APPID,
+          WX_SECRET: SECRET,
+          JWT_SECRET,
+          WX_API_BASE: fakeUrl,
+          // The load generator plays the load balancer: each login comes from its own client address.
+          TRUST_PROXY: '127.0.0.1',
+          ...storeEnv,
+        },
+        fd,
+      )
+      fs.closeSync(fd)
+      started.push(child)
+      const listening = await waitFor(`server #${i}`, () => {
+        const line = fs.readFileSync(logFile, 'utf8').split('\n').find((l) => l.includes('"msg":"listening"'))
+        return line ? (JSON.parse(line) as { store: string }) : undefined
+      }, child)
+      if (store === 'redis-cluster' && !String(listening.store).startsWith('redis')) throw new Error(`server #${i} does not run on the Redis Cluster (store: ${listening.store})`)
+      bins.push({ url: `http://127.0.0.1:${port}`, token: '', pid: child.child.pid ?? -1 })
+    }
+
+    // One user per process, logged in there (memory: each process knows only its own users).
+    const users: Record<string, unknown>[] = []
+    for (const [i, target] of bins.entries()) {
+      const answer = await request(`${target.url}/api/auth/login`, 'POST', { code: `benchuser${i}-${Date.now()}` })
+      if (answer.status !== 200) throw new Error(`login on server #${i} answered ${answer.status}: ${JSON.stringify(answer.body)}`)
+      target.token = answer.body.token
+      const me = await request(`${target.url}/api/user/me`, 'GET', undefined, { authorization: `Bearer ${target.token}` })
+      if (me.status !== 200) throw new Error(`GET /api/user/me on server #${i} answered ${me.status}: ${JSON.stringify(me.body)}`)
+      users.push(me.body)
+    }
+
+    const references: Target[] = []
+    if (!options.withoutReference) {
+      for (let i = 0; i < processes; i++) {
+        const ref = startChild(tsxArgs(path.join(__dirname, 'reference-server.ts')), { PORT: '0', JWT_SECRET, REFERENCE_USERS: JSON.stringify(users) }, 'pipe')
+        started.push(ref)
+        const url = await waitFor(`reference #${i}`, () => /reference: (http:\/\/\S+)/.exec(ref.output())?.[1], ref)
+        references.push({ url: url.replace(/\/$/, ''), token: bins[i].token, pid: ref.child.pid ?? -1 })
+        const me = await request(`${url}/api/user/me`, 'GET', undefined, { authorization: `Bearer ${bins[i].token}` })
+        if (me.status !== 200) throw new Error(`the reference route answered ${me.status}`)
+      }
+    }
+    return { store, processes, bins, references, stop }
+  } catch (err) {
+    await stop().catch(() => undefined)
+    throw err
+  }
+}
+
+/** Ends every child this module started (a failed or interrupted run). */
+export async function stopAll(): Promise<void> {
+  await Promise.all([...children].map((c) => terminate(c.child, c.exited, 2000)))
+}
