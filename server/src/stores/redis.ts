@@ -643,8 +643,10 @@ export function redisStore(target: RedisTarget | Redis | Cluster, options: Redis
   async function run<T>(method: string, call: () => Promise<T>, rounds = 1): Promise<T> {
     if (closed) throw new StoreUnavailableError(`redis store: ${method} called after close()`)
     if (wrongTopology) throw new StoreUnavailableError(`redis store: ${method} refused: ${wrongTopology}`)
-    // Our own connected client bounds every command itself (commandTimeout): no timer of ours.
-    if (owned && client.status === 'ready') {
+    // Our own connected single-node client bounds every command itself (commandTimeout): no timer
+    // of ours. A cluster call may be redirected and retried during a failover, so it keeps the
+    // per-round-trip bound below.
+    if (owned && mode !== 'cluster' && client.status === 'ready') {
       try {
         return await call()
       } catch (err) {
