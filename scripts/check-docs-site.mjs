@@ -181,7 +181,7 @@ async function newTab() {
 }
 
 /** Loads `path` in `tab` (a full page load, as a visitor arriving from outside) and checks it. */
-async function visit(tab, path) {
+async function visit(tab, path, retried = false) {
   const { page } = tab
   tab.path = path
   try {
@@ -222,6 +222,8 @@ async function visit(tab, path) {
       links.get(href).add(path)
     }
   } catch (err) {
+    // A load that times out once on a busy machine gets one more try; a second timeout fails.
+    if (!retried && /Timed? ?out/i.test(String(err && err.message))) return visit(tab, path, true)
     fail(`${path}: could not be checked: ${err.message}`)
   }
 }
