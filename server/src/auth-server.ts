@@ -100,7 +100,7 @@ export function createAuthServer<U extends PublicUser = PublicUser>(options: Aut
     }
   }
 
-  const tokens = createTokenIssuer({ keys: o.keys, issuer: o.issuer, audience: o.audience, ttlSeconds: o.tokenTtlSeconds, now })
+  const tokens = createTokenIssuer({ keys: o.keys, issuer: o.issuer, audience: o.audience, ttlSeconds: o.tokenTtlSeconds, now, cacheSize: o.verifyCacheSize })
   const refreshTokens = createRefreshTokens({ store, ttlSeconds: o.refreshTtlSeconds, now, emit })
   const wechat = (app: { appid: string; secret: string }): SessionProvider =>
     wechatProvider({

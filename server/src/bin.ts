@@ -111,7 +111,7 @@ async function main(): Promise<void> {
       appid: config.appid,
       secret: config.secret,
       ...(config.moreApps ? { apps: config.moreApps } : {}),
-      jwt: { secret: config.jwtSecret },
+      jwt: { secret: config.jwtSecret, ...(config.verifyCacheSize !== undefined ? { verifyCacheSize: config.verifyCacheSize } : {}) },
       store,
       users,
       wxApiBase: config.wxApiBase,

@@ -63,6 +63,8 @@ export interface ServerConfig {
   publicUrl?: string
   /** AVATAR_MAX_BYTES, default 2 MiB. */
   avatarMaxBytes: number
+  /** JWT_VERIFY_CACHE_SIZE; absent: the core's default (10000 tokens). */
+  verifyCacheSize?: number
   /** UPSTREAM_TIMEOUT_MS: the time limit of each call to a host's API (WeChat, QQ, Douyin, Alipay); default 5000. */
   upstreamTimeoutMs?: number
   /**
@@ -147,6 +149,9 @@ class Problems {
     if (this.list.length) throw new ConfigError(this.list)
   }
 }
+
+/** About 600 MB of remembered tokens: beyond that, a typo. */
+const MAX_VERIFY_CACHE_SIZE = 1_000_000
 
 function positiveInt(env: NodeJS.ProcessEnv, name: string, max: number, problems: Problems): number | undefined {
   const raw = env[name]
@@ -269,6 +274,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   const publicUrl = env.PUBLIC_URL ? httpUrl('PUBLIC_URL', env.PUBLIC_URL, development ? ['https:', 'http:'] : ['https:'], problems)?.replace(/\/+$/, '') : undefined
   if (publicUrl && /[?#]/.test(publicUrl)) problems.add('PUBLIC_URL must not carry a query or a fragment (avatar paths are appended to it).')
   const avatarMaxBytes = positiveInt(env, 'AVATAR_MAX_BYTES', 20 * 1024 * 1024, problems) ?? 2 * 1024 * 1024
+  const verifyCacheRaw = env.JWT_VERIFY_CACHE_SIZE
+  let verifyCacheSize: number | undefined
+  if (verifyCacheRaw !== undefined && verifyCacheRaw !== '') {
+    if (!/^\d+$/.test(verifyCacheRaw.trim()) || Number(verifyCacheRaw) > MAX_VERIFY_CACHE_SIZE) {
+      problems.add(`JWT_VERIFY_CACHE_SIZE must be a whole number of tokens between 0 and ${MAX_VERIFY_CACHE_SIZE}, got ${JSON.stringify(verifyCacheRaw)}.`)
+    } else verifyCacheSize = Number(verifyCacheRaw)
+  }
   const upstreamRaw = env.UPSTREAM_TIMEOUT_MS ?? ''
   const upstreamTimeoutMs = upstreamRaw === '' ? undefined : Number(upstreamRaw)
   if (upstreamTimeoutMs !== undefined && !(/^\d+$/.test(upstreamRaw) && upstreamTimeoutMs >= 100 && upstreamTimeoutMs <= 60000)) {
@@ -316,5 +328,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   if (tokenTtlSeconds !== undefined) config.tokenTtlSeconds = tokenTtlSeconds
   if (refreshTtlSeconds !== undefined) config.refreshTtlSeconds = refreshTtlSeconds
   if (sessionMaxSeconds !== undefined) config.sessionMaxSeconds = sessionMaxSeconds
+  if (verifyCacheSize !== undefined) config.verifyCacheSize = verifyCacheSize
   return config
 }

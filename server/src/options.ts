@@ -7,7 +7,7 @@
 import { ConfigError } from './errors'
 import type { Store } from './stores/store'
 import type { AuthServerEvent, AuthServerOptions, HostPlatform, PublicUser, SessionProvider, UserRepository } from './types'
-import type { SigningKey } from './tokens'
+import { DEFAULT_VERIFY_CACHE_SIZE, type SigningKey } from './tokens'
 
 export const DEFAULT_WX_API_BASE = 'https://api.weixin.qq.com'
 export const HOST_PLATFORMS: readonly HostPlatform[] = ['weixin', 'qq', 'douyin', 'alipay']
@@ -20,6 +20,7 @@ export interface ResolvedOptions<U extends PublicUser> {
   keys: SigningKey[]
   issuer?: string
   audience?: string
+  verifyCacheSize: number
   tokenTtlSeconds: number
   refreshTtlSeconds: number
   sessionKeyTtlSeconds: number
@@ -72,7 +73,7 @@ const OPTION_KEYS: readonly (keyof AuthServerOptions)[] = [
   'now',
   'fetch',
 ]
-const JWT_KEYS = ['secret', 'keys', 'issuer', 'audience']
+const JWT_KEYS = ['secret', 'keys', 'issuer', 'audience', 'verifyCacheSize']
 
 function distance(a: string, b: string): number {
   const row = Array.from({ length: b.length + 1 }, (_, i) => i)
@@ -123,10 +124,10 @@ function keyBytes(secret: unknown, name: string): Uint8Array {
   return bytes
 }
 
-function resolveKeys(jwt: unknown): { keys: SigningKey[]; issuer?: string; audience?: string } {
+function resolveKeys(jwt: unknown): { keys: SigningKey[]; issuer?: string; audience?: string; verifyCacheSize: number } {
   if (jwt === null || typeof jwt !== 'object') throw new ConfigError('createAuthServer: jwt is required: { secret } (at least 32 bytes) or { keys: [{ kid, secret }] }')
   checkKeys(jwt, JWT_KEYS, 'createAuthServer jwt')
-  const { secret, keys, issuer, audience } = jwt as AuthServerOptions['jwt']
+  const { secret, keys, issuer, audience, verifyCacheSize } = jwt as AuthServerOptions['jwt']
   if (secret !== undefined && keys !== undefined) throw new ConfigError('createAuthServer: give jwt.secret or jwt.keys, not both (put the secret in keys to rotate)')
   let resolved: SigningKey[]
   if (keys !== undefined) {
@@ -145,7 +146,10 @@ function resolveKeys(jwt: unknown): { keys: SigningKey[]; issuer?: string; audie
   }
   if (issuer !== undefined && (typeof issuer !== 'string' || issuer.length === 0)) throw new ConfigError('createAuthServer: jwt.issuer must be a non-empty string')
   if (audience !== undefined && (typeof audience !== 'string' || audience.length === 0)) throw new ConfigError('createAuthServer: jwt.audience must be a non-empty string')
-  return { keys: resolved, issuer, audience }
+  if (verifyCacheSize !== undefined && (typeof verifyCacheSize !== 'number' || !Number.isInteger(verifyCacheSize) || verifyCacheSize < 0)) {
+    throw new ConfigError(`createAuthServer: jwt.verifyCacheSize must be an integer of at least 0 (0 remembers no token), got ${JSON.stringify(verifyCacheSize)}`)
+  }
+  return { keys: resolved, issuer, audience, verifyCacheSize: verifyCacheSize ?? DEFAULT_VERIFY_CACHE_SIZE }
 }
 
 function resolveBase(value: unknown): string {

@@ -9,6 +9,12 @@
  * host the session logged in from), `iat`, `exp`
  * — plus `iss`/`aud` when configured. A token without `gen` (signed by an older version) verifies
  * here with `gen: ''`, which no store has, so the core refuses it as stale.
+ *
+ * The last `cacheSize` tokens that verified are remembered with their claims: the same string
+ * again (a client sends its token with every request) skips the HMAC and the JSON parsing, and
+ * is still refused once its `exp` passes. Only a token that verified is ever remembered, keyed
+ * by its whole text, so a changed byte is a miss and goes through jose. The revocation checks
+ * are the core's, on every request, cached or not.
  */
 import { createSecretKey, type KeyObject } from 'node:crypto'
 import { errors as joseErrors, jwtVerify, SignJWT, type JWTHeaderParameters, type JWTPayload } from 'jose'
@@ -28,6 +34,8 @@ export interface TokenIssuerOptions {
   audience?: string
   ttlSeconds: number
   now: () => number
+  /** How many verified tokens are remembered (see above). 0: none. Default DEFAULT_VERIFY_CACHE_SIZE. */
+  cacheSize?: number
 }
 
 export interface TokenIssuer {
@@ -37,6 +45,9 @@ export interface TokenIssuer {
   verify(token: string): Promise<Claims>
 }
 
+/** Verified tokens remembered per process, by default: about 6 MB at most. */
+export const DEFAULT_VERIFY_CACHE_SIZE = 10_000
+
 /** A JWT longer than this is refused before parsing: no header of ours comes close. */
 export const MAX_TOKEN_LENGTH = 4096
 
@@ -45,6 +56,9 @@ const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/
 
 export function createTokenIssuer(options: TokenIssuerOptions): TokenIssuer {
   const { keys, issuer, audience, ttlSeconds, now } = options
+  const cacheSize = options.cacheSize ?? DEFAULT_VERIFY_CACHE_SIZE
+  // Token text → its claims, oldest first: a full cache forgets the token verified longest ago.
+  const verified = new Map<string, Claims>()
   if (keys.length === 0) throw new TypeError('createTokenIssuer: at least one key')
   // KeyObjects made once: jose would otherwise import the raw bytes again on every sign and verify.
   const byKid = new Map<string, KeyObject>(keys.map((k) => [k.kid, createSecretKey(k.key)]))
@@ -84,6 +98,12 @@ export function createTokenIssuer(options: TokenIssuerOptions): TokenIssuer {
   }
 
   async function verify(token: string): Promise<Claims> {
+    const known = verified.get(token)
+    if (known !== undefined) {
+      // jose's rule: expired once `exp` is not after the current second.
+      if (known.exp > Math.floor(now() / 1000)) return copyOf(known)
+      verified.delete(token)
+    }
     if (typeof token !== 'string' || token.length === 0) throw new TokenError('invalid_token', 'Access token is missing')
     if (token.length > MAX_TOKEN_LENGTH) throw new TokenError('invalid_token', 'Access token is too long')
     if (!JWT_SHAPE.test(token)) throw new TokenError('invalid_token', 'Access token is malformed')
@@ -102,7 +122,13 @@ export function createTokenIssuer(options: TokenIssuerOptions): TokenIssuer {
       if (err instanceof joseErrors.JWTExpired) throw new TokenError('token_expired', 'Access token has expired; refresh it', { cause: err })
       throw new TokenError('invalid_token', invalidReason(err), { cause: err })
     }
-    return claimsOf(payload)
+    const claims = claimsOf(payload)
+    if (cacheSize > 0) {
+      if (verified.size >= cacheSize) verified.delete(verified.keys().next().value as string)
+      verified.set(token, claims)
+      return copyOf(claims)
+    }
+    return claims
   }
 
   return { sign, verify }
@@ -117,6 +143,13 @@ function invalidReason(err: unknown): string {
     return `Access token claim ${err.claim} is invalid`
   }
   return 'Access token is malformed'
+}
+
+/** The caller's own copy: what it changes never reaches the remembered claims. */
+function copyOf(claims: Claims): Claims {
+  const copy = { ...claims }
+  if (Array.isArray(copy.aud)) copy.aud = [...copy.aud]
+  return copy
 }
 
 function claimsOf(payload: JWTPayload): Claims {

@@ -109,8 +109,13 @@ export interface AuthServerOptions<U extends PublicUser = PublicUser> {
    * several are served, is refused (400 unknown_app), never guessed.
    */
   apps?: Array<{ appid: string; secret: string }>
-  /** HS256 (pinned). `secret` alone means one key with kid "default"; `keys` rotates: the first signs, all verify. */
-  jwt: { secret?: string | Uint8Array; keys?: JwtKey[]; issuer?: string; audience?: string }
+  /**
+   * HS256 (pinned). `secret` alone means one key with kid "default"; `keys` rotates: the first
+   * signs, all verify. `verifyCacheSize`: how many tokens that verified are remembered with their
+   * claims, so a client's next request with the same token skips the signature check (never the
+   * expiry or the revocation checks). Default 10000 (about 6 MB); 0 remembers none.
+   */
+  jwt: { secret?: string | Uint8Array; keys?: JwtKey[]; issuer?: string; audience?: string; verifyCacheSize?: number }
   /** Access-token lifetime. Default 7 days: a reasonable expiry, with a refresh token to renew it. */
   tokenTtlSeconds?: number
   /** Refresh-token lifetime; each rotation starts a new one. Default 30 days. */

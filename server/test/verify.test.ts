@@ -156,3 +156,95 @@ test('garbage never crashes: a typed invalid_token for each', async () => {
     expect(await rejection(s.verify(token as string))).toMatchObject({ name: 'TokenError', code: 'invalid_token', status: 401 })
   }
 })
+
+describe('tokens that verified are remembered (jwt.verifyCacheSize), never beyond what a full check answers', () => {
+  test('a remembered token expires at the same instant as one checked in full, to the millisecond', async () => {
+    let clock = Date.now()
+    const store = memoryStore()
+    const remembering = server({ providers: qq, now: () => clock, tokenTtlSeconds: 60, store })
+    const checking = server({ providers: qq, now: () => clock, tokenTtlSeconds: 60, store, jwt: { secret: JWT_SECRET, verifyCacheSize: 0 } })
+    const token = await issue(remembering)
+    const expMs = (payloadOf(token).exp as number) * 1000
+    await expect(remembering.verify(token)).resolves.toBeTruthy()
+    const answer = async (s: AuthServer) => s.verify(token).then(() => 'ok', (err: { code: string }) => err.code)
+    for (const at of [expMs - 1001, expMs - 1000, expMs - 1, expMs, expMs + 1, expMs + 999, expMs + 5000]) {
+      clock = at
+      expect({ at: at - expMs, answer: await answer(remembering) }).toEqual({ at: at - expMs, answer: await answer(checking) })
+    }
+    clock = expMs - 1
+    expect(await answer(remembering)).toBe('ok')
+    clock = expMs
+    expect(await answer(remembering)).toBe('token_expired')
+    await store.close()
+  })
+
+  test('only the exact text is remembered: a token changed after its original verified is still refused', async () => {
+    const s = server({ providers: qq, jwt: { secret: JWT_SECRET, issuer: 'https://auth.example.com' } })
+    const token = await issue(s)
+    await expect(s.verify(token)).resolves.toBeTruthy()
+    const [h, p, sig] = token.split('.')
+    const flipped = sig.slice(0, 10) + (sig[10] === 'A' ? 'B' : 'A') + sig.slice(11)
+    expect(await rejection(s.verify(`${h}.${p}.${flipped}`))).toMatchObject({ code: 'invalid_token' })
+    const otherSub = base64url.encode(JSON.stringify({ ...payloadOf(token), sub: 'someone-else' }))
+    expect((await rejection(s.verify(`${h}.${otherSub}.${sig}`))).message).toMatch(/signature/)
+    expect(await rejection(s.verify(`${token} `))).toMatchObject({ code: 'invalid_token' })
+    expect(await rejection(s.verify(token.slice(0, -1)))).toMatchObject({ code: 'invalid_token' })
+    await expect(s.verify(token)).resolves.toMatchObject({ sub: payloadOf(token).sub })
+  })
+
+  test('each caller gets its own claims: changing them changes nothing the next request sees', async () => {
+    const s = server({ providers: qq, jwt: { secret: JWT_SECRET, audience: 'weapp' } })
+    const token = await issue(s)
+    const first = await s.verify(token)
+    const original = { ...first }
+    ;(first as { sub: string }).sub = 'someone-else'
+    ;(first as { exp: number }).exp = 0
+    const second = await s.verify(token)
+    expect(second).toEqual(original)
+    expect(second).not.toBe(first)
+  })
+
+  test('a remembered token is refused the moment its session ends, on every server sharing the store', async () => {
+    const store = memoryStore()
+    const a = server({ providers: qq, store })
+    const b = server({ providers: qq, store })
+    const token = await issue(a)
+    const claims = await a.verify(token)
+    await expect(b.verify(token)).resolves.toBeTruthy()
+    await a.logout(claims)
+    expect(await rejection(a.verify(token))).toMatchObject({ code: 'token_revoked' })
+    expect(await rejection(b.verify(token))).toMatchObject({ code: 'token_revoked' })
+    expect(await rejection(b.authenticate(token))).toMatchObject({ code: 'token_revoked' })
+    await store.close()
+  })
+
+  test('a small cache forgets the oldest tokens and answers exactly as no cache would', async () => {
+    let clock = Date.now()
+    const store = memoryStore()
+    const tiny = server({ providers: qq, now: () => clock, tokenTtlSeconds: 60, store, jwt: { secret: JWT_SECRET, verifyCacheSize: 2 } })
+    const none = server({ providers: qq, now: () => clock, tokenTtlSeconds: 60, store, jwt: { secret: JWT_SECRET, verifyCacheSize: 0 } })
+    const tokens: string[] = []
+    for (let i = 0; i < 5; i++) {
+      tokens.push(await issue(tiny))
+      clock += 10_000
+    }
+    // Token i expires at (i * 10 + 60) s after the start; walk past each expiry with every token in turn.
+    for (let step = 0; step < 12; step++) {
+      for (const token of [...tokens, ...tokens.slice().reverse()]) {
+        const got = await tiny.verify(token).then((c) => c.jti, (err: { code: string }) => err.code)
+        const want = await none.verify(token).then((c) => c.jti, (err: { code: string }) => err.code)
+        expect(got).toBe(want)
+      }
+      clock += 5_000
+    }
+    // By the end every token has expired.
+    for (const token of tokens) expect(await rejection(tiny.verify(token))).toMatchObject({ code: 'token_expired' })
+    await store.close()
+  })
+
+  test('verifyCacheSize must be an integer of at least 0', () => {
+    for (const bad of [-1, 1.5, '100', Number.NaN, null]) {
+      expect(() => createAuthServer({ appid: APPID, secret: SECRET, jwt: { secret: JWT_SECRET, verifyCacheSize: bad as number }, store: memoryStore() })).toThrow(/jwt\.verifyCacheSize must be an integer of at least 0/)
+    }
+  })
+})
