@@ -25,11 +25,14 @@ const APPID = 'wx_bench_app'
 const SECRET = 'bench-app-secret'
 export const JWT_SECRET = 'bench-jwt-secret-of-at-least-32-bytes-long!!'
 
+/** Users logged in per process: the load cycles through their tokens, as many clients would. */
+export const USERS_PER_PROCESS = Number(process.env.BENCH_USERS || 1000)
+
 export interface Target {
   /** `http://127.0.0.1:<port>` */
   url: string
-  /** The access token of a user of this process (memory: each process knows only its own users). */
-  token: string
+  /** The access tokens of this process's users (memory: each process knows only its own users). */
+  tokens: string[]
   /** The server process's pid (its CPU time is read from /proc). */
   pid: number
 }
@@ -169,29 +172,47 @@ export async function deploy(options: DeployOptions): Promise<Deployment> {
         return line ? (JSON.parse(line) as { store: string }) : undefined
       }, child)
       if (store === 'redis-cluster' && !String(listening.store).startsWith('redis')) throw new Error(`server #${i} does not run on the Redis Cluster (store: ${listening.store})`)
-      bins.push({ url: `http://127.0.0.1:${port}`, token: '', pid: child.child.pid ?? -1 })
+      bins.push({ url: `http://127.0.0.1:${port}`, tokens: [], pid: child.child.pid ?? -1 })
     }
 
-    // One user per process, logged in there (memory: each process knows only its own users).
-    const users: Record<string, unknown>[] = []
+    // USERS_PER_PROCESS users per process, logged in there (memory: each process knows only its
+    // own users), 20 logins at a time. Each user's record, as the bin answers it, is what the
+    // reference route answers for that user.
+    const usersOf: Array<Array<Record<string, unknown>>> = []
     for (const [i, target] of bins.entries()) {
-      const answer = await request(`${target.url}/api/auth/login`, 'POST', { code: `benchuser${i}-${Date.now()}` })
-      if (answer.status !== 200) throw new Error(`login on server #${i} answered ${answer.status}: ${JSON.stringify(answer.body)}`)
-      target.token = answer.body.token
-      const me = await request(`${target.url}/api/user/me`, 'GET', undefined, { authorization: `Bearer ${target.token}` })
-      if (me.status !== 200) throw new Error(`GET /api/user/me on server #${i} answered ${me.status}: ${JSON.stringify(me.body)}`)
-      users.push(me.body)
+      const users: Array<Record<string, unknown>> = []
+      const stamp = Date.now()
+      for (let first = 0; first < USERS_PER_PROCESS; first += 20) {
+        const batch = Array.from({ length: Math.min(20, USERS_PER_PROCESS - first) }, (_, k) => first + k)
+        await Promise.all(
+          batch.map(async (n) => {
+            const answer = await request(`${target.url}/api/auth/login`, 'POST', { code: `benchuser${i}x${n}-${stamp}` }, { 'x-forwarded-for': `10.9.${n >> 8}.${n & 255}` })
+            if (answer.status !== 200) throw new Error(`login on server #${i} answered ${answer.status}: ${JSON.stringify(answer.body)}`)
+            target.tokens[n] = answer.body.token
+          }),
+        )
+      }
+      for (const token of target.tokens) {
+        const me = await request(`${target.url}/api/user/me`, 'GET', undefined, { authorization: `Bearer ${token}` })
+        if (me.status !== 200) throw new Error(`GET /api/user/me on server #${i} answered ${me.status}: ${JSON.stringify(me.body)}`)
+        users.push(me.body)
+      }
+      usersOf.push(users)
     }
 
     const references: Target[] = []
     if (!options.withoutReference) {
       for (let i = 0; i < processes; i++) {
-        const ref = startChild(tsxArgs(path.join(__dirname, 'reference-server.ts')), { PORT: '0', JWT_SECRET, REFERENCE_USERS: JSON.stringify(users) }, 'pipe')
+        const usersFile = path.join(dir, `reference-users-${i}.json`)
+        fs.writeFileSync(usersFile, JSON.stringify(usersOf[i]))
+        const ref = startChild(tsxArgs(path.join(__dirname, 'reference-server.ts')), { PORT: '0', JWT_SECRET, REFERENCE_USERS_FILE: usersFile }, 'pipe')
         started.push(ref)
         const url = await waitFor(`reference #${i}`, () => /reference: (http:\/\/\S+)/.exec(ref.output())?.[1], ref)
-        references.push({ url: url.replace(/\/$/, ''), token: bins[i].token, pid: ref.child.pid ?? -1 })
-        const me = await request(`${url}/api/user/me`, 'GET', undefined, { authorization: `Bearer ${bins[i].token}` })
-        if (me.status !== 200) throw new Error(`the reference route answered ${me.status}`)
+        references.push({ url: url.replace(/\/$/, ''), tokens: bins[i].tokens, pid: ref.child.pid ?? -1 })
+        for (const [n, token] of bins[i].tokens.entries()) {
+          const me = await request(`${url}/api/user/me`, 'GET', undefined, { authorization: `Bearer ${token}` })
+          if (me.status !== 200 || JSON.stringify(me.body) !== JSON.stringify(usersOf[i][n])) throw new Error(`the reference route answered ${me.status} ${JSON.stringify(me.body)} for user ${n}`)
+        }
       }
     }
     return { store, processes, bins, references, stop }

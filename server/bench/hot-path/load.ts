@@ -73,9 +73,16 @@ async function spread(targets: Target[], connections: number, seconds: number, o
   return { perSecond: ok, p99, failures, cpuMicrosPerAnswer: answers > 0 ? cpu / answers : NaN }
 }
 
-/** `GET /api/user/me` with each target's valid token. */
+/** `GET /api/user/me`, each request with the next of the target's users' tokens in turn. */
 export function loadMe(targets: Target[], connections: number, seconds: number): Promise<LoadResult> {
-  return spread(targets, connections, seconds, (target) => ({ url: `${target.url}/api/user/me`, headers: { authorization: `Bearer ${target.token}` } }))
+  return spread(targets, connections, seconds, (target) => {
+    const headers = target.tokens.map((token) => ({ authorization: `Bearer ${token}` }))
+    let n = 0
+    return {
+      url: `${target.url}/api/user/me`,
+      requests: [{ method: 'GET', path: '/api/user/me', setupRequest: (req: Record<string, unknown>) => ({ ...req, headers: headers[n++ % headers.length] }) }],
+    }
+  })
 }
 
 /**

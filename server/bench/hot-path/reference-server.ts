@@ -4,10 +4,13 @@
  * the same HS256 token (same secret, same `kid`, the same claims required) and reads the user
  * from a Map. No revocation, no store, no log line: the floor every authenticated request pays.
  *
- *   JWT_SECRET=… REFERENCE_USERS='[{"id":"…","nickName":"…"}]' PORT=0 tsx bench/hot-path/reference-server.ts
+ *   JWT_SECRET=… REFERENCE_USERS_FILE=users.json PORT=0 tsx bench/hot-path/reference-server.ts
+ *
+ * users.json: `[{"id":"…","nickName":"…"}, …]`, the users the route answers.
  *
  * Prints one line, `reference: http://127.0.0.1:<port>`, once it listens; SIGTERM exits 0.
  */
+import * as fs from 'node:fs'
 import Fastify from 'fastify'
 import { jwtVerify } from 'jose'
 
@@ -18,7 +21,8 @@ if (!secret) {
 }
 const key = new TextEncoder().encode(secret)
 const users = new Map<string, Record<string, unknown>>()
-for (const user of JSON.parse(process.env.REFERENCE_USERS || '[]') as Array<Record<string, unknown>>) users.set(String(user.id), user)
+const usersFile = process.env.REFERENCE_USERS_FILE
+for (const user of (usersFile ? JSON.parse(fs.readFileSync(usersFile, 'utf8')) : []) as Array<Record<string, unknown>>) users.set(String(user.id), user)
 
 const app = Fastify({ logger: false })
 
