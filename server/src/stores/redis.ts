@@ -367,8 +367,17 @@ end
 return {redis.call('GET', KEYS[1]), redis.call('EXISTS', KEYS[2]), ended, redis.call('GET', KEYS[4]) or ''}
 `
 
-/** Cluster layout, the user's slot. KEYS: user key, user-not-before key. Returns { exists 1 | 0, not-before or '' }. */
+/**
+ * Cluster layout, the user's slot. KEYS: user key, user-not-before key. ARGV: '1' to answer the
+ * user too. Returns { exists 1 | 0, not-before or '' }, then the user's HGETALL when asked.
+ */
 const CHECK_USER = `
+if ARGV[1] == '1' then
+  local user = redis.call('HGETALL', KEYS[1])
+  local exists = 0
+  if #user > 0 then exists = 1 end
+  return {exists, redis.call('GET', KEYS[2]) or '', user}
+end
 return {redis.call('EXISTS', KEYS[1]), redis.call('GET', KEYS[2]) or ''}
 `
 
@@ -402,7 +411,7 @@ interface ScriptedRedis {
   weappAuthIsRevoked(k1: string, k2: string, k3: string, iat: number): Promise<number>
   weappAuthGeneration(k1: string, candidate: string): Promise<string>
   weappAuthCheckSubject(k1: string, k2: string, k3: string, k4: string, candidate: string, hasFamily: string, withUser: string): Promise<[string, number, number, string, string[]?]>
-  weappAuthCheckUser(k1: string, k2: string): Promise<[number, string]>
+  weappAuthCheckUser(k1: string, k2: string, withUser: '0' | '1'): Promise<[number, string, string[]?]>
   weappAuthUpdateUser(k1: string, ...argv: Arg[]): Promise<string[] | null>
 }
 
@@ -543,6 +552,8 @@ export function redisStore(target: RedisTarget | Redis | Cluster, options: Redis
     mode = 'cluster'
     where = `the Redis Cluster at ${listAddresses(nodes)}`
     client = new Cluster(nodes, {
+      // Commands of one tick bound for the same node leave in one write (see run()).
+      enableAutoPipelining: true,
       enableOfflineQueue: false,
       enableReadyCheck: true,
       scaleReads: 'master',
@@ -778,19 +789,19 @@ export function redisStore(target: RedisTarget | Redis | Cluster, options: Redis
         if (withUser) subject.user = Array.isArray(flat) && flat.length > 0 ? toUser(userId, flat) : null
         return subject
       }
-      // Cluster layout: three slots (the generation's, the user's, the family's), asked in parallel. Each
-      // answer is a read of marks that only appear (or, for the user, only disappear), so reading
-      // them at slightly different instants never accepts what one instant would refuse.
-      const [generation, [exists, notBefore], ended, flatUser] = await run('checkSubject', () =>
+      // Cluster layout: three slots (the generation's, the user's, the family's), one call each, in
+      // parallel. Each answer is a read of marks that only appear (or, for the user, only
+      // disappear), so reading them at slightly different instants never accepts what one instant
+      // would refuse.
+      const [generation, [exists, notBefore, flat], ended] = await run('checkSubject', () =>
         Promise.all([
           scripted.weappAuthGeneration(k.generation, generationOffer()),
-          scripted.weappAuthCheckUser(k.user(userId), k.userNotBefore(userId)),
+          scripted.weappAuthCheckUser(k.user(userId), k.userNotBefore(userId), withUser ? '1' : '0'),
           family === undefined ? Promise.resolve(0) : client.exists(k.family(family)),
-          withUser ? client.hgetall(k.user(userId)) : Promise.resolve(undefined),
         ]),
       )
       const subject: SubjectState = { generation: String(generation), userExists: Number(exists) === 1, sessionEnded: Number(ended) === 1, notBefore: notBefore === '' ? 0 : Number(notBefore) }
-      if (withUser) subject.user = subject.userExists && flatUser && Object.keys(flatUser).length > 0 ? toUser(userId, Object.entries(flatUser).flat()) : null
+      if (withUser) subject.user = Array.isArray(flat) && flat.length > 0 ? toUser(userId, flat) : null
       return subject
     },
 
