@@ -109,6 +109,7 @@ import {
   sessionEnd,
   toMs,
 } from './arguments'
+import { redisKeys } from './redis-keys'
 import type { RefreshRecord, RotateResult, Store, StoredSession, StoredUser, SubjectState } from './store'
 
 /** A Redis server's address (a cluster node or a sentinel). */
@@ -457,7 +458,7 @@ function parseUrl(url: string): URL {
 }
 
 /** The URL without its password, for messages. */
-function redacted(url: string): string {
+export function redacted(url: string): string {
   try {
     const u = new URL(url)
     if (u.password) u.password = '***'
@@ -679,27 +680,7 @@ export function redisStore(target: RedisTarget | Redis | Cluster, options: Redis
     }
   }
 
-  /** The hash tag of an entity in cluster layout; the plain name otherwise (the historical keys). */
-  const tag = (id: string) => (tagged ? `{${id}}` : id)
-  const k = {
-    refreshFamily: (hash: string) => `${prefix}refresh-family:${hash}`,
-    refresh: (family: string, hash: string) => (tagged ? `${prefix}refresh:{${family}}:${hash}` : `${prefix}refresh:${hash}`),
-    family: (family: string) => `${prefix}family-revoked:${tag(family)}`,
-    familyState: (family: string) => `${prefix}family:${tag(family)}`,
-    jti: (jti: string) => `${prefix}jti-revoked:${jti}`,
-    notBefore: (kind: 'access' | 'refresh') => `${prefix}not-before:${kind}`,
-    session: (openid: string) => `${prefix}session:${openid}`,
-    sessionOwner: (userId: string) => `${prefix}session-owner:${tag(userId)}`,
-    accessToken: (appid: string) => `${prefix}access-token:${appid}`,
-    lock: (name: string) => `${prefix}lock:${name}`,
-    hit: (key: string) => `${prefix}hit:${key}`,
-    identity: (key: string) => `${prefix}identity:${key}`,
-    user: (id: string) => `${prefix}user:${tag(id)}`,
-    userIdentities: (id: string) => `${prefix}user-identities:${tag(id)}`,
-    userSessions: (id: string) => `${prefix}user-sessions:${tag(id)}`,
-    userNotBefore: (id: string) => `${prefix}user-not-before:${tag(id)}`,
-    generation: `${prefix}generation`,
-  }
+  const k = redisKeys(prefix, tagged)
 
   /** The family of a token, or null when the token is unknown: the pointer (cluster layout), or the record itself. */
   async function familyOf(hash: string): Promise<string | null> {
