@@ -18,6 +18,9 @@
  *   stdout never blocks requests; what is still buffered is flushed before the process exits.
  * - SIGTERM / SIGINT: stop accepting, let in-flight requests finish (at most 10 s), close the store,
  *   exit 0. A second signal exits 1 at once.
+ * - `weapp-auth-server migrate-redis --from … --to-cluster …`: copies a single Redis's data into a
+ *   Redis Cluster (migrate-redis-command.ts) instead of serving. Any other argument: exit 1.
+ * - JWT_VERIFY_CACHE_SIZE: how many verified access tokens each process remembers (tokens.ts).
  */
 import { loadConfig, type ServerConfig } from './config'
 import { buildApp } from './app'
@@ -31,6 +34,7 @@ import { checkClusterNodes, checkSentinels } from './stores/redis-probe'
 import { providersFromEnv } from './providers/from-env'
 import { createMetrics, startMetricsServer, type Metrics, type MetricsServer } from './metrics'
 import SonicBoom from 'sonic-boom'
+import { migrateRedisCommand } from './migrate-redis-command'
 
 const DRAIN_TIMEOUT_MS = 10_000
 /** How long the start-up checks of the Redis addresses wait for each answer. */
@@ -256,4 +260,11 @@ async function warnIfRedisKeepsNothing(store: RedisStore): Promise<void> {
   }
 }
 
-main().catch((err: Error) => fatal(`could not start: ${err && err.message ? err.message : String(err)}`))
+const command = process.argv[2]
+if (command === 'migrate-redis') {
+  void migrateRedisCommand(process.argv.slice(3), process.env, (line) => process.stdout.write(`${line}\n`), (line) => process.stderr.write(`${line}\n`)).then((code) => process.exit(code))
+} else if (command !== undefined) {
+  fatal(`unknown command ${JSON.stringify(command.slice(0, 40))}: the server is configured by environment variables and takes no arguments; the one command is migrate-redis`)
+} else {
+  main().catch((err: Error) => fatal(`could not start: ${err && err.message ? err.message : String(err)}`))
+}

@@ -78,7 +78,7 @@ export interface ServerConfig {
 export const DEFAULT_SQLITE_PATH = './weapp-auth.db'
 
 /** `host:port,host:port,…` (REDIS_CLUSTER_NODES, REDIS_SENTINELS) → addresses; a ConfigError naming the first bad entry. */
-function addressList(name: string, raw: string): RedisAddress[] {
+export function addressList(name: string, raw: string): RedisAddress[] {
   const entries = raw.split(',').map((e) => e.trim())
   return entries.map((entry, i) => {
     const m = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})$/.exec(entry)
