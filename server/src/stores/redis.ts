@@ -44,7 +44,8 @@
  * Layouts. Without a Cluster client the keys keep their historical names (no hash tags), so the data
  * of an existing single Redis keeps working as it is: nothing to migrate. A Cluster client (or
  * `clusterKeys: true`, for a managed cluster reached through a proxy) uses the tagged names below.
- * The two layouts do not read each other: moving from one Redis to a cluster starts empty.
+ * The two layouts do not read each other: `weapp-auth-server migrate-redis` (redis-migrate.ts) copies a
+ * single Redis's data into the cluster layout.
  *
  * Faults: with a URL (or cluster nodes / sentinels), the client is ours: offline queue off, no
  * per-request retries, a command timeout, and reconnection forever with capped backoff, so service
