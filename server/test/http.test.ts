@@ -4,7 +4,9 @@
  * input gets its status and a stable `error` code, never a 500 or a stack; WeChat down or slow
  * gives 502/504; Redis down gives a fast 503 and service comes back when Redis does.
  */
+import * as net from 'node:net'
 import Fastify, { type FastifyInstance } from 'fastify'
+import { buildApp } from '../src/app'
 import { SignJWT, base64url } from 'jose'
 import { createAuthServer, memoryStore, redisStore, type AuthServer, type PhoneInfo, type Store } from 'weapp-auth-server'
 import { weappAuth, maskPhoneNumber } from 'weapp-auth-server/fastify'
@@ -375,4 +377,54 @@ test('every error code the kit can send is in the documented error table, with i
     const row = rows.find((r) => r.split('|')[2].includes('`' + code + '`'))
     expect({ code, row: row ? Number(row.split('|')[1]) : 'missing' }).toEqual({ code, row: status })
   }
+})
+
+describe("the ready-made app's log lines (buildApp)", () => {
+  /** One raw HTTP/1.1 request: the path exactly as written (Node's parser refuses quotes and backslashes in it). */
+  function raw(port: number, head: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect(port, '127.0.0.1', () => socket.write(head))
+      let text = ''
+      socket.on('data', (b) => (text += b))
+      socket.on('end', () => resolve(text))
+      socket.on('error', reject)
+    })
+  }
+
+  test('one JSON line per request, whatever the path holds; an error logged through the request keeps its request id', async () => {
+    const lines: string[] = []
+    const broken: AuthServer = Object.assign(Object.create(null), auth, {
+      authenticate: async () => {
+        throw new Error('disk on fire at /srv/secret/path')
+      },
+    })
+    const a = buildApp({ auth: broken, log: { write: (line) => void lines.push(line) } })
+    const url = await a.listen({ host: '127.0.0.1', port: 0 })
+    try {
+      const port = Number(new URL(url).port)
+      const odd = await raw(port, "GET /no/such/%22a%5Cb'c~|^?code=secret-code HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+      expect(odd).toMatch(/^HTTP\/1\.1 404/)
+      const s = await login()
+      const failed = await fetch(url + '/api/user/me', { headers: { authorization: `Bearer ${s.token}` } })
+      expect(failed.status).toBe(500)
+      const ok = await fetch(url + '/healthz')
+      expect(ok.status).toBe(200)
+    } finally {
+      await a.close()
+    }
+    const parsed = lines.map((line) => {
+      expect(line.endsWith('\n')).toBe(true)
+      return JSON.parse(line) as Record<string, unknown>
+    })
+    const requests = parsed.filter((l) => l.msg === 'request')
+    expect(requests.map((l) => [l.method, l.route, l.status])).toEqual([
+      ['GET', "/no/such/%22a%5Cb'c~|^", 404],
+      ['GET', '/api/user/me', 500],
+      ['GET', '/healthz', 200],
+    ])
+    for (const l of requests) expect(l).toEqual({ level: 'info', time: expect.stringMatching(/^\d{4}-\d\d-\d\dT[\d:.]+Z$/), reqId: expect.stringMatching(/^[0-9a-f-]{36}$/), method: 'GET', route: expect.any(String), status: expect.any(Number), ms: expect.any(Number), msg: 'request' })
+    const error = parsed.find((l) => l.msg === 'unexpected error') as { level: string; reqId: string; err: { message: string } }
+    expect(error).toMatchObject({ level: 'error', reqId: requests[1].reqId, err: { message: 'disk on fire at /srv/secret/path' } })
+    expect(lines.join('')).not.toMatch(/secret-code/)
+  })
 })
