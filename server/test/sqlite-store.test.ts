@@ -224,6 +224,52 @@ if (canMount) execFileSync('umount', [MOUNT_PROBE])
 else console.warn('sqlite-store.test: mounting a tmpfs is not allowed here (not root?): the full and read-only disk tests are skipped')
 const diskTest = canMount ? test : test.skip
 
+describe('token checks share one read per turn of the event loop', () => {
+  const nextTurn = () => new Promise((resolve) => setImmediate(resolve))
+
+  test('a logout committed by another process is refused from the next turn on; within one turn the checks see one snapshot', async () => {
+    const file = fresh()
+    const a = open(file)
+    const b = open(file)
+    const user = await a.findOrCreateUser('weixin:bob', {})
+    const t = Date.now()
+    await a.putRefresh('hash-b', { userId: user.id, family: 'fam-b', issuedAt: t, expiresAt: t + 60_000 }, 60)
+    await nextTurn()
+    // b's check opens its read; a (another connection, as another process would be) ends the session meanwhile.
+    const first = b.checkSubject(user.id, 'fam-b')
+    const logout = a.revokeFamily('fam-b', 60)
+    const second = b.checkSubject(user.id, 'fam-b')
+    await logout
+    expect((await first).sessionEnded).toBe(false)
+    expect((await second).sessionEnded).toBe(false)
+    await nextTurn()
+    expect((await b.checkSubject(user.id, 'fam-b')).sessionEnded).toBe(true)
+    // And without waiting for anything in between: a logout, then the next check, each awaited as a request would.
+    await a.putRefresh('hash-c', { userId: user.id, family: 'fam-c', issuedAt: t, expiresAt: t + 60_000 }, 60)
+    expect((await b.checkSubject(user.id, 'fam-c')).sessionEnded).toBe(false)
+    await a.revokeFamily('fam-c', 60)
+    await nextTurn()
+    expect((await b.checkSubject(user.id, 'fam-c')).sessionEnded).toBe(true)
+  })
+
+  test("a write in the turn of a check is not caught in the check's snapshot: it commits, though another process wrote since", async () => {
+    const file = fresh()
+    const a = open(file)
+    const b = open(file)
+    const user = await a.findOrCreateUser('weixin:carol', {})
+    await nextTurn()
+    const check = b.checkSubject(user.id, 'fam-x')
+    await a.updateUser(user.id, { nickName: 'Carol' })
+    // b writes in the same turn: its read must end first, or SQLite refuses the write (a stale snapshot).
+    await expect(b.updateUser(user.id, { avatarUrl: 'https://cdn.example.com/c.png' })).resolves.toMatchObject({ fields: { nickName: 'Carol', avatarUrl: 'https://cdn.example.com/c.png' } })
+    await b.revokeFamily('fam-x', 60)
+    expect((await check).sessionEnded).toBe(false)
+    expect((await b.checkSubject(user.id, 'fam-x')).sessionEnded).toBe(true)
+    await b.close()
+    expect((await a.checkSubject(user.id, 'fam-x')).sessionEnded).toBe(true)
+  })
+})
+
 describe('a full or read-only disk', () => {
   let mountPoint = ''
   beforeEach(() => {

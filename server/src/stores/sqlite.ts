@@ -289,15 +289,42 @@ export function sqliteStore(file: string, options: SqliteStoreOptions = {}): Sql
     putUser: db.prepare('INSERT INTO weapp_auth_users (id, fields, created_at) VALUES (?, ?, ?)'),
     setUserFields: db.prepare('UPDATE weapp_auth_users SET fields = ? WHERE id = ?'),
     ping: db.prepare('SELECT 1 AS one'),
+    begin: db.prepare('BEGIN'),
+    commit: db.prepare('COMMIT'),
     sweepRefresh: db.prepare('DELETE FROM weapp_auth_refresh WHERE purge_at <= ?'),
     sweepKv: db.prepare('DELETE FROM weapp_auth_kv WHERE purge_at IS NOT NULL AND purge_at <= ?'),
   }
 
   let closed = false
 
+  // The token checks of one turn of the event loop share one read transaction, ended in that same
+  // turn (setImmediate). On its own, each statement takes and releases SQLite's WAL read lock, which
+  // cost most of the check. The snapshot is at most one turn old: a request read in this turn was
+  // sent before it began, so a logout another process committed before that request was sent is
+  // already in it. A write ends it first, so writes keep their own BEGIN IMMEDIATE transaction.
+  let readTurn = false
+  const endReadTurn = (): void => {
+    if (!readTurn) return
+    readTurn = false
+    try {
+      if (db.inTransaction) q.commit.run()
+    } catch {
+      // the connection is closing or broken: the next statement reports it
+    }
+  }
+  const inReadTurn = <T>(step: () => T): T => {
+    if (!readTurn && !db.inTransaction) {
+      q.begin.run()
+      readTurn = true
+      setImmediate(endReadTurn)
+    }
+    return step()
+  }
+
   /** Runs one step (a transaction when `write`): every SQLite failure as StoreUnavailableError. */
   function run<T>(method: string, write: boolean, step: () => T): T {
     if (closed) throw new StoreUnavailableError(`sqlite store: ${method} called after close()`)
+    if (write) endReadTurn()
     try {
       return write ? db.transaction(step).immediate() : step()
     } catch (err) {
@@ -385,7 +412,7 @@ export function sqliteStore(file: string, options: SqliteStoreOptions = {}): Sql
     async checkSubject(userId, family, options) {
       checkString('checkSubject', 'userId', userId)
       if (family !== undefined) checkString('checkSubject', 'family', family)
-      return run('checkSubject', false, () => {
+      return run('checkSubject', false, () => inReadTurn(() => {
         const t = now()
         // No family: a key no family has (families are random ids), so `ended` is null.
         const row = q.checkSubject.get(userId, family === undefined ? '' : `family-revoked:${family}`, t, `user-not-before:${userId}`, t) as {
@@ -401,7 +428,7 @@ export function sqliteStore(file: string, options: SqliteStoreOptions = {}): Sql
         }
         if (options?.withUser) subject.user = row.fields === null ? null : { id: userId, fields: fieldsOf(userId, row.fields) }
         return subject
-      })
+      }))
     },
 
     async putRefresh(tokenHash, record, ttlSeconds) {
@@ -655,6 +682,7 @@ export function sqliteStore(file: string, options: SqliteStoreOptions = {}): Sql
       if (closed) return
       closed = true
       clearInterval(timer)
+      endReadTurn()
       db.close()
     },
 
