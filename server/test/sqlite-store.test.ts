@@ -227,29 +227,37 @@ const diskTest = canMount ? test : test.skip
 describe('token checks share one read per turn of the event loop', () => {
   const nextTurn = () => new Promise((resolve) => setImmediate(resolve))
 
-  test('a logout committed by another process is refused from the next turn on; within one turn the checks see one snapshot', async () => {
+  test('a logout another process commits is refused from the next turn on; within one turn the checks read one snapshot', async () => {
+    const file = fresh()
+    const b = open(file)
+    const user = await b.findOrCreateUser('weixin:bob', {})
+    await nextTurn()
+    // Another process ends the session (the row its store writes) while this turn's check has its read open:
+    // execFileSync blocks this turn, as a request being handled would.
+    const first = b.checkSubject(user.id, 'fam-b')
+    const script = `const D = require('better-sqlite3'); const db = new D(process.argv[1]); db.prepare("INSERT INTO weapp_auth_kv (key, value, purge_at) VALUES ('family-revoked:fam-b', '1', ?)").run(Date.now() + 60000)`
+    execFileSync(process.execPath, ['-e', script, file], { cwd: path.resolve(__dirname, '..') })
+    const second = b.checkSubject(user.id, 'fam-b')
+    expect((await first).sessionEnded).toBe(false)
+    expect((await second).sessionEnded).toBe(false)
+    // Its effect reached this process only now: a request sent after the logout is read in a later turn.
+    await nextTurn()
+    expect((await b.checkSubject(user.id, 'fam-b')).sessionEnded).toBe(true)
+  })
+
+  test('a logout by another store of this process is refused by the next check, even in the same turn', async () => {
     const file = fresh()
     const a = open(file)
     const b = open(file)
-    const user = await a.findOrCreateUser('weixin:bob', {})
+    const user = await a.findOrCreateUser('weixin:dave', {})
     const t = Date.now()
-    await a.putRefresh('hash-b', { userId: user.id, family: 'fam-b', issuedAt: t, expiresAt: t + 60_000 }, 60)
+    await a.putRefresh('hash-d', { userId: user.id, family: 'fam-d', issuedAt: t, expiresAt: t + 60_000 }, 60)
     await nextTurn()
-    // b's check opens its read; a (another connection, as another process would be) ends the session meanwhile.
-    const first = b.checkSubject(user.id, 'fam-b')
-    const logout = a.revokeFamily('fam-b', 60)
-    const second = b.checkSubject(user.id, 'fam-b')
-    await logout
-    expect((await first).sessionEnded).toBe(false)
-    expect((await second).sessionEnded).toBe(false)
-    await nextTurn()
-    expect((await b.checkSubject(user.id, 'fam-b')).sessionEnded).toBe(true)
-    // And without waiting for anything in between: a logout, then the next check, each awaited as a request would.
-    await a.putRefresh('hash-c', { userId: user.id, family: 'fam-c', issuedAt: t, expiresAt: t + 60_000 }, 60)
-    expect((await b.checkSubject(user.id, 'fam-c')).sessionEnded).toBe(false)
-    await a.revokeFamily('fam-c', 60)
-    await nextTurn()
-    expect((await b.checkSubject(user.id, 'fam-c')).sessionEnded).toBe(true)
+    expect((await b.checkSubject(user.id, 'fam-d')).sessionEnded).toBe(false)
+    await a.revokeFamily('fam-d', 60)
+    expect((await b.checkSubject(user.id, 'fam-d')).sessionEnded).toBe(true)
+    await a.setUserNotBefore(user.id, 1234, 60)
+    expect((await b.checkSubject(user.id)).notBefore).toBe(1234)
   })
 
   test("a write in the turn of a check is not caught in the check's snapshot: it commits, though another process wrote since", async () => {

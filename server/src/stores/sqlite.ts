@@ -217,6 +217,9 @@ function prepareSchema(db: Database.Database, file: string, now: () => number): 
   }).immediate()
 }
 
+/** The read transactions of this process's SQLite stores still open in this turn (see inReadTurn). */
+const openReadTurns = new Set<() => void>()
+
 export function sqliteStore(file: string, options: SqliteStoreOptions = {}): SqliteStore {
   if (typeof file !== 'string' || file.length === 0) throw new ConfigError(`sqliteStore: path must be a file path, got ${file === '' ? 'an empty string' : typeof file}`)
   if (typeof options !== 'object' || options === null) throw new ConfigError('sqliteStore: options must be an object')
@@ -299,13 +302,16 @@ export function sqliteStore(file: string, options: SqliteStoreOptions = {}): Sql
 
   // The token checks of one turn of the event loop share one read transaction, ended in that same
   // turn (setImmediate). On its own, each statement takes and releases SQLite's WAL read lock, which
-  // cost most of the check. The snapshot is at most one turn old: a request read in this turn was
-  // sent before it began, so a logout another process committed before that request was sent is
-  // already in it. A write ends it first, so writes keep their own BEGIN IMMEDIATE transaction.
+  // cost most of the check. The snapshot is at most one turn old: what another process commits
+  // reaches this one's requests only through I/O, read in a later turn, so a logout committed
+  // before a request was sent is in that request's snapshot. A write by any store of this process
+  // (another connection to the file included) first ends every open read, so its effect is seen by
+  // the next check even within the same turn, and writes keep their own BEGIN IMMEDIATE.
   let readTurn = false
   const endReadTurn = (): void => {
     if (!readTurn) return
     readTurn = false
+    openReadTurns.delete(endReadTurn)
     try {
       if (db.inTransaction) q.commit.run()
     } catch {
@@ -316,6 +322,7 @@ export function sqliteStore(file: string, options: SqliteStoreOptions = {}): Sql
     if (!readTurn && !db.inTransaction) {
       q.begin.run()
       readTurn = true
+      openReadTurns.add(endReadTurn)
       setImmediate(endReadTurn)
     }
     return step()
@@ -324,7 +331,7 @@ export function sqliteStore(file: string, options: SqliteStoreOptions = {}): Sql
   /** Runs one step (a transaction when `write`): every SQLite failure as StoreUnavailableError. */
   function run<T>(method: string, write: boolean, step: () => T): T {
     if (closed) throw new StoreUnavailableError(`sqlite store: ${method} called after close()`)
-    if (write) endReadTurn()
+    if (write) for (const end of openReadTurns) end()
     try {
       return write ? db.transaction(step).immediate() : step()
     } catch (err) {
