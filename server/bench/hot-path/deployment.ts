@@ -25,8 +25,12 @@ const APPID = 'wx_bench_app'
 const SECRET = 'bench-app-secret'
 export const JWT_SECRET = 'bench-jwt-secret-of-at-least-32-bytes-long!!'
 
-/** Users logged in per process: the load cycles through their tokens, as many clients would. */
-export const USERS_PER_PROCESS = Number(process.env.BENCH_USERS || 1000)
+/** Users logged in per process (BENCH_USERS): the load cycles through their tokens, as many clients would. */
+export const USERS_PER_PROCESS = ((text) => {
+  const n = Number(text)
+  if (!Number.isInteger(n) || n < 1 || n > 100_000) throw new Error(`BENCH_USERS must be a whole number from 1 to 100000, got ${JSON.stringify(text)}`)
+  return n
+})(process.env.BENCH_USERS || '1000')
 
 export interface Target {
   /** `http://127.0.0.1:<port>` */

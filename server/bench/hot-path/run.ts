@@ -18,8 +18,10 @@
  *
  * Environment: BENCH_SECONDS (per measurement, default 3), BENCH_ROUNDS (default 5),
  * BENCH_CONNECTIONS (default 50), BENCH_PROCESSES (default 1,2,4), BENCH_STORES (default
- * memory,sqlite,redis,redis-cluster), BENCH_JSON (a file to write the figures to), BENCH_BIN
- * (another build's dist/bin.js, to compare versions).
+ * memory,sqlite,redis,redis-cluster), BENCH_USERS (users logged in per process, default 1000; the
+ * load cycles through their tokens), BENCH_JSON (a file to write the figures to), BENCH_BIN
+ * (another build's dist/bin.js, to compare versions). The servers' own settings pass through
+ * (JWT_VERIFY_CACHE_SIZE=0: every signature checked again).
  */
 import * as fs from 'node:fs'
 import * as os from 'node:os'
