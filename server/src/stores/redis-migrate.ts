@@ -22,7 +22,7 @@
  */
 import type Redis from 'ioredis'
 import type { Cluster } from 'ioredis'
-import { redisKeys } from './redis-keys'
+import { redisKeys, type RedisKeys } from './redis-keys'
 
 export class RedisMigrationError extends Error {
   constructor(message: string) {
@@ -77,31 +77,23 @@ const KINDS = new Set([
   'generation',
 ])
 
-/** The key's name in the cluster layout: the entity it belongs to becomes its hash tag. */
-function taggedName(key: string, prefix: string, tagged: ReturnType<typeof redisKeys>): string {
+/** The kinds whose names carry, in the cluster layout, the entity they belong to as a hash tag. */
+const TAGGED_KINDS = new Map<string, 'family' | 'familyState' | 'sessionOwner' | 'user' | 'userIdentities' | 'userSessions' | 'userNotBefore'>([
+  ['family-revoked', 'family'],
+  ['family', 'familyState'],
+  ['session-owner', 'sessionOwner'],
+  ['user', 'user'],
+  ['user-identities', 'userIdentities'],
+  ['user-sessions', 'userSessions'],
+  ['user-not-before', 'userNotBefore'],
+])
+
+/** The key's name in the cluster layout. The other kinds (one key per step: identities, session_keys, counters, marks, the generation) keep theirs. */
+function taggedName(key: string, prefix: string, tagged: RedisKeys): string {
   const rest = key.slice(prefix.length)
   const colon = rest.indexOf(':')
-  const kind = rest.slice(0, colon)
-  const id = rest.slice(colon + 1)
-  switch (kind) {
-    case 'family-revoked':
-      return tagged.family(id)
-    case 'family':
-      return tagged.familyState(id)
-    case 'session-owner':
-      return tagged.sessionOwner(id)
-    case 'user':
-      return tagged.user(id)
-    case 'user-identities':
-      return tagged.userIdentities(id)
-    case 'user-sessions':
-      return tagged.userSessions(id)
-    case 'user-not-before':
-      return tagged.userNotBefore(id)
-    default:
-      // One key per step (identities, session_keys, counters, marks, the generation): same name.
-      return key
-  }
+  const name = TAGGED_KINDS.get(rest.slice(0, colon))
+  return name ? tagged[name](rest.slice(colon + 1)) : key
 }
 
 /** A SCAN pattern matching the keys that start with `prefix` (its glob characters escaped). */
