@@ -554,8 +554,9 @@ export function redisStore(target: RedisTarget | Redis | Cluster, options: Redis
     mode = 'cluster'
     where = `the Redis Cluster at ${listAddresses(nodes)}`
     client = new Cluster(nodes, {
-      // Commands of one tick bound for the same node leave in one write (see run()).
-      enableAutoPipelining: true,
+      // No auto-pipelining: a pipelined call that meets a moved slot or a lost node right after a
+      // failover fails instead of being redirected (ioredis retries only pipelines of read-only
+      // commands), and a refresh must not fail once the promotion is done.
       enableOfflineQueue: false,
       enableReadyCheck: true,
       scaleReads: 'master',
