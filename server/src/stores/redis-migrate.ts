@@ -185,6 +185,7 @@ export async function migrateRedisToClusterLayout(options: MigrateRedisOptions):
     else await to.restore(key, ttl, dump)
     written++
   }
+  const refreshPrefix = `${prefix}refresh:`
   const ordered = [tagged.generation, ...keys.filter((key) => key !== tagged.generation)]
   for (let first = 0; first < ordered.length; first += batch) {
     const slice = ordered.slice(first, first + batch)
@@ -192,7 +193,7 @@ export async function migrateRedisToClusterLayout(options: MigrateRedisOptions):
     for (const key of slice) {
       read.pttl(key)
       read.dumpBuffer(key)
-      if (key.slice(prefix.length).startsWith('refresh:')) read.hget(key, 'family')
+      if (key.startsWith(refreshPrefix)) read.hget(key, 'family')
     }
     const answers = (await read.exec()) ?? []
     const writes: Promise<unknown>[] = []
@@ -200,7 +201,7 @@ export async function migrateRedisToClusterLayout(options: MigrateRedisOptions):
     for (const key of slice) {
       const [pttlError, pttl] = answers[at++]
       const [dumpError, dump] = answers[at++]
-      const isRefresh = key.slice(prefix.length).startsWith('refresh:')
+      const isRefresh = key.startsWith(refreshPrefix)
       const family = isRefresh ? answers[at++] : undefined
       if (pttlError || dumpError) throw new RedisMigrationError(`reading ${JSON.stringify(key)} from the source failed: ${(pttlError ?? dumpError)?.message}`)
       if (dump === null || Number(pttl) === -2) {
@@ -212,7 +213,7 @@ export async function migrateRedisToClusterLayout(options: MigrateRedisOptions):
         writes.push(restore(taggedName(key, prefix, tagged), ttl, dump as Buffer))
         continue
       }
-      const hash = key.slice(prefix.length + 'refresh:'.length)
+      const hash = key.slice(refreshPrefix.length)
       const name = family?.[1]
       if (typeof name !== 'string' || name === '') throw new RedisMigrationError(`the refresh token record ${JSON.stringify(key)} names no family: the source's data is damaged`)
       // The record, now in its family's slot, and the pointer that leads a token's hash to it.
